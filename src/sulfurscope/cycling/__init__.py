@@ -1,0 +1,3 @@
+"""cycling."""
+
+__all__: list[str] = []

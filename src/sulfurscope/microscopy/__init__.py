@@ -1,0 +1,3 @@
+"""microscopy."""
+
+__all__: list[str] = []

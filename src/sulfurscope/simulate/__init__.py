@@ -1,0 +1,3 @@
+"""simulate."""
+
+__all__: list[str] = []

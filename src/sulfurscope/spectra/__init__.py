@@ -1,0 +1,3 @@
+"""spectra."""
+
+__all__: list[str] = []

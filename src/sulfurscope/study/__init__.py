@@ -1,0 +1,3 @@
+"""study."""
+
+__all__: list[str] = []
