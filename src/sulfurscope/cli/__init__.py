@@ -20,6 +20,13 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+
+
+@app.callback()
+def _root() -> None:
+    """Lithium-sulfur cathode study toolkit: raw instrument files to figures and tables."""
+
+
 for _module in (cycling, gitt, model, microscopy, demo):
     _module.register(app)
 

@@ -1,3 +1,49 @@
-"""cycling."""
+"""Galvanostatic cycling analysis: cell and sulfur mass, cycles, capacities, rate capability,
+retention, voltage profiles and dQ/dV, GITT.
 
-__all__: list[str] = []
+Every function takes the canonical cycler table (see :mod:`sulfurscope.io`) or a result of another
+function here and returns a frozen result dataclass.
+"""
+
+from sulfurscope.cycling.cell import (
+    DISC_AREA_13MM_CM2,
+    Cell,
+    make_cell,
+    one_c_current_ma,
+    require_sulfur_mass,
+)
+from sulfurscope.cycling.cycles import CycleSummary, HalfCycles, cycle_summary, half_cycles, label_cycles
+from sulfurscope.cycling.profiles import DQDV, VoltageProfiles, dqdv, voltage_profiles
+from sulfurscope.cycling.rate import (
+    AsymmetricRates,
+    RateCapability,
+    asymmetric_rates,
+    c_rate_label,
+    rate_capability,
+)
+from sulfurscope.cycling.retention import Retention, early_fade, retention
+
+__all__ = [
+    "DISC_AREA_13MM_CM2",
+    "DQDV",
+    "AsymmetricRates",
+    "Cell",
+    "CycleSummary",
+    "HalfCycles",
+    "RateCapability",
+    "Retention",
+    "VoltageProfiles",
+    "asymmetric_rates",
+    "c_rate_label",
+    "cycle_summary",
+    "dqdv",
+    "early_fade",
+    "half_cycles",
+    "label_cycles",
+    "make_cell",
+    "one_c_current_ma",
+    "rate_capability",
+    "require_sulfur_mass",
+    "retention",
+    "voltage_profiles",
+]

@@ -18,7 +18,12 @@ import pandas as pd
 from sulfurscope.errors import FileFormatError
 from sulfurscope.units import CHARGE, CURRENT, REST, SECONDS_PER_HOUR, STEP, TIME, VOLTAGE
 
-__all__ = ["CyclerData", "current_from_charge", "finalize_cycler_frame"]
+__all__ = [
+    "CyclerData",
+    "current_from_charge",
+    "finalize_cycler_columns",
+    "finalize_cycler_frame",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,49 +73,69 @@ def finalize_cycler_frame(
 
     Requires ``Time [s]`` and ``Voltage [V]``; needs ``Current [mA]`` or ``Charge [mAh]`` (the missing one
     is derived: current from dQ/dt, charge by trapezoidal integration). ``Step`` defaults to 0 and
-    ``Rest`` to ``Current == 0``. Time is shifted to start at 0, charge to start at 0.
+    ``Rest`` to ``Current == 0``. Time is shifted to start at 0, charge to start at 0. The input is not
+    changed (every column of the result is a fresh array).
 
     Raises
     ------
     FileFormatError
         Naming ``source`` when time or voltage is missing, the table is empty, or values are not finite.
     """
+    columns = {str(c): frame[c].to_numpy(copy=True) for c in frame.columns}
+    return finalize_cycler_columns(columns, source=source, charge_from_current=charge_from_current)
+
+
+def finalize_cycler_columns(
+    columns: dict[str, np.ndarray],
+    *,
+    source: str | Path,
+    charge_from_current: bool = False,
+) -> pd.DataFrame:
+    """:func:`finalize_cycler_frame` for readers that hold a dict of NumPy columns.
+
+    Works column by column in NumPy and builds the frame once without consolidating blocks (the
+    fast path of the readers). The arrays in ``columns`` end up in the frame: pass arrays the
+    caller owns.
+    """
     name = Path(source).name
-    if len(frame) == 0:
+    n = len(next(iter(columns.values()))) if columns else 0
+    if n == 0:
         raise FileFormatError(f"{name}: no data rows (empty or truncated file)")
     for col in (TIME, VOLTAGE):
-        if col not in frame.columns:
+        if col not in columns:
             raise FileFormatError(
                 f"{name}: no {col.split(' [')[0].lower()} column; expected one mapping to {col!r} "
-                f"(found {list(frame.columns)[:12]})"
+                f"(found {list(columns)[:12]})"
             )
-    if CURRENT not in frame.columns and CHARGE not in frame.columns:
+    if CURRENT not in columns and CHARGE not in columns:
         raise FileFormatError(f"{name}: neither current nor charge column; one is needed")
-    out = frame.copy()
-    t = out[TIME].to_numpy(dtype=float)
+    out = dict(columns)
+    t = np.asarray(out[TIME], dtype=np.float64)
     if not np.all(np.isfinite(t)):
         raise FileFormatError(f"{name}: {TIME} has non-finite values")
     out[TIME] = t - t[0]
-    out[VOLTAGE] = out[VOLTAGE].astype(float)
-    if CURRENT not in out.columns or out[CURRENT].isna().all():
-        out[CURRENT] = current_from_charge(out[TIME].to_numpy(), out[CHARGE].to_numpy(dtype=float))
-    if CHARGE not in out.columns or charge_from_current:
-        i = out[CURRENT].to_numpy(dtype=float)
-        tt = out[TIME].to_numpy()
-        q_mas = np.concatenate([[0.0], np.cumsum(0.5 * (i[1:] + i[:-1]) * np.diff(tt))])
+    out[VOLTAGE] = np.asarray(out[VOLTAGE], dtype=np.float64)
+    current = np.asarray(out[CURRENT], dtype=np.float64) if CURRENT in out else None
+    if current is None or np.isnan(current).all():
+        current = current_from_charge(out[TIME], np.asarray(out[CHARGE], dtype=np.float64))
+    out[CURRENT] = current
+    if CHARGE not in out or charge_from_current:
+        tt = out[TIME]
+        q_mas = np.empty(n)
+        q_mas[0] = 0.0
+        np.cumsum(0.5 * (current[1:] + current[:-1]) * np.diff(tt), out=q_mas[1:])
         out[CHARGE] = q_mas / SECONDS_PER_HOUR
     else:
-        q = out[CHARGE].to_numpy(dtype=float)
+        q = np.asarray(out[CHARGE], dtype=np.float64)
         out[CHARGE] = q - q[0]
-    if STEP not in out.columns:
-        out[STEP] = 0
-    out[STEP] = out[STEP].astype(np.int64)
-    if REST not in out.columns:
-        out[REST] = out[CURRENT].to_numpy() == 0.0
-    out[REST] = out[REST].astype(bool)
+    out[STEP] = (
+        np.zeros(n, dtype=np.int64) if STEP not in out else np.asarray(out[STEP], dtype=np.int64)
+    )
+    out[REST] = (current == 0.0) if REST not in out else np.asarray(out[REST], dtype=bool)
     first = [TIME, VOLTAGE, CURRENT, CHARGE, STEP, REST]
-    rest = [c for c in out.columns if c not in first]
-    return out[first + rest].reset_index(drop=True)
+    ordered = {c: out[c] for c in first}
+    ordered.update({c: v for c, v in out.items() if c not in ordered})
+    return pd.DataFrame(ordered, index=pd.RangeIndex(n), copy=False)
 
 
 def current_from_charge(time_s: np.ndarray, charge_mah: np.ndarray) -> np.ndarray:
@@ -123,5 +148,10 @@ def current_from_charge(time_s: np.ndarray, charge_mah: np.ndarray) -> np.ndarra
     dq = np.diff(charge_mah) * 3600.0  # mA s
     with np.errstate(divide="ignore", invalid="ignore"):
         i = np.where(dt > 0, dq / np.where(dt > 0, dt, 1.0), np.nan)
-    i = pd.Series(i).ffill().fillna(0.0).to_numpy()
+    bad = np.isnan(i)
+    if bad.any():  # forward fill, then 0 before the first valid interval
+        idx = np.where(bad, 0, np.arange(len(i)))
+        np.maximum.accumulate(idx, out=idx)
+        i = i[idx]
+        i[np.isnan(i)] = 0.0
     return np.concatenate([i[:1] if len(i) else [0.0], i])

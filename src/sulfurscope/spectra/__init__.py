@@ -1,3 +1,5 @@
-"""spectra."""
+"""Spectra and thermal analysis: TGA (sulfur content); XPS, EELS, EDS and Raman to come."""
 
-__all__: list[str] = []
+from sulfurscope.spectra.tga import TGAResult, sulfur_fraction
+
+__all__ = ["TGAResult", "sulfur_fraction"]

@@ -1,0 +1,440 @@
+"""Cycle segmentation and the per-cycle summary of a galvanostatic run.
+
+Half-cycles are found from the sign of the current alone, so the segmentation does not depend on what
+the instrument calls a step: rests (``Rest`` flag or zero current) inherit the half-cycle before them,
+constant-voltage holds keep the sign of their decaying current, and GITT pulses of one sign separated
+by rests form one half-cycle. Runs that pass a negligible charge (impedance excitations, a short
+pulse of the other sign) are merged into their neighbours.
+
+A lithium–sulfur cell starts with its CEI-forming discharge, so by default a cycle is a discharge
+followed by the charge after it (``first="discharge"``); ``first="charge"`` numbers charge-then-discharge
+cycles. A half-cycle before the first one of the chosen kind belongs to cycle 0.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from sulfurscope.cycling.cell import one_c_current_ma
+from sulfurscope.errors import MissingColumnError, SulfurscopeError
+from sulfurscope.units import CHARGE, CURRENT, Q_THEORETICAL_SULFUR_MAH_G, REST, TIME, VOLTAGE
+
+__all__ = [
+    "CycleSummary",
+    "HalfCycles",
+    "cycle_summary",
+    "half_cycles",
+    "label_cycles",
+]
+
+Convention = Literal["discharge", "charge"]
+
+
+def _require(frame: pd.DataFrame, *cols: str) -> None:
+    for c in cols:
+        if c not in frame.columns:
+            raise MissingColumnError(
+                f"the cycler table has no {c!r} column (found {list(frame.columns)[:10]}); "
+                "read files with sulfurscope.io.read_cycler"
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class _Segments:
+    half: np.ndarray  # (N,) int, half-cycle index per point, 0-based
+    direction: np.ndarray  # (H,) int, +1 charge, -1 discharge
+    cycle: np.ndarray  # (H,) int, cycle number per half-cycle
+    start: np.ndarray  # (H,) int, first point index of each half-cycle
+    tolerance_ma: float
+
+
+def _segment(
+    frame: pd.DataFrame,
+    *,
+    first: Convention,
+    current_tolerance_ma: float | None,
+    min_charge_fraction: float,
+) -> _Segments:
+    _require(frame, TIME, VOLTAGE, CURRENT, CHARGE)
+    if first not in ("discharge", "charge"):
+        raise SulfurscopeError(f"first must be 'discharge' or 'charge', got {first!r}")
+    i = frame[CURRENT].to_numpy(dtype=float)
+    q = frame[CHARGE].to_numpy(dtype=float)
+    n = len(i)
+    if n == 0:
+        raise SulfurscopeError("the cycler table is empty")
+    imax = float(np.nanmax(np.abs(i))) if n else 0.0
+    tol = current_tolerance_ma if current_tolerance_ma is not None else max(1e-3 * imax, 1e-9)
+    s = np.where(i > tol, 1, np.where(i < -tol, -1, 0)).astype(np.int8)
+    if REST in frame.columns:
+        s[frame[REST].to_numpy(dtype=bool)] = 0
+    if not np.any(s):
+        raise SulfurscopeError(
+            "no current above the tolerance anywhere in the table: nothing to segment "
+            f"(tolerance {tol:g} mA)"
+        )
+    dq = np.empty(n)
+    dq[0] = 0.0
+    np.subtract(q[1:], q[:-1], out=dq[1:])
+    for _ in range(3):
+        filled = _ffill_sign(s)
+        starts = np.flatnonzero(np.r_[True, filled[1:] != filled[:-1]])
+        charge = np.abs(np.add.reduceat(dq, starts))
+        if len(starts) < 2 or min_charge_fraction <= 0:
+            break
+        small = charge < min_charge_fraction * charge.max()
+        if not small.any() or small.all():
+            break
+        # silence the small runs and refill: their points join the run before them
+        ends = np.r_[starts[1:], n]
+        kill = np.zeros(n, dtype=bool)
+        for a, b in zip(starts[small], ends[small], strict=True):
+            kill[a:b] = True
+        s = np.where(kill, 0, s).astype(np.int8)
+        if not np.any(s):
+            break
+    filled = _ffill_sign(s)
+    starts = np.flatnonzero(np.r_[True, filled[1:] != filled[:-1]])
+    direction = filled[starts].astype(int)
+    half = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, n]))
+    opener = -1 if first == "discharge" else 1
+    cycle = np.cumsum(direction == opener)
+    return _Segments(
+        half=half, direction=direction, cycle=cycle, start=starts, tolerance_ma=float(tol)
+    )
+
+
+def _ffill_sign(s: np.ndarray) -> np.ndarray:
+    """Forward-fill zeros with the last non-zero sign; leading zeros take the first non-zero sign."""
+    n = len(s)
+    idx = np.where(s != 0, np.arange(n), -1)
+    np.maximum.accumulate(idx, out=idx)
+    first_nz = int(np.flatnonzero(s)[0])
+    idx[idx < 0] = first_nz
+    return s[idx]
+
+
+def label_cycles(
+    frame: pd.DataFrame,
+    *,
+    first: Convention = "discharge",
+    current_tolerance_ma: float | None = None,
+    min_charge_fraction: float = 0.005,
+) -> pd.DataFrame:
+    """Return a copy of the cycler table with ``Cycle``, ``Half cycle`` and ``Direction`` columns.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        Canonical cycler table (``Time [s]``, ``Voltage [V]``, ``Current [mA]``, ``Charge [mAh]``).
+    first : {"discharge", "charge"}
+        Which half opens a cycle (default discharge: a Li–S cell starts with its formation discharge).
+    current_tolerance_ma : float, optional
+        |I| at or below this is treated as no current (default 0.1 % of the largest |I|).
+    min_charge_fraction : float
+        Runs of one sign passing less than this fraction of the largest run's charge are merged
+        into the run before them (default 0.5 %).
+
+    Returns
+    -------
+    DataFrame
+        ``Direction`` is +1 (charge) or −1 (discharge) for the half-cycle each point belongs to.
+    """
+    seg = _segment(
+        frame,
+        first=first,
+        current_tolerance_ma=current_tolerance_ma,
+        min_charge_fraction=min_charge_fraction,
+    )
+    out = frame.copy()
+    out["Half cycle"] = seg.half + 1
+    out["Cycle"] = seg.cycle[seg.half]
+    out["Direction"] = seg.direction[seg.half]
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class HalfCycles:
+    """One row per half-cycle.
+
+    Attributes
+    ----------
+    table : DataFrame
+        ``Half cycle``, ``Cycle``, ``Direction`` (+1 charge / −1 discharge), ``Start index``,
+        ``Stop index`` (exclusive), ``Start time [s]``, ``End time [s]``, ``Capacity [mAh]``,
+        ``Energy [mWh]``, ``Mean voltage [V]``, ``Current [mA]`` (median |I| under current),
+        ``Min voltage [V]``, ``Max voltage [V]``.
+    first : str
+        The cycle convention used.
+    current_tolerance_ma : float
+        The no-current threshold used.
+    """
+
+    table: pd.DataFrame
+    first: str
+    current_tolerance_ma: float
+
+    def to_frame(self) -> pd.DataFrame:
+        """The half-cycle table."""
+        return self.table
+
+
+def _group_median(values: np.ndarray, groups: np.ndarray, n_groups: int) -> np.ndarray:
+    """Median of ``values`` per group (groups 0..n_groups-1), NaN for an empty group."""
+    order = np.lexsort((values, groups))
+    g_sorted = groups[order]
+    v_sorted = values[order]
+    counts = np.bincount(groups, minlength=n_groups)
+    starts = np.r_[0, np.cumsum(counts)[:-1]]
+    out = np.full(n_groups, np.nan)
+    ok = counts > 0
+    lo = starts[ok] + (counts[ok] - 1) // 2
+    hi = starts[ok] + counts[ok] // 2
+    out[ok] = 0.5 * (v_sorted[lo] + v_sorted[hi])
+    del g_sorted
+    return out
+
+
+def half_cycles(
+    frame: pd.DataFrame,
+    *,
+    first: Convention = "discharge",
+    current_tolerance_ma: float | None = None,
+    min_charge_fraction: float = 0.005,
+) -> HalfCycles:
+    """Capacity, energy and mean voltage of every half-cycle.
+
+    Capacity is the change of ``Charge [mAh]`` over the half-cycle (interval j → j+1 belongs to the
+    half-cycle of point j+1), energy is Σ V̄ |ΔQ| with V̄ the interval's mean voltage, and the mean
+    voltage is energy / capacity.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        Canonical cycler table.
+    first, current_tolerance_ma, min_charge_fraction
+        See :func:`label_cycles`.
+
+    Returns
+    -------
+    HalfCycles
+    """
+    seg = _segment(
+        frame,
+        first=first,
+        current_tolerance_ma=current_tolerance_ma,
+        min_charge_fraction=min_charge_fraction,
+    )
+    t = frame[TIME].to_numpy(dtype=float)
+    v = frame[VOLTAGE].to_numpy(dtype=float)
+    i = frame[CURRENT].to_numpy(dtype=float)
+    q = frame[CHARGE].to_numpy(dtype=float)
+    n = len(t)
+    h = len(seg.start)
+    dq = np.r_[0.0, np.diff(q)]
+    vmid = np.r_[v[0], 0.5 * (v[1:] + v[:-1])]
+    cap = np.add.reduceat(dq, seg.start) * seg.direction  # positive for the intended sign
+    energy = np.add.reduceat(vmid * dq, seg.start) * seg.direction
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_v = np.where(cap > 0, energy / np.where(cap > 0, cap, 1.0), np.nan)
+    under = np.abs(i) > seg.tolerance_ma
+    if REST in frame.columns:
+        under &= ~frame[REST].to_numpy(dtype=bool)
+    grp = np.where(under, seg.half, h)  # rest points go to a dummy group
+    med = _group_median(np.abs(i), grp, h + 1)[:h]
+    stop = np.r_[seg.start[1:], n]
+    vmin = np.minimum.reduceat(v, seg.start)
+    vmax = np.maximum.reduceat(v, seg.start)
+    table = pd.DataFrame(
+        {
+            "Half cycle": np.arange(1, h + 1),
+            "Cycle": seg.cycle,
+            "Direction": seg.direction,
+            "Start index": seg.start,
+            "Stop index": stop,
+            "Start time [s]": t[seg.start],
+            "End time [s]": t[stop - 1],
+            "Capacity [mAh]": cap,
+            "Energy [mWh]": energy,
+            "Mean voltage [V]": mean_v,
+            "Current [mA]": med,
+            "Min voltage [V]": vmin,
+            "Max voltage [V]": vmax,
+        }
+    )
+    return HalfCycles(table=table, first=first, current_tolerance_ma=seg.tolerance_ma)
+
+
+@dataclass(frozen=True, slots=True)
+class CycleSummary:
+    """Per-cycle capacities, efficiency, voltages, energy and C-rates.
+
+    Attributes
+    ----------
+    table : DataFrame
+        One row per cycle: ``Cycle``, ``Discharge capacity [mAh]``, ``Charge capacity [mAh]``,
+        ``Coulombic efficiency [%]`` (charge/discharge for discharge-first cycles: the charge
+        recovers what the discharge stored, in a Li–S cell that is Q_ch/Q_dis; for charge-first
+        cycles Q_dis/Q_ch), ``Mean discharge voltage [V]``, ``Mean charge voltage [V]``,
+        ``Overpotential [V]`` (mean charge − mean discharge voltage), ``Discharge energy [mWh]``,
+        ``Charge energy [mWh]``, ``Discharge current [mA]``, ``Charge current [mA]``, and with a sulfur
+        mass also ``Discharge capacity [mAh/g]``, ``Charge capacity [mAh/g]``,
+        ``Discharge energy [Wh/kg]``, ``Charge energy [Wh/kg]``, ``Discharge C-rate``, ``Charge C-rate``
+        (per gram of sulfur; C-rate = I / (m_S · q_th)).
+    half_cycles : DataFrame
+        The half-cycle table the summary was built from (see :class:`HalfCycles`).
+    sulfur_mass_mg : float or None
+        Sulfur mass used for the specific columns.
+    theoretical_capacity_mah_g : float
+        Capacity defining 1C.
+    first : str
+        Cycle convention.
+    """
+
+    table: pd.DataFrame
+    half_cycles: pd.DataFrame
+    sulfur_mass_mg: float | None
+    theoretical_capacity_mah_g: float
+    first: str
+
+    def to_frame(self) -> pd.DataFrame:
+        """The per-cycle table."""
+        return self.table
+
+    def to_dict(self) -> dict[str, Any]:
+        """Summary as a JSON-ready dict (``records`` orientation for the table)."""
+        return {
+            "sulfur_mass_mg": self.sulfur_mass_mg,
+            "theoretical_capacity_mah_g": self.theoretical_capacity_mah_g,
+            "first": self.first,
+            "cycles": _records(self.table),
+        }
+
+
+def _records(table: pd.DataFrame) -> list[dict[str, Any]]:
+    out = []
+    for row in table.to_dict(orient="records"):
+        out.append(
+            {
+                k: (None if isinstance(v, float) and not np.isfinite(v) else _py(v))
+                for k, v in row.items()
+            }
+        )
+    return out
+
+
+def _py(v: Any) -> Any:
+    if isinstance(v, np.generic):
+        return v.item()
+    return v
+
+
+def cycle_summary(
+    frame: pd.DataFrame,
+    *,
+    sulfur_mass_mg: float | None = None,
+    theoretical_capacity_mah_g: float = Q_THEORETICAL_SULFUR_MAH_G,
+    first: Convention = "discharge",
+    current_tolerance_ma: float | None = None,
+    min_charge_fraction: float = 0.005,
+) -> CycleSummary:
+    """Summarise every cycle of a galvanostatic run.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        Canonical cycler table.
+    sulfur_mass_mg : float, optional
+        Sulfur mass, mg. Without it the table has capacities in mAh only (no mAh/g, no C-rates).
+    theoretical_capacity_mah_g : float
+        Capacity defining 1C (default 1672 mAh/g_S).
+    first, current_tolerance_ma, min_charge_fraction
+        See :func:`label_cycles`.
+
+    Returns
+    -------
+    CycleSummary
+
+    Notes
+    -----
+    Specific capacity q = Q / m_S (mAh/g with m_S in g); C-rate = |I| / (m_S q_th); Coulombic
+    efficiency of a discharge-first cycle n is Q_ch,n / Q_dis,n × 100 %. Energy E = Σ V̄ |ΔQ| (mWh), mean
+    voltage E/Q.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> t = np.arange(0, 7201.0, 10.0)
+    >>> i = np.where(t <= 3600, -1.0, 1.0)                       # 1 mA: 1 h down, 1 h up
+    >>> q = np.r_[0, np.cumsum(0.5 * (i[1:] + i[:-1]) * 10.0)] / 3600
+    >>> df = pd.DataFrame({"Time [s]": t, "Voltage [V]": 2.1 + 0.0 * t, "Current [mA]": i,
+    ...                    "Charge [mAh]": q})
+    >>> s = cycle_summary(df, sulfur_mass_mg=1.0).table
+    >>> round(float(s["Discharge capacity [mAh/g]"].iloc[0]))
+    1000
+    """
+    hc = half_cycles(
+        frame,
+        first=first,
+        current_tolerance_ma=current_tolerance_ma,
+        min_charge_fraction=min_charge_fraction,
+    )
+    ht = hc.table
+    cycles = np.unique(ht["Cycle"].to_numpy())
+    dis = ht[ht["Direction"] == -1].groupby("Cycle", sort=True)
+    cha = ht[ht["Direction"] == 1].groupby("Cycle", sort=True)
+    cols = ["Capacity [mAh]", "Energy [mWh]", "Current [mA]"]
+    d = dis[cols].sum(min_count=1).reindex(cycles)
+    c = cha[cols].sum(min_count=1).reindex(cycles)
+    # the current of a cycle's half: the median current of its largest half-cycle
+    d["Current [mA]"] = _current_of_largest(ht[ht["Direction"] == -1]).reindex(cycles)
+    c["Current [mA]"] = _current_of_largest(ht[ht["Direction"] == 1]).reindex(cycles)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_d = d["Energy [mWh]"] / d["Capacity [mAh]"]
+        mean_c = c["Energy [mWh]"] / c["Capacity [mAh]"]
+        if first == "discharge":
+            ce = 100.0 * c["Capacity [mAh]"] / d["Capacity [mAh]"]
+        else:
+            ce = 100.0 * d["Capacity [mAh]"] / c["Capacity [mAh]"]
+    table = pd.DataFrame(
+        {
+            "Cycle": cycles,
+            "Discharge capacity [mAh]": d["Capacity [mAh]"].to_numpy(),
+            "Charge capacity [mAh]": c["Capacity [mAh]"].to_numpy(),
+            "Coulombic efficiency [%]": ce.to_numpy(),
+            "Mean discharge voltage [V]": mean_d.to_numpy(),
+            "Mean charge voltage [V]": mean_c.to_numpy(),
+            "Overpotential [V]": (mean_c - mean_d).to_numpy(),
+            "Discharge energy [mWh]": d["Energy [mWh]"].to_numpy(),
+            "Charge energy [mWh]": c["Energy [mWh]"].to_numpy(),
+            "Discharge current [mA]": d["Current [mA]"].to_numpy(),
+            "Charge current [mA]": c["Current [mA]"].to_numpy(),
+        }
+    )
+    if sulfur_mass_mg is not None:
+        i1c = one_c_current_ma(sulfur_mass_mg, theoretical_capacity_mah_g=theoretical_capacity_mah_g)
+        g = sulfur_mass_mg / 1000.0
+        table["Discharge capacity [mAh/g]"] = table["Discharge capacity [mAh]"] / g
+        table["Charge capacity [mAh/g]"] = table["Charge capacity [mAh]"] / g
+        table["Discharge energy [Wh/kg]"] = table["Discharge energy [mWh]"] / g
+        table["Charge energy [Wh/kg]"] = table["Charge energy [mWh]"] / g
+        table["Discharge C-rate"] = table["Discharge current [mA]"] / i1c
+        table["Charge C-rate"] = table["Charge current [mA]"] / i1c
+    return CycleSummary(
+        table=table,
+        half_cycles=ht,
+        sulfur_mass_mg=sulfur_mass_mg,
+        theoretical_capacity_mah_g=float(theoretical_capacity_mah_g),
+        first=first,
+    )
+
+
+def _current_of_largest(ht: pd.DataFrame) -> pd.Series:
+    if ht.empty:
+        return pd.Series(dtype=float)
+    idx = ht.groupby("Cycle")["Capacity [mAh]"].idxmax()
+    return pd.Series(ht.loc[idx, "Current [mA]"].to_numpy(), index=idx.index)

@@ -1,0 +1,136 @@
+"""Arbin .res files (MS Access / Jet databases) through Debian's mdbtools (``mdb-export``).
+
+Arbin MITS Pro stores a run as an Access database. We call ``mdb-export`` (package ``mdbtools``) as a
+subprocess for the tables ``Channel_Normal_Table`` (the data) and ``Global_Table`` (test name, start
+time, schedule, channel) and parse its CSV output with pandas. Arbin writes amperes and ampere-hours;
+the column map converts to mA / mAh. ``Charge_Capacity``/``Discharge_Capacity`` restart every cycle,
+so ``Charge [mAh]`` is the integral of the current; Arbin's own columns are kept. Arbin has no rest
+flag in this table: ``Rest`` is ``Current == 0``.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sulfurscope.errors import FileFormatError
+from sulfurscope.io._canonical import CyclerData, finalize_cycler_frame
+from sulfurscope.units import CURRENT, STEP, TIME, VOLTAGE
+
+__all__ = ["ARBIN_COLUMNS", "read_arbin_res"]
+
+#: Arbin column -> (our name, factor into our unit).
+ARBIN_COLUMNS: dict[str, tuple[str, float]] = {
+    "Test_Time": (TIME, 1.0),
+    "Voltage": (VOLTAGE, 1.0),
+    "Current": (CURRENT, 1000.0),
+    "Step_Index": (STEP, 1.0),
+    "Cycle_Index": ("Cycle (file)", 1.0),
+    "Data_Point": ("Data point", 1.0),
+    "Step_Time": ("Step time [s]", 1.0),
+    "DateTime": ("Date time [OLE days]", 1.0),
+    "Charge_Capacity": ("Charge capacity (file) [mAh]", 1000.0),
+    "Discharge_Capacity": ("Discharge capacity (file) [mAh]", 1000.0),
+    "Charge_Energy": ("Charge energy [Wh]", 1.0),
+    "Discharge_Energy": ("Discharge energy [Wh]", 1.0),
+    "dV/dt": ("dV/dt [V/s]", 1.0),
+    "Internal_Resistance": ("Internal resistance [Ohm]", 1.0),
+    "AC_Impedance": ("AC impedance [Ohm]", 1.0),
+    "ACI_Phase_Angle": ("ACI phase angle [deg]", 1.0),
+    "Is_FC_Data": ("Is FC data", 1.0),
+    "Test_ID": ("Test ID", 1.0),
+}
+
+_GLOBAL_KEYS = {
+    "Test_Name": "test_name",
+    "Start_DateTime": "start_datetime_ole_days",
+    "Schedule_File_Name": "schedule_file",
+    "Channel_Number": "channel",
+    "Creator": "creator",
+    "Comments": "comments",
+}
+
+
+def _mdb_export(path: Path, table: str) -> bytes:
+    exe = shutil.which("mdb-export")
+    if exe is None:
+        raise FileFormatError(
+            f"{path.name}: reading Arbin .res needs 'mdb-export' from mdbtools "
+            "(Debian/Ubuntu: apt-get install mdbtools; macOS: brew install mdbtools)"
+        )
+    try:
+        proc = subprocess.run(
+            [exe, str(path), table], capture_output=True, check=False, timeout=600
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise FileFormatError(f"{path.name}: mdb-export failed ({exc})") from exc
+    if proc.returncode != 0 or not proc.stdout.strip():
+        err = proc.stderr.decode(errors="replace").strip().splitlines()
+        detail = err[-1] if err else f"exit code {proc.returncode}, no output"
+        raise FileFormatError(
+            f"{path.name}: mdb-export could not read table {table!r} ({detail}); "
+            "not an Arbin .res file, or truncated"
+        )
+    return proc.stdout
+
+
+def read_arbin_res(path: str | os.PathLike[str]) -> CyclerData:
+    """Read an Arbin .res file into the canonical table.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The .res file (mdb-export opens it read-only).
+
+    Returns
+    -------
+    CyclerData
+        ``format="arbin-res"``; metadata from ``Global_Table`` (``test_name``, ``schedule_file``,
+        ``channel``, ``creator``, ``start_datetime_ole_days``).
+
+    Raises
+    ------
+    FileFormatError
+        ``mdb-export`` missing, the file is not a readable Access database, the data table is
+        empty or lacks time/voltage.
+    """
+    p = Path(path)
+    if p.stat().st_size == 0:
+        raise FileFormatError(f"{p.name}: empty file (0 bytes)")
+    raw = _mdb_export(p, "Channel_Normal_Table")
+    try:
+        table = pd.read_csv(io.BytesIO(raw))
+    except (ValueError, pd.errors.ParserError) as exc:
+        raise FileFormatError(f"{p.name}: Channel_Normal_Table is not parseable ({exc})") from exc
+    columns: dict[str, Any] = {}
+    for col in table.columns:
+        target, factor = ARBIN_COLUMNS.get(col, (col.replace("_", " "), 1.0))
+        values = table[col].to_numpy()
+        columns[target] = values * factor if factor != 1.0 else values
+    frame = pd.DataFrame(columns)
+    if TIME in frame.columns:
+        frame = (
+            frame.sort_values(TIME, kind="stable")
+            if not frame[TIME].is_monotonic_increasing
+            else frame
+        )
+    frame = finalize_cycler_frame(frame, source=p, charge_from_current=True)
+    meta: dict[str, Any] = {"n_points": int(len(frame))}
+    try:
+        glob = pd.read_csv(io.BytesIO(_mdb_export(p, "Global_Table")))
+        if len(glob):
+            row = glob.iloc[0]
+            for src, key in _GLOBAL_KEYS.items():
+                if src in glob.columns and pd.notna(row[src]):
+                    val = row[src]
+                    meta[key] = val.item() if isinstance(val, np.generic) else val
+    except FileFormatError as exc:
+        meta["global_table_error"] = str(exc)
+    return CyclerData(frame=frame, metadata=meta, path=str(p), format="arbin-res")

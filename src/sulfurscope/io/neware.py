@@ -1,0 +1,120 @@
+"""Neware .nda / .ndax files through ``fastnda``.
+
+``fastnda.read(path, cycle_mode="raw")`` returns a polars table with ``voltage_V``, ``current_mA``,
+``total_time_s``, ``step_count``, ``step_index``, ``step_type`` (``"CC_Chg"``, ``"CC_DChg"``,
+``"Rest"``, ``"CCCV_Chg"``, ``"Control"``...), ``cycle_count``, ``capacity_mAh``, ``energy_mWh`` (both
+restart every step) and, where recorded, temperatures; ``fastnda.read_metadata`` gives the test
+information. Neware's current is signed like ours (charge positive). ``Charge [mAh]`` is the integral
+of the current; ``Step`` is the running step counter; ``Rest`` is a rest step (or a zero-current
+control step).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sulfurscope.errors import FileFormatError
+from sulfurscope.io._canonical import CyclerData, finalize_cycler_frame
+from sulfurscope.units import CURRENT, REST, STEP, TIME, VOLTAGE
+
+__all__ = ["NEWARE_COLUMNS", "read_neware"]
+
+#: fastnda column -> (our name, factor into our unit).
+NEWARE_COLUMNS: dict[str, tuple[str, float]] = {
+    "total_time_s": (TIME, 1.0),
+    "voltage_V": (VOLTAGE, 1.0),
+    "current_mA": (CURRENT, 1.0),
+    "step_count": (STEP, 1.0),
+    "step_index": ("Step index (file)", 1.0),
+    "cycle_count": ("Cycle (file)", 1.0),
+    "step_time_s": ("Step time [s]", 1.0),
+    "unix_time_s": ("Unix time [s]", 1.0),
+    "capacity_mAh": ("Step capacity (file) [mAh]", 1.0),
+    "energy_mWh": ("Step energy (file) [mWh]", 1.0),
+    "index": ("Record", 1.0),
+}
+
+_METADATA_KEYS = ("active_mass_mg", "start_time", "creator", "remarks", "barcode", "test_name")
+
+
+def _rename(name: str) -> str:
+    """fastnda 'quantity_unit' names not in the map -> 'Quantity [unit]' (e.g. T1_degC)."""
+    base, _, unit = name.rpartition("_")
+    if base and unit in ("V", "mA", "mAh", "mWh", "s", "degC", "C", "kPa", "Pa"):
+        return f"{base.replace('_', ' ').capitalize()} [{unit}]"
+    return name.replace("_", " ").capitalize()
+
+
+def read_neware(path: str | os.PathLike[str]) -> CyclerData:
+    """Read a Neware .nda or .ndax file into the canonical table.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The .nda / .ndax file (fastnda opens it read-only).
+
+    Returns
+    -------
+    CyclerData
+        ``format="neware"``; metadata from ``fastnda.read_metadata`` (``active_mass_mg``,
+        ``start_time`` ... for .nda; the test/step information for .ndax under ``neware``).
+
+    Raises
+    ------
+    FileFormatError
+        When fastnda cannot parse the file (not Neware, truncated, unsupported version).
+    """
+    import fastnda
+
+    p = Path(path)
+    if p.stat().st_size == 0:
+        raise FileFormatError(f"{p.name}: empty file (0 bytes)")
+    try:
+        table = fastnda.read(p, cycle_mode="raw")
+    except Exception as exc:  # fastnda raises ValueError, KeyError, zipfile errors, ...
+        raise FileFormatError(
+            f"{p.name}: not a readable Neware .nda/.ndax file ({type(exc).__name__}: {exc})"
+        ) from exc
+    columns: dict[str, Any] = {}
+    step_type = None
+    for col in table.columns:
+        if col == "step_type":
+            step_type = table[col].cast(str).to_numpy()
+            columns["Step type"] = step_type
+            continue
+        target, factor = NEWARE_COLUMNS.get(col, (_rename(col), 1.0))
+        values = table[col].to_numpy()
+        if values.dtype.kind == "f":
+            values = values.astype(np.float64)
+        columns[target] = values * factor if factor != 1.0 else values
+    frame = pd.DataFrame(columns)
+    if step_type is not None and CURRENT in frame.columns:
+        st = pd.Series(step_type).str.lower()
+        zero = frame[CURRENT].to_numpy() == 0.0
+        frame[REST] = (st.str.contains("rest") | (st.str.contains("control") & zero)).to_numpy()
+    frame = finalize_cycler_frame(frame, source=p, charge_from_current=True)
+    meta: dict[str, Any] = {"n_points": int(len(frame))}
+    try:
+        info = fastnda.read_metadata(p)
+    except Exception as exc:  # metadata is optional
+        meta["metadata_error"] = f"{type(exc).__name__}: {exc}"
+    else:
+        for key in _METADATA_KEYS:
+            if info.get(key) not in (None, ""):
+                meta[key] = info[key]
+        if "TestInfo" in info:
+            test = info["TestInfo"].get("TestInfo", {})
+            for src, key in (
+                ("StartTime", "start_time"),
+                ("StepName", "step_file"),
+                ("ChlID", "channel"),
+            ):
+                if test.get(src):
+                    meta[key] = test[src]
+        meta["neware"] = info
+    return CyclerData(frame=frame, metadata=meta, path=str(p), format="neware")
