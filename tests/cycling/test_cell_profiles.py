@@ -55,7 +55,7 @@ def _frame() -> pd.DataFrame:
 @pytest.mark.parametrize("include_rest", [False, True])
 def test_profiles_start_at_zero_and_end_at_capacity(include_rest: bool) -> None:
     p = voltage_profiles(_frame(), sulfur_mass_mg=2.0, include_rest=include_rest).table
-    for (_, _, direction), g in p.groupby(["Cycle", "Half cycle", "Direction"]):
+    for (_, _, direction), g in p.groupby(["Cycle", "Half cycle", "Direction"], observed=True):
         q = g["Specific capacity [mAh/g]"].to_numpy()
         assert q.min() >= -1e-9
         assert q.max() == pytest.approx(600.0 if direction == "discharge" else 580.0, rel=1e-6)

@@ -52,27 +52,40 @@ class _Segments:
     tolerance_ma: float
 
 
+def _arrays(frame: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The columns the analyses need, as float/bool arrays (one pandas access each)."""
+    _require(frame, TIME, VOLTAGE, CURRENT, CHARGE)
+    out = {
+        "t": frame[TIME].to_numpy(dtype=float),
+        "v": frame[VOLTAGE].to_numpy(dtype=float),
+        "i": frame[CURRENT].to_numpy(dtype=float),
+        "q": frame[CHARGE].to_numpy(dtype=float),
+    }
+    out["rest"] = frame[REST].to_numpy(dtype=bool) if REST in frame.columns else None  # type: ignore[assignment]
+    return out
+
+
 def _segment(
     frame: pd.DataFrame,
     *,
     first: Convention,
     current_tolerance_ma: float | None,
     min_charge_fraction: float,
+    arrays: dict[str, np.ndarray] | None = None,
 ) -> _Segments:
-    _require(frame, TIME, VOLTAGE, CURRENT, CHARGE)
+    a = arrays if arrays is not None else _arrays(frame)
     if first not in ("discharge", "charge"):
         raise SulfurscopeError(f"first must be 'discharge' or 'charge', got {first!r}")
-    i = frame[CURRENT].to_numpy(dtype=float)
-    q = frame[CHARGE].to_numpy(dtype=float)
+    i, q = a["i"], a["q"]
     n = len(i)
     if n == 0:
         raise SulfurscopeError("the cycler table is empty")
-    imax = float(np.nanmax(np.abs(i))) if n else 0.0
+    imax = float(np.nanmax(np.abs(i)))
     tol = current_tolerance_ma if current_tolerance_ma is not None else max(1e-3 * imax, 1e-9)
-    s = np.where(i > tol, 1, np.where(i < -tol, -1, 0)).astype(np.int8)
-    if REST in frame.columns:
-        s[frame[REST].to_numpy(dtype=bool)] = 0
-    if not np.any(s):
+    s = (i > tol).astype(np.int8) - (i < -tol).astype(np.int8)
+    if a["rest"] is not None:
+        s[a["rest"]] = 0
+    if not s.any():
         raise SulfurscopeError(
             "no current above the tolerance anywhere in the table: nothing to segment "
             f"(tolerance {tol:g} mA)"
@@ -83,19 +96,19 @@ def _segment(
     for _ in range(3):
         filled = _ffill_sign(s)
         starts = np.flatnonzero(np.r_[True, filled[1:] != filled[:-1]])
-        charge = np.abs(np.add.reduceat(dq, starts))
         if len(starts) < 2 or min_charge_fraction <= 0:
             break
+        charge = np.abs(np.add.reduceat(dq, starts))
         small = charge < min_charge_fraction * charge.max()
         if not small.any() or small.all():
             break
         # silence the small runs and refill: their points join the run before them
         ends = np.r_[starts[1:], n]
-        kill = np.zeros(n, dtype=bool)
-        for a, b in zip(starts[small], ends[small], strict=True):
-            kill[a:b] = True
-        s = np.where(kill, 0, s).astype(np.int8)
-        if not np.any(s):
+        kill = np.zeros(n + 1, dtype=np.int32)
+        np.add.at(kill, starts[small], 1)
+        np.add.at(kill, ends[small], -1)
+        s = np.where(np.cumsum(kill[:-1]) > 0, 0, s).astype(np.int8)
+        if not s.any():
             break
     filled = _ffill_sign(s)
     starts = np.flatnonzero(np.r_[True, filled[1:] != filled[:-1]])
@@ -183,20 +196,49 @@ class HalfCycles:
         return self.table
 
 
-def _group_median(values: np.ndarray, groups: np.ndarray, n_groups: int) -> np.ndarray:
-    """Median of ``values`` per group (groups 0..n_groups-1), NaN for an empty group."""
-    order = np.lexsort((values, groups))
-    g_sorted = groups[order]
-    v_sorted = values[order]
-    counts = np.bincount(groups, minlength=n_groups)
-    starts = np.r_[0, np.cumsum(counts)[:-1]]
-    out = np.full(n_groups, np.nan)
-    ok = counts > 0
-    lo = starts[ok] + (counts[ok] - 1) // 2
-    hi = starts[ok] + counts[ok] // 2
-    out[ok] = 0.5 * (v_sorted[lo] + v_sorted[hi])
-    del g_sorted
-    return out
+def _half_cycle_arrays(
+    a: dict[str, np.ndarray], seg: _Segments
+) -> dict[str, np.ndarray]:
+    """Per-half-cycle aggregates as arrays (the work of :func:`half_cycles`, without pandas)."""
+    t, v, i, q = a["t"], a["v"], a["i"], a["q"]
+    n = len(t)
+    start = seg.start
+    stop = np.r_[start[1:], n]
+    dq = np.empty(n)
+    dq[0] = 0.0
+    np.subtract(q[1:], q[:-1], out=dq[1:])
+    vmid = np.empty(n)
+    vmid[0] = v[0]
+    np.add(v[1:], v[:-1], out=vmid[1:])
+    vmid[1:] *= 0.5
+    cap = np.add.reduceat(dq, start) * seg.direction  # positive for the intended sign
+    energy = np.add.reduceat(vmid * dq, start) * seg.direction
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_v = np.where(cap > 0, energy / np.where(cap > 0, cap, 1.0), np.nan)
+    absi = np.abs(i)
+    under = absi > seg.tolerance_ma
+    if a["rest"] is not None:
+        under &= ~a["rest"]
+    med = np.full(len(start), np.nan)
+    for k, (lo, hi) in enumerate(zip(start, stop, strict=True)):
+        x = absi[lo:hi][under[lo:hi]]
+        if len(x):
+            med[k] = np.median(x)
+    return {
+        "Half cycle": np.arange(1, len(start) + 1),
+        "Cycle": seg.cycle,
+        "Direction": seg.direction,
+        "Start index": start,
+        "Stop index": stop,
+        "Start time [s]": t[start],
+        "End time [s]": t[stop - 1],
+        "Capacity [mAh]": cap,
+        "Energy [mWh]": energy,
+        "Mean voltage [V]": mean_v,
+        "Current [mA]": med,
+        "Min voltage [V]": np.minimum.reduceat(v, start),
+        "Max voltage [V]": np.maximum.reduceat(v, start),
+    }
 
 
 def half_cycles(
@@ -223,49 +265,15 @@ def half_cycles(
     -------
     HalfCycles
     """
+    arrays = _arrays(frame)
     seg = _segment(
         frame,
         first=first,
         current_tolerance_ma=current_tolerance_ma,
         min_charge_fraction=min_charge_fraction,
+        arrays=arrays,
     )
-    t = frame[TIME].to_numpy(dtype=float)
-    v = frame[VOLTAGE].to_numpy(dtype=float)
-    i = frame[CURRENT].to_numpy(dtype=float)
-    q = frame[CHARGE].to_numpy(dtype=float)
-    n = len(t)
-    h = len(seg.start)
-    dq = np.r_[0.0, np.diff(q)]
-    vmid = np.r_[v[0], 0.5 * (v[1:] + v[:-1])]
-    cap = np.add.reduceat(dq, seg.start) * seg.direction  # positive for the intended sign
-    energy = np.add.reduceat(vmid * dq, seg.start) * seg.direction
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean_v = np.where(cap > 0, energy / np.where(cap > 0, cap, 1.0), np.nan)
-    under = np.abs(i) > seg.tolerance_ma
-    if REST in frame.columns:
-        under &= ~frame[REST].to_numpy(dtype=bool)
-    grp = np.where(under, seg.half, h)  # rest points go to a dummy group
-    med = _group_median(np.abs(i), grp, h + 1)[:h]
-    stop = np.r_[seg.start[1:], n]
-    vmin = np.minimum.reduceat(v, seg.start)
-    vmax = np.maximum.reduceat(v, seg.start)
-    table = pd.DataFrame(
-        {
-            "Half cycle": np.arange(1, h + 1),
-            "Cycle": seg.cycle,
-            "Direction": seg.direction,
-            "Start index": seg.start,
-            "Stop index": stop,
-            "Start time [s]": t[seg.start],
-            "End time [s]": t[stop - 1],
-            "Capacity [mAh]": cap,
-            "Energy [mWh]": energy,
-            "Mean voltage [V]": mean_v,
-            "Current [mA]": med,
-            "Min voltage [V]": vmin,
-            "Max voltage [V]": vmax,
-        }
-    )
+    table = pd.DataFrame(_half_cycle_arrays(arrays, seg))
     return HalfCycles(table=table, first=first, current_tolerance_ma=seg.tolerance_ma)
 
 
@@ -377,53 +385,64 @@ def cycle_summary(
     >>> round(float(s["Discharge capacity [mAh/g]"].iloc[0]))
     1000
     """
-    hc = half_cycles(
+    arrays = _arrays(frame)
+    seg = _segment(
         frame,
         first=first,
         current_tolerance_ma=current_tolerance_ma,
         min_charge_fraction=min_charge_fraction,
+        arrays=arrays,
     )
-    ht = hc.table
-    cycles = np.unique(ht["Cycle"].to_numpy())
-    dis = ht[ht["Direction"] == -1].groupby("Cycle", sort=True)
-    cha = ht[ht["Direction"] == 1].groupby("Cycle", sort=True)
-    cols = ["Capacity [mAh]", "Energy [mWh]", "Current [mA]"]
-    d = dis[cols].sum(min_count=1).reindex(cycles)
-    c = cha[cols].sum(min_count=1).reindex(cycles)
-    # the current of a cycle's half: the median current of its largest half-cycle
-    d["Current [mA]"] = _current_of_largest(ht[ht["Direction"] == -1]).reindex(cycles)
-    c["Current [mA]"] = _current_of_largest(ht[ht["Direction"] == 1]).reindex(cycles)
+    h = _half_cycle_arrays(arrays, seg)
+    cycles = np.unique(seg.cycle)
+    pos = np.searchsorted(cycles, seg.cycle)
+    nc = len(cycles)
+
+    def per_cycle(sign: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        m = seg.direction == sign
+        cap = np.bincount(pos[m], weights=h["Capacity [mAh]"][m], minlength=nc).astype(float)
+        en = np.bincount(pos[m], weights=h["Energy [mWh]"][m], minlength=nc).astype(float)
+        present = np.bincount(pos[m], minlength=nc) > 0
+        cap[~present] = np.nan
+        en[~present] = np.nan
+        # the current of a cycle's half: the median current of its largest half-cycle
+        cur = np.full(nc, np.nan)
+        idx = np.flatnonzero(m)
+        order = idx[np.lexsort((h["Capacity [mAh]"][idx], pos[idx]))]
+        last = np.r_[pos[order][1:] != pos[order][:-1], True] if len(order) else np.array([], bool)
+        cur[pos[order][last]] = h["Current [mA]"][order][last]
+        return cap, en, cur
+
+    qd, ed, id_ = per_cycle(-1)
+    qc, ec, ic = per_cycle(1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean_d = d["Energy [mWh]"] / d["Capacity [mAh]"]
-        mean_c = c["Energy [mWh]"] / c["Capacity [mAh]"]
-        if first == "discharge":
-            ce = 100.0 * c["Capacity [mAh]"] / d["Capacity [mAh]"]
-        else:
-            ce = 100.0 * d["Capacity [mAh]"] / c["Capacity [mAh]"]
-    table = pd.DataFrame(
-        {
-            "Cycle": cycles,
-            "Discharge capacity [mAh]": d["Capacity [mAh]"].to_numpy(),
-            "Charge capacity [mAh]": c["Capacity [mAh]"].to_numpy(),
-            "Coulombic efficiency [%]": ce.to_numpy(),
-            "Mean discharge voltage [V]": mean_d.to_numpy(),
-            "Mean charge voltage [V]": mean_c.to_numpy(),
-            "Overpotential [V]": (mean_c - mean_d).to_numpy(),
-            "Discharge energy [mWh]": d["Energy [mWh]"].to_numpy(),
-            "Charge energy [mWh]": c["Energy [mWh]"].to_numpy(),
-            "Discharge current [mA]": d["Current [mA]"].to_numpy(),
-            "Charge current [mA]": c["Current [mA]"].to_numpy(),
-        }
-    )
+        mean_d = ed / qd
+        mean_c = ec / qc
+        ce = 100.0 * (qc / qd if first == "discharge" else qd / qc)
+    cols: dict[str, np.ndarray] = {
+        "Cycle": cycles,
+        "Discharge capacity [mAh]": qd,
+        "Charge capacity [mAh]": qc,
+        "Coulombic efficiency [%]": ce,
+        "Mean discharge voltage [V]": mean_d,
+        "Mean charge voltage [V]": mean_c,
+        "Overpotential [V]": mean_c - mean_d,
+        "Discharge energy [mWh]": ed,
+        "Charge energy [mWh]": ec,
+        "Discharge current [mA]": id_,
+        "Charge current [mA]": ic,
+    }
     if sulfur_mass_mg is not None:
         i1c = one_c_current_ma(sulfur_mass_mg, theoretical_capacity_mah_g=theoretical_capacity_mah_g)
         g = sulfur_mass_mg / 1000.0
-        table["Discharge capacity [mAh/g]"] = table["Discharge capacity [mAh]"] / g
-        table["Charge capacity [mAh/g]"] = table["Charge capacity [mAh]"] / g
-        table["Discharge energy [Wh/kg]"] = table["Discharge energy [mWh]"] / g
-        table["Charge energy [Wh/kg]"] = table["Charge energy [mWh]"] / g
-        table["Discharge C-rate"] = table["Discharge current [mA]"] / i1c
-        table["Charge C-rate"] = table["Charge current [mA]"] / i1c
+        cols["Discharge capacity [mAh/g]"] = qd / g
+        cols["Charge capacity [mAh/g]"] = qc / g
+        cols["Discharge energy [Wh/kg]"] = ed / g
+        cols["Charge energy [Wh/kg]"] = ec / g
+        cols["Discharge C-rate"] = id_ / i1c
+        cols["Charge C-rate"] = ic / i1c
+    table = pd.DataFrame(cols)
+    ht = pd.DataFrame(h)
     return CycleSummary(
         table=table,
         half_cycles=ht,
@@ -431,10 +450,3 @@ def cycle_summary(
         theoretical_capacity_mah_g=float(theoretical_capacity_mah_g),
         first=first,
     )
-
-
-def _current_of_largest(ht: pd.DataFrame) -> pd.Series:
-    if ht.empty:
-        return pd.Series(dtype=float)
-    idx = ht.groupby("Cycle")["Capacity [mAh]"].idxmax()
-    return pd.Series(ht.loc[idx, "Current [mA]"].to_numpy(), index=idx.index)

@@ -16,9 +16,8 @@ import numpy as np
 import pandas as pd
 from scipy.signal import savgol_filter
 
-from sulfurscope.cycling.cycles import Convention, _segment
+from sulfurscope.cycling.cycles import Convention, _arrays, _segment
 from sulfurscope.errors import SulfurscopeError
-from sulfurscope.units import CHARGE, CURRENT, REST, VOLTAGE
 
 __all__ = ["DQDV", "VoltageProfiles", "dqdv", "voltage_profiles"]
 
@@ -72,27 +71,29 @@ def voltage_profiles(
     -------
     VoltageProfiles
     """
-    seg = _segment(frame, first=first, current_tolerance_ma=None, min_charge_fraction=0.005)
-    q = frame[CHARGE].to_numpy(dtype=float)
-    v = frame[VOLTAGE].to_numpy(dtype=float)
-    i = frame[CURRENT].to_numpy(dtype=float)
+    arrays = _arrays(frame)
+    seg = _segment(
+        frame, first=first, current_tolerance_ma=None, min_charge_fraction=0.005, arrays=arrays
+    )
+    q, v, i = arrays["q"], arrays["v"], arrays["i"]
     # interval j -> j+1 belongs to the half-cycle of point j+1: count from the point before the start
     q0 = q[np.maximum(seg.start - 1, 0)][seg.half]
-    cap = (q - q0) * seg.direction[seg.half]
+    sign = seg.direction[seg.half]
+    cap = (q - q0) * sign
     keep = np.ones(len(q), dtype=bool)
     if not include_rest:
         keep &= np.abs(i) > seg.tolerance_ma
-        if REST in frame.columns:
-            keep &= ~frame[REST].to_numpy(dtype=bool)
+        if arrays["rest"] is not None:
+            keep &= ~arrays["rest"]
     cyc = seg.cycle[seg.half]
     if cycles is not None:
         keep &= np.isin(cyc, np.asarray(cycles))
-    direction = np.where(seg.direction[seg.half] > 0, "charge", "discharge")
+    codes = (sign[keep] > 0).astype(np.int8)
     table = pd.DataFrame(
         {
             "Cycle": cyc[keep],
             "Half cycle": seg.half[keep] + 1,
-            "Direction": direction[keep],
+            "Direction": pd.Categorical.from_codes(codes, categories=["discharge", "charge"]),
             "Capacity [mAh]": cap[keep],
             "Voltage [V]": v[keep],
         }
@@ -184,7 +185,9 @@ def dqdv(
     else:
         qcol, out_col = "Capacity [mAh]", "dQ/dV [mAh/V]"
     parts = []
-    for (cyc, half, direction), g in t.groupby(["Cycle", "Half cycle", "Direction"], sort=True):
+    for (cyc, half, direction), g in t.groupby(
+        ["Cycle", "Half cycle", "Direction"], sort=True, observed=True
+    ):
         v = g["Voltage [V]"].to_numpy(dtype=float)
         q = g[qcol].to_numpy(dtype=float)
         if len(v) < window or np.ptp(v) < dv_v * window:

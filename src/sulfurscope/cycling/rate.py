@@ -136,11 +136,15 @@ def rate_capability(
             ref = rates[k]
             members = [rates[k]]
     cyc["Block"] = block + 1
+    qd_all = cyc["Discharge capacity [mAh/g]"].to_numpy(dtype=float)
+    qc_all = cyc["Charge capacity [mAh/g]"].to_numpy(dtype=float)
+    ce_all = cyc["Coulombic efficiency [%]"].to_numpy(dtype=float)
+    n_all = cyc["Cycle"].to_numpy()
+    bounds = np.flatnonzero(np.r_[True, block[1:] != block[:-1], True])
     rows = []
-    for b, g in cyc.groupby("Block", sort=True):
-        qd = g["Discharge capacity [mAh/g]"].to_numpy(dtype=float)
-        qc = g["Charge capacity [mAh/g]"].to_numpy(dtype=float)
-        n = g["Cycle"].to_numpy(dtype=float)
+    for b, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:], strict=True), start=1):
+        qd, qc, ce = qd_all[lo:hi], qc_all[lo:hi], ce_all[lo:hi]
+        n = n_all[lo:hi].astype(float)
         ok = np.isfinite(qd)
         mean_d = float(np.mean(qd[ok])) if ok.any() else np.nan
         if ok.sum() >= 2:
@@ -150,22 +154,21 @@ def rate_capability(
         else:
             fade, fade_rate = 0.0, 0.0
         okc = np.isfinite(qc)
-        c_rate = float(np.mean(g[col]))
+        okce = np.isfinite(ce)
+        c_rate = float(np.mean(rates[lo:hi]))
         rows.append(
             {
-                "Block": int(b),
+                "Block": b,
                 "C-rate": c_rate,
                 "Label": c_rate_label(c_rate),
-                "First cycle": int(g["Cycle"].iloc[0]),
-                "Last cycle": int(g["Cycle"].iloc[-1]),
-                "Cycles": int(len(g)),
+                "First cycle": int(n_all[lo]),
+                "Last cycle": int(n_all[hi - 1]),
+                "Cycles": int(hi - lo),
                 "Mean discharge capacity [mAh/g]": mean_d,
                 "SD discharge capacity [mAh/g]": float(np.std(qd[ok], ddof=1)) if ok.sum() > 1 else 0.0,
                 "Mean charge capacity [mAh/g]": float(np.mean(qc[okc])) if okc.any() else np.nan,
                 "SD charge capacity [mAh/g]": float(np.std(qc[okc], ddof=1)) if okc.sum() > 1 else 0.0,
-                "Mean coulombic efficiency [%]": float(np.nanmean(g["Coulombic efficiency [%]"]))
-                if g["Coulombic efficiency [%]"].notna().any()
-                else np.nan,
+                "Mean coulombic efficiency [%]": float(np.mean(ce[okce])) if okce.any() else np.nan,
                 "Fade in block [%]": float(fade),
                 "Fade rate [%/cycle]": float(fade_rate),
             }

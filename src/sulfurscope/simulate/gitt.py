@@ -72,7 +72,7 @@ def _ocv(y: np.ndarray | float) -> np.ndarray:
     return (
         2.1
         + 0.025 * np.log((1.0 - y + eps) / (y + eps))
-        + 0.35 * np.exp(-y / 0.04)
+        + 0.5 * np.exp(-y / 0.04)
         - 0.8 * np.exp(-(1.0 - y) / 0.02)
     )
 
@@ -177,7 +177,7 @@ def simulate_gitt(
             tp = pulse_grid
             yy = y - s * dy * tp / t_pulse  # discharge (s=-1) raises y
             vp = _ocv(yy) + s * (ir_drop_v + eta * (1.0 - np.exp(-tp / tau)))
-            beyond = (vp < v_min) if s < 0 else (vp > v_max)
+            beyond = ((vp < v_min) if s < 0 else (vp > v_max)) | (yy > 0.9995) | (yy < 0.0005)
             cut = bool(beyond[1:].any())
             if cut:
                 n_keep = int(np.flatnonzero(beyond[1:])[0]) + 1  # first sample beyond the limit

@@ -1,0 +1,100 @@
+"""``sulfurscope cycling`` and ``sulfurscope demo`` end to end."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from sulfurscope.cli import app
+from sulfurscope.io import write_mpt
+from sulfurscope.simulate.cycling import rate_test_schedule, simulate_run
+from tests.conftest import realdata_path
+
+runner = CliRunner()
+
+
+def _file(tmp_path, name="cell.mpt", mass=2.0):
+    law = lambda c, r, d: 700 * (1 - 0.5 * r)  # noqa: E731
+    frame = simulate_run(rate_test_schedule(law, cycles_per_rate=2), sulfur_mass_mg=mass, points_per_half_cycle=40)
+    return write_mpt(frame, tmp_path / name)
+
+
+def test_cycling_writes_tables_and_figures(tmp_path) -> None:
+    f1, f2 = _file(tmp_path, "a.mpt"), _file(tmp_path, "b.mpt")
+    out = tmp_path / "out"
+    res = runner.invoke(app, ["cycling", str(f1), str(f2), "--sulfur-mass-mg", "2.0", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    for stem in ("a", "b"):
+        s = pd.read_parquet(out / f"{stem}_summary.parquet")
+        assert s["Cell"].iloc[0] == stem
+        np.testing.assert_allclose(s["Discharge capacity [mAh/g]"].iloc[1:3], 700 * (1 - 0.5 / 40), rtol=5e-3)
+        rc = pd.read_csv(out / f"{stem}_rate_capability.csv")
+        assert list(rc["Label"]) == ["C/10", "C/40", "C/20", "C/10", "C/5", "C/2.5"]
+    for fig in ("voltage_profiles.png", "rate_capability.png", "retention.png", "dqdv.png"):
+        assert (out / fig).stat().st_size > 1000
+
+
+def test_cycling_json_and_loading(tmp_path) -> None:
+    f = _file(tmp_path, mass=2.0 * 1.32)
+    res = runner.invoke(app, ["cycling", str(f), "--loading-mg-cm2", "2.0", "--out", str(tmp_path / "o"), "--json"])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    cell = doc["cells"][0]
+    assert cell["cell"]["sulfur_mass_mg"] == pytest.approx(2.64)
+    assert cell["summary"][1]["Discharge capacity [mAh/g]"] == pytest.approx(700 * (1 - 0.5 / 40), rel=5e-3)
+    assert [b["Label"] for b in cell["rate_capability"]][-1] == "C/2.5"
+
+
+def test_cycling_without_mass_refuses_specific_but_runs(tmp_path) -> None:
+    f = _file(tmp_path)
+    res = runner.invoke(app, ["cycling", str(f), "--out", str(tmp_path / "o"), "--json"])
+    assert res.exit_code == 0, res.output
+    cell = json.loads(res.stdout)["cells"][0]
+    assert "Discharge capacity [mAh/g]" not in cell["summary"][0]
+    assert "sulfur mass" in cell["skipped"]["rate_capability"]
+
+
+def test_cycling_errors_are_one_line(tmp_path) -> None:
+    bad = tmp_path / "bad.mpr"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 100)
+    res = runner.invoke(app, ["cycling", str(bad), "--out", str(tmp_path / "o")])
+    assert res.exit_code == 1
+    assert "bad.mpr" in res.output and "Traceback" not in res.output
+    f = _file(tmp_path)
+    res = runner.invoke(app, ["cycling", str(f), "--sulfur-mass-mg", "1", "--loading-mg-cm2", "2"])
+    assert res.exit_code == 1 and "not both" in res.output
+
+
+@pytest.mark.realdata
+def test_cycling_cli_on_real_files(tmp_path) -> None:
+    files = [
+        realdata_path("echem", "biologic_gcpl_NaHC_halfcell_pr182_1.mpr"),
+        realdata_path("echem", "arbin_cycling_navani_example.res"),
+        realdata_path("echem", "neware_cccv_5cycles_nw4-120-6-1-36.ndax"),
+        realdata_path("echem", "maccor_diag_xTESLADIAG_000019_CH70.070"),
+    ]
+    res = runner.invoke(app, ["cycling", *map(str, files), "--sulfur-mass-mg", "6.52", "--out", str(tmp_path), "--json"])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    assert [c["format"] for c in doc["cells"]] == ["biologic-mpr", "arbin-res", "neware", "maccor"]
+
+
+def test_demo_shows_the_particle_size_story(tmp_path) -> None:
+    out = tmp_path / "demo"
+    res = runner.invoke(app, ["demo", "--out", str(out), "--json"])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    assert "SIMULATED" in doc["note"]
+    assert "SIMULATED" in (out / "README.md").read_text()
+    t = pd.read_csv(out / "rate_capability_by_size.csv")
+    fast = t[t["Rate"] == "C/2.5"].set_index("Particle size [um]")["Mean discharge capacity [mAh/g]"]
+    # the study: ~600 vs ~300 mAh/g_S at C/2.5 for the smallest vs the largest particles
+    assert 500 < fast[1.0] < 750
+    assert 220 < fast[8.0] < 380
+    assert fast[1.0] > fast[4.0] > fast[8.0]
+    first = (out / "raw" / "AC-S_8um_rate.mpt").read_text(errors="replace")[:3000]
+    assert "SIMULATED" in first
