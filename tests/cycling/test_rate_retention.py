@@ -113,3 +113,24 @@ def test_asymmetric_pairs_discharge_with_preceding_charge() -> None:
 @pytest.mark.parametrize(("rate", "label"), [(0.4, "C/2.5"), (0.025, "C/40"), (2.0, "2C"), (0.0, "n/a")])
 def test_c_rate_labels(rate: float, label: str) -> None:
     assert c_rate_label(rate) == label
+
+
+@pytest.mark.parametrize(("decimal", "newline"), [(".", "\r\n"), (",", "\n")])
+def test_synthetic_file_recovered_through_mpt(tmp_path, decimal: str, newline: str) -> None:
+    """Known capacities, rate blocks and fade → EC-Lab .mpt → read_cycler → within 0.5 %."""
+    from sulfurscope.io import read_cycler, write_mpt
+
+    frame = simulate_run(rate_test_schedule(_law), sulfur_mass_mg=MASS, rng=np.random.default_rng(9))
+    path = write_mpt(frame, tmp_path / "synthetic.mpt", metadata={"sulfur_mass_mg": MASS}, decimal=decimal, newline=newline)
+    data = read_cycler(path)
+    summary = cycle_summary(data.frame, sulfur_mass_mg=MASS)
+    rc = rate_capability(summary).table
+    assert list(rc["Label"]) == ["C/10", "C/40", "C/20", "C/10", "C/5", "C/2.5"]
+    expected = [1000.0] + [base * np.mean(1 - 0.004 * np.arange(5)) for base in BASE.values()]
+    np.testing.assert_allclose(rc["Mean discharge capacity [mAh/g]"], expected, rtol=5e-3)
+    np.testing.assert_allclose(rc["Fade in block [%]"].iloc[1:], -1.6, atol=0.05)
+    t = summary.table.set_index("Cycle")
+    for cycle in (2, 9, 26):
+        rate = RATES[(cycle - 2) // 5]
+        assert t.loc[cycle, "Discharge capacity [mAh/g]"] == pytest.approx(_law(cycle, rate, -1), rel=5e-3)
+        assert t.loc[cycle, "Charge capacity [mAh/g]"] == pytest.approx(_law(cycle, rate, 1), rel=5e-3)

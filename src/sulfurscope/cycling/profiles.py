@@ -89,17 +89,17 @@ def voltage_profiles(
     if cycles is not None:
         keep &= np.isin(cyc, np.asarray(cycles))
     codes = (sign[keep] > 0).astype(np.int8)
-    table = pd.DataFrame(
-        {
-            "Cycle": cyc[keep],
-            "Half cycle": seg.half[keep] + 1,
-            "Direction": pd.Categorical.from_codes(codes, categories=["discharge", "charge"]),
-            "Capacity [mAh]": cap[keep],
-            "Voltage [V]": v[keep],
-        }
-    )
+    cap_k = cap[keep]
+    cols: dict[str, Any] = {
+        "Cycle": cyc[keep],
+        "Half cycle": seg.half[keep] + 1,
+        "Direction": pd.Categorical.from_codes(codes, categories=["discharge", "charge"]),
+        "Capacity [mAh]": cap_k,
+    }
     if sulfur_mass_mg is not None:
-        table.insert(4, "Specific capacity [mAh/g]", table["Capacity [mAh]"] / (sulfur_mass_mg / 1000))
+        cols["Specific capacity [mAh/g]"] = cap_k / (sulfur_mass_mg / 1000)
+    cols["Voltage [V]"] = v[keep]
+    table = pd.DataFrame(cols)
     return VoltageProfiles(table=table, sulfur_mass_mg=sulfur_mass_mg)
 
 

@@ -13,12 +13,73 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import curve_fit
+from scipy.optimize import minimize_scalar
 
 from sulfurscope.cycling.cycles import CycleSummary, _records
 from sulfurscope.errors import SulfurscopeError
 
 __all__ = ["Retention", "early_fade", "retention"]
+
+
+_NC_BOUNDS = (0.3, 1e4)
+
+
+def _fit_early_fade(x: np.ndarray, y: np.ndarray, n_ref: float) -> dict[str, Any]:
+    """Least-squares fit of :func:`early_fade` by variable projection.
+
+    For a fixed N_c the law is linear in (Q_∞, Q_ref), so the sum of squares is minimised over ln N_c
+    alone (a coarse grid, then bounded Brent), with the linear pair solved exactly at every step
+    (Golub & Pereyra, SIAM J. Numer. Anal. 10 (1973) 413). Standard errors from s² (JᵀJ)⁻¹ with the
+    analytic Jacobian at the optimum.
+    """
+    dx = x - n_ref
+
+    def solve(log_nc: np.ndarray | float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        # closed-form 2x2 normal equations for (Q_inf, Q_ref), vectorised over ln N_c
+        e = np.exp(-np.multiply.outer(np.exp(-np.atleast_1d(log_nc)), dx))
+        u = 1.0 - e
+        s11, s12, s22 = (u * u).sum(1), (u * e).sum(1), (e * e).sum(1)
+        b1, b2 = u @ y, e @ y
+        det = s11 * s22 - s12 * s12
+        det = np.where(np.abs(det) > 1e-300, det, np.nan)
+        qi = (s22 * b1 - s12 * b2) / det
+        qr = (s11 * b2 - s12 * b1) / det
+        r = y - qi[:, None] * u - qr[:, None] * e
+        return (r * r).sum(1), qi, qr, e
+
+    lo, hi = np.log(_NC_BOUNDS[0]), np.log(_NC_BOUNDS[1])
+    grid = np.linspace(lo, hi, 48)
+    sse = np.nan_to_num(solve(grid)[0], nan=np.inf)
+    k = int(np.argmin(sse))
+    res = minimize_scalar(
+        lambda g: float(np.nan_to_num(solve(g)[0][0], nan=np.inf)),
+        bounds=(grid[max(k - 1, 0)], grid[min(k + 1, len(grid) - 1)]),
+        method="bounded",
+        options={"xatol": 1e-6},
+    )
+    log_nc = float(res.x)
+    s2_a, qi_a, qr_a, e_a = solve(log_nc)
+    s2, q_inf, q_ref, e = float(s2_a[0]), float(qi_a[0]), float(qr_a[0]), e_a[0]
+    n_c = float(np.exp(log_nc))
+    if log_nc > hi - 0.05:
+        return {"ok": False, "message": "N_c ran to its bound: no exponential early fade"}
+    if q_inf < 0 or q_ref < 0:
+        return {"ok": False, "message": f"unphysical fit (Q_inf={q_inf:.3g}, Q_ref={q_ref:.3g})"}
+    jac = np.column_stack([1.0 - e, e, (q_ref - q_inf) * e * dx / n_c**2])
+    dof = max(len(x) - 3, 1)
+    try:
+        cov = (s2 / dof) * np.linalg.inv(jac.T @ jac)
+        n_c_sd = float(np.sqrt(max(cov[2, 2], 0.0)))
+    except np.linalg.LinAlgError:
+        n_c_sd = float("inf")
+    return {
+        "ok": True,
+        "message": "converged",
+        "q_inf": float(q_inf),
+        "q_ref": float(q_ref),
+        "n_c": n_c,
+        "n_c_sd": n_c_sd,
+    }
 
 
 def early_fade(cycle: np.ndarray, q_inf: float, q_2: float, n_c: float, n_ref: float = 2.0) -> np.ndarray:
@@ -165,28 +226,11 @@ def retention(
     if len(x) < 4:
         msg = f"early-fade fit needs at least 4 cycles after cycle {reference_cycle}, got {len(x)}"
     else:
-        p0 = (float(y[-3:].mean()), float(y[0]), max(2.0, (x[-1] - x[0]) / 5))
-
-        def model(n: np.ndarray, qi: float, q2: float, nc: float) -> np.ndarray:
-            return early_fade(n, qi, q2, nc, n_ref=float(reference_cycle))
-
-        try:
-            popt, pcov = curve_fit(
-                model,
-                x,
-                y,
-                p0=p0,
-                bounds=([0.0, 0.0, 1e-3], [np.inf, np.inf, 1e4]),
-                maxfev=5000,
-            )
-            perr = np.sqrt(np.diag(pcov))
-            q_inf, q_fit_ref, n_c = (float(v) for v in popt)
-            n_c_sd = float(perr[2])
-            fit_ok = bool(np.all(np.isfinite(popt)) and n_c < 0.999e4)
-            msg = "converged" if fit_ok else "N_c ran to its bound: no exponential early fade"
-            plateau_fit = float(reference_cycle + n_c * np.log(20.0)) if fit_ok else np.nan
-        except (RuntimeError, ValueError) as exc:
-            msg = f"early-fade fit failed: {exc}"
+        fit = _fit_early_fade(x, y, float(reference_cycle))
+        fit_ok, msg = fit["ok"], fit["message"]
+        if fit_ok:
+            q_inf, q_fit_ref, n_c, n_c_sd = fit["q_inf"], fit["q_ref"], fit["n_c"], fit["n_c_sd"]
+            plateau_fit = float(reference_cycle + n_c * np.log(20.0))
     return Retention(
         table=table,
         reference_cycle=reference_cycle,

@@ -1,10 +1,10 @@
 """Declarative column map for BioLogic EC-Lab data (.mpr through galvani and our .mpt reader).
 
 galvani names the .mpr columns exactly as EC-Lab names them in its .mpt text export (``"time/s"``,
-``"Ewe/V"``, ``"(Q-Qo)/mA.h"``, ...), so one map serves both readers. Each entry maps an EC-Lab name to a
-``"Quantity [unit]"`` name and a factor that converts the file's unit into ours. Names not in the map
-are normalised by :func:`normalise_biologic_name` (``"Analog IN 1/V"`` → ``"Analog IN 1 [V]"``), so no
-column of the file is lost.
+``"Ewe/V"``, ``"(Q-Qo)/mA.h"``, ...), so one map serves both readers. Each entry maps an EC-Lab name
+to a ``"Quantity [unit]"`` name and a factor that converts the file's unit into ours. Names not in
+the map are normalised by :func:`normalise_biologic_name`
+(``"Analog IN 1/V"`` → ``"Analog IN 1 [V]"``), so no column of the file is lost.
 """
 
 from __future__ import annotations
@@ -94,7 +94,8 @@ BIOLOGIC_COLUMNS: dict[str, tuple[str, float]] = {
     "freq/Hz": ("Frequency [Hz]", 1.0),
 }
 
-#: Columns that are counters or flags in EC-Lab (integers in our table whatever the file stored).
+#: Columns that are counters or flags in EC-Lab: integers in our table (int64 from text files, the
+#: stored uint8/uint16/uint32/bool from .mpr files).
 INTEGER_COLUMNS = frozenset(
     {
         MODE,
@@ -182,13 +183,15 @@ def biologic_table(columns: Mapping[str, Any]) -> dict[str, np.ndarray]:
         inc[new_step] = q_step[new_step]
         out[CHARGE] = np.cumsum(inc)
     if MODE in out:
-        out[REST] = out[MODE].astype(np.int64) == BIOLOGIC_MODE_REST
+        out[REST] = out[MODE] == BIOLOGIC_MODE_REST
     for col in (TIME, VOLTAGE, CURRENT, CHARGE):
         if col in out:
             out[col] = out[col].astype(np.float64, copy=False)
     if STEP in out:
         out[STEP] = out[STEP].astype(np.int64)
     for col in INTEGER_COLUMNS.intersection(out):
-        if out[col].dtype.kind != "i" or out[col].dtype.itemsize != 8:
+        # text gives floats -> int64; binary flags/counters keep their small integer/bool dtype
+        # (widening them would write 8 bytes per point and column for nothing)
+        if out[col].dtype.kind == "f":
             out[col] = out[col].astype(np.int64)
     return out

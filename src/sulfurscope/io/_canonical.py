@@ -1,9 +1,10 @@
 """The canonical cycler table every reader returns, and the checks that make it canonical.
 
 Columns (see :mod:`sulfurscope.units`): ``Time [s]`` (from the start of the file, monotone
-non-decreasing), ``Voltage [V]``, ``Current [mA]`` (positive = charge), ``Charge [mAh]`` (cumulative,
-signed, starts at 0), ``Step`` (int, the instrument's step/sequence counter), ``Rest`` (bool, no current
-by instruction of the instrument), plus whatever else the file carries, named in the same grammar.
+non-decreasing), ``Voltage [V]``, ``Current [mA]`` (positive = charge), ``Charge [mAh]``
+(cumulative, signed, starts at 0), ``Step`` (int, the instrument's step/sequence counter), ``Rest``
+(bool, no current by instruction of the instrument), plus whatever else the file carries, named in
+the same grammar.
 """
 
 from __future__ import annotations
@@ -71,15 +72,16 @@ def finalize_cycler_frame(
 ) -> pd.DataFrame:
     """Check a reader's table and complete it into the canonical one.
 
-    Requires ``Time [s]`` and ``Voltage [V]``; needs ``Current [mA]`` or ``Charge [mAh]`` (the missing one
-    is derived: current from dQ/dt, charge by trapezoidal integration). ``Step`` defaults to 0 and
-    ``Rest`` to ``Current == 0``. Time is shifted to start at 0, charge to start at 0. The input is not
-    changed (every column of the result is a fresh array).
+    Requires ``Time [s]`` and ``Voltage [V]``; needs ``Current [mA]`` or ``Charge [mAh]`` (the
+    missing one is derived: current from dQ/dt, charge by trapezoidal integration). ``Step``
+    defaults to 0 and ``Rest`` to ``Current == 0``. Time is shifted to start at 0, charge to start
+    at 0. The input is not changed (every column of the result is a fresh array).
 
     Raises
     ------
     FileFormatError
-        Naming ``source`` when time or voltage is missing, the table is empty, or values are not finite.
+        Naming ``source`` when time or voltage is missing, the table is empty, or values are not
+        finite.
     """
     columns = {str(c): frame[c].to_numpy(copy=True) for c in frame.columns}
     return finalize_cycler_columns(columns, source=source, charge_from_current=charge_from_current)
@@ -141,17 +143,27 @@ def finalize_cycler_columns(
 def current_from_charge(time_s: np.ndarray, charge_mah: np.ndarray) -> np.ndarray:
     """Current in mA from a cumulative charge in mAh, by backward differences.
 
-    The first point takes the current of the first interval. Intervals of zero length give the
-    previous current (duplicate time stamps occur in real files).
+    I_k = (Q_k - Q_(k-1)) / (t_k - t_(k-1)), the mean current of the interval ending at point k
+    (what EC-Lab reports as ``<I>``). The first point takes the current of the first interval.
+    Intervals of zero length give the previous current (duplicate time stamps occur in real files).
     """
-    dt = np.diff(time_s)
-    dq = np.diff(charge_mah) * 3600.0  # mA s
-    with np.errstate(divide="ignore", invalid="ignore"):
-        i = np.where(dt > 0, dq / np.where(dt > 0, dt, 1.0), np.nan)
+    n = len(time_s)
+    out = np.empty(max(n, 1), dtype=np.float64)
+    if n < 2:
+        out[:] = 0.0
+        return out[:n] if n else out[:0]
+    i = out[1:]
+    np.subtract(charge_mah[1:], charge_mah[:-1], out=i)
+    i *= 3600.0  # mA s
+    dt = np.subtract(time_s[1:], time_s[:-1])
+    ok = dt > 0
+    np.divide(i, dt, out=i, where=ok)
+    i[~ok] = np.nan
     bad = np.isnan(i)
     if bad.any():  # forward fill, then 0 before the first valid interval
         idx = np.where(bad, 0, np.arange(len(i)))
         np.maximum.accumulate(idx, out=idx)
-        i = i[idx]
+        i[:] = i[idx]
         i[np.isnan(i)] = 0.0
-    return np.concatenate([i[:1] if len(i) else [0.0], i])
+    out[0] = i[0]
+    return out

@@ -1,11 +1,11 @@
 """``read_cycler``: pick the reader from the file's first bytes (then its extension) and run it.
 
-Detection, in order: BioLogic .mpr magic ``BIO-LOGIC MODULAR FILE``; EC-Lab text magic
-``EC-Lab ASCII FILE``; MS Access / Jet database (``Standard Jet DB`` / ``Standard ACE DB`` at byte 4,
-Arbin .res); ZIP (Neware .ndax); Neware .nda magic ``NEWARE``; a tab-separated first line with
-Maccor's column names (``Rec#``, ``Cyc#``, ``Step``, ``Test (Sec)``...). When the content is not
-recognised, the extension decides (.mpr, .mpt, .res, .nda, .ndax, .txt/.0NN Maccor) and the
-chosen reader raises :class:`FileFormatError` if the content does not fit.
+Detection, in order: BioLogic .mpr magic ``BIO-LOGIC MODULAR FILE``; EC-Lab text magic ``EC-Lab
+ASCII FILE``; MS Access / Jet database (``Standard Jet DB`` / ``Standard ACE DB`` at byte 4, Arbin
+.res); ZIP (Neware .ndax); Neware .nda magic ``NEWARE``; a tab-separated first line with Maccor's
+column names (``Rec#``, ``Cyc#``, ``Step``, ``Test (Sec)``...). When the content is not recognised,
+the extension decides (.mpr, .mpt, .res, .nda, .ndax, .txt/.0NN Maccor) and the chosen reader raises
+:class:`FileFormatError` if the content does not fit.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ def detect_cycler_format(path: str | os.PathLike[str]) -> str:
         raise FileFormatError(f"{p.name}: empty file (0 bytes)")
     if head.startswith(b"BIO-LOGIC MODULAR FILE"):
         return "biologic-mpr"
-    if head.lstrip(b"\xef\xbb\xbf").startswith(b"EC-Lab ASCII FILE"):
+    if head.lstrip(b"\xef\xbb\xbf").startswith((b"EC-Lab ASCII FILE", b"BT-Lab ASCII FILE")):
         return "biologic-mpt"
     if head[4:19] in (b"Standard Jet DB", b"Standard ACE DB"):
         return "arbin-res"

@@ -1,11 +1,11 @@
 """Arbin .res files (MS Access / Jet databases) through Debian's mdbtools (``mdb-export``).
 
-Arbin MITS Pro stores a run as an Access database. We call ``mdb-export`` (package ``mdbtools``) as a
-subprocess for the tables ``Channel_Normal_Table`` (the data) and ``Global_Table`` (test name, start
-time, schedule, channel) and parse its CSV output with pandas. Arbin writes amperes and ampere-hours;
-the column map converts to mA / mAh. ``Charge_Capacity``/``Discharge_Capacity`` restart every cycle,
-so ``Charge [mAh]`` is the integral of the current; Arbin's own columns are kept. Arbin has no rest
-flag in this table: ``Rest`` is ``Current == 0``.
+Arbin MITS Pro stores a run as an Access database. We call ``mdb-export`` (package ``mdbtools``) as
+a subprocess for the tables ``Channel_Normal_Table`` (the data) and ``Global_Table`` (test name,
+start time, schedule, channel) and parse its CSV output with pandas. Arbin writes amperes and
+ampere-hours; the column map converts to mA / mAh. ``Charge_Capacity``/``Discharge_Capacity``
+restart every cycle, so ``Charge [mAh]`` is the integral of the current; Arbin's own columns are
+kept. Arbin has no rest flag in this table: ``Rest`` is ``Current == 0``.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Read SEM/TEM/STEM micrographs with their pixel size.
 
 One function, :func:`read_image`, for TIFF (tifffile; Zeiss, FEI/Thermo, TESCAN tags), HyperSpy
-``.hspy``/``.hdf5`` (rosettasciio, needs h5py), JPEG/PNG/WebP/BMP (imageio/Pillow), and the sidecars
+``.hspy``/``.hdf5`` (rosettasciio, needs h5py), JPEG/PNG/WebP/BMP (Pillow), and the sidecars
 that carry a calibration next to an image: Hitachi / JEOL ``.txt`` and a MATLAB ``*_px-nm.mat`` with
 ``px_nm`` (pixels per nm). Hand-drawn Fiji ROI sets are read by :func:`read_rois`.
 
@@ -102,7 +102,9 @@ def _sidecar_calibration(path: Path) -> tuple[Calibration | None, dict[str, obje
             content = loadmat(mat)
             meta["sidecar"] = str(mat)
             if "px_nm" not in content:
-                raise FileFormatError(f"{mat.name}: no 'px_nm' variable (pixels per nm) in the .mat")
+                raise FileFormatError(
+                    f"{mat.name}: no 'px_nm' variable (pixels per nm) in the .mat"
+                )
             px_per_nm = float(np.ravel(content["px_nm"])[0])
             if not px_per_nm > 0:
                 raise FileFormatError(f"{mat.name}: px_nm = {px_per_nm} is not positive")
@@ -126,16 +128,25 @@ def _read_tiff(path: Path) -> tuple[np.ndarray, Calibration | None, dict[str, ob
         if page.photometric == tifffile.PHOTOMETRIC.PALETTE and colormap is not None:
             # palette images store indices: map them through the (grey) colour table
             cmap = np.asarray(colormap, dtype=float) / 257.0
-            data = cmap[:, data].transpose(1, 2, 0) if not np.allclose(cmap[0], cmap[1]) else (
-                cmap[0][data]
+            data = (
+                cmap[:, data].transpose(1, 2, 0)
+                if not np.allclose(cmap[0], cmap[1])
+                else (cmap[0][data])
             )
         if 34118 in tags:  # Zeiss SmartSEM
             cz = tags[34118].value
             meta["zeiss"] = {k: v for k, v in cz.items() if k}
             return data, pixel_size_from_zeiss(cz, width_px=width), meta
         if 34682 in tags:  # FEI / Thermo Fisher
-            text = tags[34682].value
-            text = text if isinstance(text, str) else str(text)
+            value = tags[34682].value
+            if isinstance(value, dict):  # tifffile parses the INI into {section: {key: value}}
+                text = "\n".join(
+                    f"[{sec}]\n" + "\n".join(f"{k}={v}" for k, v in items.items())
+                    for sec, items in value.items()
+                    if isinstance(items, dict)
+                )
+            else:
+                text = value.decode("latin-1") if isinstance(value, bytes) else str(value)
             meta["fei"] = text
             return data, pixel_size_from_fei(text), meta
         if 50431 in tags:  # TESCAN
@@ -169,8 +180,12 @@ def _read_hspy(path: Path) -> tuple[np.ndarray, Calibration | None, dict[str, ob
     axes = sig["axes"][-2:]
     scales = [float(ax.get("scale", 1.0)) for ax in axes]
     units = [ax.get("units") for ax in axes]
-    meta = {"axes": [{k: (str(v) if not isinstance(v, float | int) else v) for k, v in ax.items()}
-                     for ax in axes]}
+    meta = {
+        "axes": [
+            {k: (str(v) if not isinstance(v, float | int) else v) for k, v in ax.items()}
+            for ax in axes
+        ]
+    }
     unit = units[-1]
     if unit in (None, "", "<undefined>") or isinstance(unit, type(None)):
         if all(s == 1.0 for s in scales):
@@ -191,11 +206,16 @@ def _read_hspy(path: Path) -> tuple[np.ndarray, Calibration | None, dict[str, ob
 
 
 def _read_raster(path: Path) -> tuple[np.ndarray, Calibration | None, dict[str, object]]:
-    import imageio.v3 as iio
+    from PIL import Image, UnidentifiedImageError
 
     try:
-        data = iio.imread(path)
-    except Exception as exc:
+        with Image.open(path) as im:
+            if im.mode in ("P", "PA"):
+                im = im.convert("RGB")
+            elif im.mode in ("I;16", "I;16B", "I;16L"):
+                im = im.convert("I")
+            data = np.asarray(im)
+    except (UnidentifiedImageError, OSError) as exc:
         raise FileFormatError(f"{path.name}: not a readable raster image ({exc})") from exc
     return data, None, {}
 

@@ -2,15 +2,16 @@
 
 ``fastnda.read(path, cycle_mode="raw")`` returns a polars table with ``voltage_V``, ``current_mA``,
 ``total_time_s``, ``step_count``, ``step_index``, ``step_type`` (``"CC_Chg"``, ``"CC_DChg"``,
-``"Rest"``, ``"CCCV_Chg"``, ``"Control"``...), ``cycle_count``, ``capacity_mAh``, ``energy_mWh`` (both
-restart every step) and, where recorded, temperatures; ``fastnda.read_metadata`` gives the test
-information. Neware's current is signed like ours (charge positive). ``Charge [mAh]`` is the integral
-of the current; ``Step`` is the running step counter; ``Rest`` is a rest step (or a zero-current
-control step).
+``"Rest"``, ``"CCCV_Chg"``, ``"Control"``...), ``cycle_count``, ``capacity_mAh``, ``energy_mWh``
+(both restart every step) and, where recorded, temperatures; ``fastnda.read_metadata`` gives the
+test information. Neware's current is signed like ours (charge positive). ``Charge [mAh]`` is the
+integral of the current; ``Step`` is the running step counter; ``Rest`` is a rest step (or a
+zero-current control step).
 """
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,21 @@ NEWARE_COLUMNS: dict[str, tuple[str, float]] = {
 }
 
 _METADATA_KEYS = ("active_mass_mg", "start_time", "creator", "remarks", "barcode", "test_name")
+
+
+_FASTNDA_LOGGERS = ("", ".main", ".nda", ".ndax", ".nda_meta", ".btsda", ".utils", ".formats")
+
+
+class _Collect(logging.Filter):
+    """Keep fastnda's log records (warnings about the file) for the metadata, not the console."""
+
+    def __init__(self, sink: list[str]) -> None:
+        super().__init__()
+        self._sink = sink
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        self._sink.append(record.getMessage())
+        return False
 
 
 def _rename(name: str) -> str:
@@ -74,12 +90,22 @@ def read_neware(path: str | os.PathLike[str]) -> CyclerData:
     p = Path(path)
     if p.stat().st_size == 0:
         raise FileFormatError(f"{p.name}: empty file (0 bytes)")
+    messages: list[str] = []
+    catcher = _Collect(messages)
+    # filters do not propagate to children: attach to each fastnda module logger (getLogger
+    # creates the ones fastnda imports lazily; the module then gets the same object)
+    loggers = [logging.getLogger(f"fastnda{m}") for m in _FASTNDA_LOGGERS]
+    for lg in loggers:
+        lg.addFilter(catcher)
     try:
         table = fastnda.read(p, cycle_mode="raw")
     except Exception as exc:  # fastnda raises ValueError, KeyError, zipfile errors, ...
         raise FileFormatError(
             f"{p.name}: not a readable Neware .nda/.ndax file ({type(exc).__name__}: {exc})"
         ) from exc
+    finally:
+        for lg in loggers:
+            lg.removeFilter(catcher)
     columns: dict[str, Any] = {}
     step_type = None
     for col in table.columns:
@@ -99,6 +125,9 @@ def read_neware(path: str | os.PathLike[str]) -> CyclerData:
         frame[REST] = (st.str.contains("rest") | (st.str.contains("control") & zero)).to_numpy()
     frame = finalize_cycler_frame(frame, source=p, charge_from_current=True)
     meta: dict[str, Any] = {"n_points": int(len(frame))}
+    if messages:
+        # e.g. "negative jumps in the 'unix_time_s' column": Time [s] comes from total_time_s
+        meta["reader_messages"] = messages
     try:
         info = fastnda.read_metadata(p)
     except Exception as exc:  # metadata is optional

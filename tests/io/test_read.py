@@ -1,0 +1,173 @@
+"""read_cycler: format detection, forced formats, vendor errors, read-only access."""
+
+from __future__ import annotations
+
+import builtins
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import sulfurscope.io as sio
+from sulfurscope.errors import FileFormatError
+from sulfurscope.io import CYCLER_FORMATS, detect_cycler_format, read_cycler, write_mpt
+from sulfurscope.units import CURRENT, REST, TIME, VOLTAGE
+from tests.conftest import realdata_path
+
+
+def test_public_api() -> None:
+    for name in (
+        "CyclerData",
+        "finalize_cycler_frame",
+        "read_cycler",
+        "write_mpt",
+        "read_biologic_mpr",
+        "read_biologic_mpt",
+        "read_arbin_res",
+        "read_neware",
+        "read_maccor",
+    ):
+        assert name in sio.__all__
+        assert callable(getattr(sio, name)) or name == "CyclerData"
+
+
+@pytest.mark.parametrize("ext", [".mpr", ".mpt", ".res", ".nda", ".ndax", ".070", ".txt"])
+def test_empty_file(tmp_path: Path, ext: str) -> None:
+    path = tmp_path / f"empty{ext}"
+    path.write_bytes(b"")
+    with pytest.raises(FileFormatError, match=rf"empty{ext}: empty file"):
+        read_cycler(path)
+
+
+@pytest.mark.parametrize("fmt", CYCLER_FORMATS)
+def test_empty_file_forced(tmp_path: Path, fmt: str) -> None:
+    path = tmp_path / "empty.bin"
+    path.write_bytes(b"")
+    with pytest.raises(FileFormatError, match=r"empty\.bin: "):
+        read_cycler(path, format=fmt)  # type: ignore[arg-type]
+
+
+def test_unknown_file(tmp_path: Path) -> None:
+    path = tmp_path / "picture.png"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(100))
+    with pytest.raises(FileFormatError, match=r"picture\.png: unknown cycler file .* format="):
+        read_cycler(path)
+
+
+def test_unknown_format_name(tmp_path: Path) -> None:
+    path = tmp_path / "a.mpt"
+    path.write_bytes(b"EC-Lab ASCII FILE\r\n")
+    with pytest.raises(FileFormatError, match=r"a\.mpt: format='gamry' is not available"):
+        read_cycler(path, format="gamry")  # type: ignore[arg-type]
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="nope.mpr"):
+        read_cycler(tmp_path / "nope.mpr")
+
+
+def test_content_beats_extension(tmp_path: Path) -> None:
+    frame = pd.DataFrame({TIME: [0.0, 1.0], VOLTAGE: [2.0, 2.1], CURRENT: [1.0, 1.0]})
+    path = write_mpt(frame, tmp_path / "export.txt")
+    assert detect_cycler_format(path) == "biologic-mpt"
+    assert read_cycler(path).format == "biologic-mpt"
+
+
+@pytest.mark.parametrize(
+    ("name", "fmt"),
+    [
+        ("biologic_gcpl_30min_rest_C04.mpr", "biologic-mpt"),
+        ("neware_navani_test.ndax", "maccor"),
+        ("maccor_diag_xTESLADIAG_000019_CH70.070", "biologic-mpr"),
+        ("biologic_bcd_issue241.mpt", "neware"),
+        ("biologic_bcd_issue241.mpt", "arbin-res"),
+    ],
+)
+def test_forced_wrong_format(name: str, fmt: str) -> None:
+    with pytest.raises(FileFormatError, match=name.replace(".", r"\.")):
+        read_cycler(realdata_path("echem", name), format=fmt)  # type: ignore[arg-type]
+
+
+def test_arbin_without_mdbtools(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(shutil, "which", lambda _name: None)
+    with pytest.raises(FileFormatError, match=r"needs 'mdb-export' from mdbtools"):
+        read_cycler(realdata_path("echem", "arbin_cycling_navani_example.res"))
+
+
+def test_arbin_truncated(tmp_path: Path) -> None:
+    src = realdata_path("echem", "arbin_cycling_navani_example.res")
+    cut = tmp_path / "cut.res"
+    cut.write_bytes(src.read_bytes()[:4096])
+    with pytest.raises(FileFormatError, match=r"cut\.res: "):
+        read_cycler(cut)
+
+
+def test_neware_truncated(tmp_path: Path) -> None:
+    src = realdata_path("echem", "neware_navani_test.ndax")
+    cut = tmp_path / "cut.ndax"
+    cut.write_bytes(src.read_bytes()[:5000])
+    with pytest.raises(FileFormatError, match=r"cut\.ndax: not a readable Neware"):
+        read_cycler(cut)
+
+
+def test_maccor_truncated(tmp_path: Path) -> None:
+    src = realdata_path("echem", "maccor_diag_xTESLADIAG_000019_CH70.070")
+    raw = src.read_bytes()
+    cut = tmp_path / "cut.070"
+    cut.write_bytes(raw[: raw.rfind(b"\t", 0, 200_000)])
+    with pytest.raises(FileFormatError, match=r"cut\.070: last data row is incomplete"):
+        read_cycler(cut)
+
+
+def test_maccor_sign_from_state() -> None:
+    frame = read_cycler(realdata_path("echem", "maccor_diag_xTESLADIAG_000019_CH70.070")).frame
+    state = frame["State"].astype(str).to_numpy()
+    i = frame[CURRENT].to_numpy()
+    assert (i[state == "C"] >= 0).all() and (i[state == "C"] > 0).any()
+    assert (i[state == "D"] <= 0).all() and (i[state == "D"] < 0).any()
+    assert (i[state == "R"] == 0).all()
+    np.testing.assert_array_equal(frame[REST], state == "R")
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "biologic_bcd_issue241.mpr",
+        "biologic_bcd_issue241.mpt",
+        "arbin_cycling_navani_example.res",
+        "neware_navani_test.nda",
+        "neware_navani_test.ndax",
+        "maccor_diag_xTESLADIAG_000019_CH70.070",
+    ],
+)
+def test_inputs_opened_read_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    """Copy made read-only (0o444), and every open() the readers make is a read mode."""
+    src = realdata_path("echem", name)
+    ro = tmp_path / name
+    shutil.copyfile(src, ro)
+    ro.chmod(0o444)
+    modes: list[str] = []
+    real_open = builtins.open
+
+    def spy(file, mode="r", *args, **kwargs):  # type: ignore[no-untyped-def]
+        if str(file) == str(ro):
+            modes.append(mode)
+        return real_open(file, mode, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", spy)
+    data = read_cycler(ro)
+    assert len(data.frame) > 0
+    assert all(set(m) <= set("rbt") for m in modes), modes
+    assert ro.read_bytes() == src.read_bytes()
+
+
+def test_neware_log_messages_go_to_metadata(capsys: pytest.CaptureFixture[str]) -> None:
+    data = read_cycler(realdata_path("echem", "neware_charge_252k_IFE_BTS85.ndax"))
+    assert any("unix_time_s" in m for m in data.metadata["reader_messages"])
+    assert "IMPORTANT" not in capsys.readouterr().err
+    t = data.frame[TIME].to_numpy()
+    assert np.all(np.diff(t) >= 0)  # Time [s] comes from total_time_s, not the unix clock
