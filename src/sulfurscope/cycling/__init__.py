@@ -13,6 +13,23 @@ from sulfurscope.cycling.cell import (
     require_sulfur_mass,
 )
 from sulfurscope.cycling.cycles import CycleSummary, HalfCycles, cycle_summary, half_cycles, label_cycles
+from sulfurscope.cycling.gitt import (
+    DiffusionCoefficients,
+    GittSteps,
+    RelaxationCurves,
+    RelaxationFits,
+    RelaxationTimes,
+    SphereDiffusivity,
+    TransportScaling,
+    diffusion_coefficients,
+    gitt_steps,
+    relaxation_curves,
+    relaxation_fits,
+    relaxation_times,
+    sphere_diffusivity,
+    sphere_relaxation_time,
+    transport_scaling,
+)
 from sulfurscope.cycling.profiles import DQDV, VoltageProfiles, dqdv, voltage_profiles
 from sulfurscope.cycling.rate import (
     AsymmetricRates,
@@ -24,6 +41,21 @@ from sulfurscope.cycling.rate import (
 from sulfurscope.cycling.retention import Retention, early_fade, retention
 
 __all__ = [
+    "DiffusionCoefficients",
+    "GittSteps",
+    "RelaxationCurves",
+    "RelaxationFits",
+    "RelaxationTimes",
+    "SphereDiffusivity",
+    "TransportScaling",
+    "diffusion_coefficients",
+    "gitt_steps",
+    "relaxation_curves",
+    "relaxation_fits",
+    "relaxation_times",
+    "sphere_diffusivity",
+    "sphere_relaxation_time",
+    "transport_scaling",
     "DISC_AREA_13MM_CM2",
     "DQDV",
     "AsymmetricRates",

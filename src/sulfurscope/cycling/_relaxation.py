@@ -6,7 +6,8 @@ hundred rests.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from scipy.optimize import brentq, least_squares
@@ -26,34 +27,172 @@ def moving_average(y: np.ndarray, width: int) -> np.ndarray:
     return (c[idx + h + 1] - c[idx - h]) / (2 * h + 1)
 
 
-def crossing_time(t: np.ndarray, f: np.ndarray, target: float) -> tuple[float, int]:
-    """First time f reaches ``target``, interpolated linearly in ln t (linearly in t next to t = 0).
+def crossing_time(
+    t: np.ndarray,
+    f: np.ndarray,
+    target: float,
+    window: int = 2,
+    band: float = 0.1,
+    max_side: int = 25,
+) -> tuple[float, int]:
+    """First time f reaches ``target``, interpolated in ln t (in t next to t = 0).
 
-    Returns (time, index of the first sample at or above target); (nan, -1) when never reached.
+    The crossing is bracketed by the first sample at or above the target and the last sample below
+    it within the next few samples (noise can make the curve hover around the target). A local
+    quadratic in ln t is fitted by least squares to the samples within ±``band`` of the target (at
+    least ``window`` and at most ``max_side`` on each side of the bracket; a straight line when
+    fewer than 6 samples; window = 1 is plain two-point interpolation): it averages the noise of
+    single samples without the curvature bias of a wide straight-line window. Returns (time, index
+    of the first sample at or above target); (nan, -1) when never reached.
     """
-    above = np.flatnonzero(f >= target)
-    if len(above) == 0:
-        return float("nan"), -1
-    k = int(above[0])
+    tau, k, _ = _crossing(t, f, target, window, band, max_side)
+    return tau, k
+
+
+def crossing_time_levels(
+    t: np.ndarray, f: np.ndarray, target: float, levels: Sequence[float]
+) -> tuple[float, int, list[float]]:
+    """Crossing time at ``target`` and at nearby ``levels`` of the same curve.
+
+    Shifting V0 or V∞ of a normalised curve is the same as reading the unshifted curve at another
+    level, so the perturbed read-outs reuse the local fit of the main crossing when the level lies
+    inside the fitted window, and fall back to a full :func:`crossing_time` otherwise.
+    """
+    tau, k, model = _crossing(t, f, target, 2, 0.1, 25)
+    out: list[float] = []
+    for lev in levels:
+        val = _eval_level(model, lev) if model is not None else None
+        out.append(val if val is not None else crossing_time(t, f, lev)[0])
+    return tau, k, out
+
+
+def _eval_level(model: tuple[float, ...], level: float) -> float | None:
+    xm, g_c0, c1, c2, slope, fm, use_log, x_lo, x_hi, f_lo, f_hi = model
+    if not (f_lo < level < f_hi):
+        return None
+    xc = xm + (level - fm) / slope
+    c0 = g_c0 - level
+    if c2 != 0.0:
+        disc = c1 * c1 - 4 * c2 * c0
+        if disc < 0:
+            return None
+        sq = math.sqrt(disc)
+        r1, r2 = (-c1 + sq) / (2 * c2), (-c1 - sq) / (2 * c2)
+        xc = xm + (r1 if abs(xm + r1 - xc) <= abs(xm + r2 - xc) else r2)
+    elif c1 > 0:
+        xc = xm - c0 / c1
+    if not (x_lo <= xc <= x_hi):
+        return None
+    return math.exp(xc) if use_log else xc
+
+
+def _crossing(
+    t: np.ndarray, f: np.ndarray, target: float, window: int, band: float, max_side: int
+) -> tuple[float, int, tuple[float, ...] | None]:
+    above = f >= target
+    k = int(above.argmax())
+    if not above[k]:
+        return float("nan"), -1, None
     if k == 0:
-        return float(t[0]), 0
-    t0, t1, f0, f1 = t[k - 1], t[k], f[k - 1], f[k]
-    w = (target - f0) / (f1 - f0) if f1 != f0 else 1.0
-    if t0 > 0 and t1 > 0:
-        return float(np.exp(np.log(t0) + w * (np.log(t1) - np.log(t0)))), k
-    return float(t0 + w * (t1 - t0)), k
+        return float(t[0]), 0, None
+    n = len(f)
+    seg = f[k : k + 8] < target
+    kb = k - 1
+    if seg.any():
+        kb = k + int(np.flatnonzero(seg)[-1])
+    k_hi = max(k, kb + 1)
+    if k_hi >= n:
+        k_hi = k
+    # fit window: at least `window` samples each side of the bracket, widened to every sample
+    # within ±band of the target (at most `max_side` per side) to average the noise
+    k_lo = min(k - 1, kb)
+    back = f[max(0, k_lo - max_side) : k_lo + 1] < target - band
+    lo_band = max(0, k_lo - max_side) + (int(np.flatnonzero(back)[-1]) + 1 if back.any() else 0)
+    fwd = f[k_hi : k_hi + max_side] > target + band
+    hi_band = k_hi + (int(np.flatnonzero(fwd)[0]) if fwd.any() else min(max_side, n - k_hi))
+    lo_i = max(0, min(k_lo - (window - 1), lo_band))
+    hi_i = min(n, max(k_hi + window, hi_band))
+    tt, ff = t[lo_i:hi_i], f[lo_i:hi_i]
+    use_log = bool(tt[0] > 0)
+    if window <= 1 or len(tt) < 3:
+        t0, t1, f0, f1 = float(t[k - 1]), float(t[k]), float(f[k - 1]), float(f[k])
+        w = (target - f0) / (f1 - f0) if f1 != f0 else 1.0
+        if t0 > 0 and t1 > 0:
+            return math.exp(math.log(t0) + w * (math.log(t1) - math.log(t0))), k, None
+        return t0 + w * (t1 - t0), k, None
+    x = np.log(tt) if use_log else tt
+    m = len(x)
+    xm = float(x.sum()) / m
+    dx = x - xm
+    fm = float(ff.sum()) / m
+    sxx = float(dx @ dx)
+    slope = float(dx @ (ff - fm)) / sxx if sxx > 0 else 0.0
+    if not slope > 0:
+        tau1, k1, _ = _crossing(t, f, target, 1, band, max_side)
+        return tau1, k1, None
+    g_c0, c1, c2 = fm, slope, 0.0
+    if m >= 6:
+        # normal equations in the centred variable (Σdx = 0), solved by Cramer's rule
+        d2 = dx * dx
+        s2, s3, s4 = sxx, float(d2 @ dx), float(d2 @ d2)
+        g0, g1, g2 = fm * m, float(dx @ ff), float(d2 @ ff)
+        if m * (s2 * s4 - s3 * s3) - s2 * (s2 * s2) > 0:
+            g_c0, c1, c2 = _solve3(((float(m), 0.0, s2), (0.0, s2, s3), (s2, s3, s4)), (g0, g1, g2))
+            if abs(c2) <= 1e-12 * max(abs(c1), 1e-300):
+                c2 = 0.0
+    model = (
+        xm,
+        g_c0,
+        c1,
+        c2,
+        slope,
+        fm,
+        float(use_log),
+        float(x[0]),
+        float(x[-1]),
+        float(ff.min()),
+        float(ff.max()),
+    )
+    xc = _eval_level(model, target)
+    if xc is None:
+        xc_lin = xm + (target - fm) / slope
+        xc = math.exp(xc_lin) if use_log else xc_lin
+    a_t, b_t = float(t[k - 1]), float(t[k_hi])
+    if use_log:
+        xa, xb = math.log(a_t), math.log(b_t)
+        lx = math.log(xc) if xc > 0 else xa
+        return math.exp(min(max(lx, min(xa, xb)), max(xa, xb))), k, model
+    return min(max(xc, min(a_t, b_t)), max(a_t, b_t)), k, model
+
+
+def _solve3(
+    a: tuple[tuple[float, float, float], ...], b: tuple[float, float, float]
+) -> tuple[float, float, float]:
+    """Solve a 3×3 linear system by Cramer's rule (plain floats: no NumPy call overhead)."""
+    (a11, a12, a13), (a21, a22, a23), (a31, a32, a33) = a
+    det = (
+        a11 * (a22 * a33 - a23 * a32)
+        - a12 * (a21 * a33 - a23 * a31)
+        + a13 * (a21 * a32 - a22 * a31)
+    )
+    b1, b2, b3 = b
+    x1 = b1 * (a22 * a33 - a23 * a32) - a12 * (b2 * a33 - a23 * b3) + a13 * (b2 * a32 - a22 * b3)
+    x2 = a11 * (b2 * a33 - a23 * b3) - b1 * (a21 * a33 - a23 * a31) + a13 * (a21 * b3 - b2 * a31)
+    x3 = a11 * (a22 * b3 - b2 * a32) - a12 * (a21 * b3 - b2 * a31) + b1 * (a21 * a32 - a22 * a31)
+    return x1 / det, x2 / det, x3 / det
 
 
 def noise_sigma(v: np.ndarray) -> float:
-    """Noise standard deviation from successive differences of the last half (robust, MAD)."""
+    """Noise standard deviation from second differences of the last half of the curve.
+
+    Second differences remove a smooth trend; for Gaussian noise they have variance 6σ² and mean
+    absolute value √(12/π)·σ.
+    """
     tail = v[len(v) // 2 :]
     if len(tail) < 4:
         return 0.0
-    d = np.diff(tail)
-    d2 = np.diff(d)  # second differences remove a smooth trend; var = 6 sigma^2
-    if len(d2) < 2:
-        return float(np.std(d) / np.sqrt(2.0))
-    return float(1.4826 * np.median(np.abs(d2 - np.median(d2))) / np.sqrt(6.0))
+    d2 = tail[2:] - 2.0 * tail[1:-1] + tail[:-2]
+    return float(np.abs(d2).sum()) / len(d2) / math.sqrt(12.0 / math.pi)
 
 
 def end_slope(t: np.ndarray, v: np.ndarray, fraction: float, min_points: int = 3) -> float:
@@ -75,34 +214,55 @@ def end_slope(t: np.ndarray, v: np.ndarray, fraction: float, min_points: int = 3
 def exp_asymptote(t: np.ndarray, v: np.ndarray, tau_guess: float) -> tuple[float, float, float]:
     """Fit V = V∞ − A e^{−t/T} by variable projection on a log grid of T (vectorised).
 
-    Returns (V∞, A, T). Linear in (V∞, A) for each T; the best T on a 41-point grid spanning
-    tau_guess/10 … 10·tau_guess is refined by a parabola in ln T.
+    Returns (V∞, A, T). Linear in (V∞, A) for each T; the best T on a 25-point grid spanning
+    tau_guess/10 … 10·tau_guess is refined by a parabola in ln T. The voltage is centred first so
+    that the residual sums do not lose precision.
     """
     if len(t) < 4 or not np.isfinite(tau_guess) or tau_guess <= 0:
-        return float(v[-1]), float("nan"), float("nan")
-    grid = tau_guess * np.logspace(-1, 1, 41)
+        return (float(v[-1]) if len(v) else float("nan")), float("nan"), float("nan")
+    v_mean = float(v.sum()) / len(v)
+    v = v - v_mean
+    vinf_c, a_c, tau_c = _exp_asymptote_centred(t, v, tau_guess)
+    return vinf_c + v_mean, a_c, tau_c
+
+
+def _exp_asymptote_centred(
+    t: np.ndarray, v: np.ndarray, tau_guess: float
+) -> tuple[float, float, float]:
+    grid = tau_guess * _GRID
     e = np.exp(-np.outer(1.0 / grid, t))  # (G, n)
     n = len(t)
-    se, see = e.sum(axis=1), (e * e).sum(axis=1)
-    sy, sey = v.sum(), e @ v
+    se, see = e.sum(axis=1), np.einsum("ij,ij->i", e, e)
+    sy, sey = float(v.sum()), e @ v
+    syy = float(v @ v)
     det = n * see - se * se
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         vinf = (see * sy - se * sey) / det
         b = (n * sey - se * sy) / det  # coefficient of e (= -A)
-    resid = ((v[None, :] - vinf[:, None] - b[:, None] * e) ** 2).sum(axis=1)
-    resid = np.where(np.isfinite(resid), resid, np.inf)
+        # residual sum of squares of the linear fit, without forming the residuals
+        resid = syy - vinf * sy - b * sey
+    resid = np.where(np.isfinite(resid) & (det > 0), resid, np.inf)
+    if not np.isfinite(resid).any():
+        return float(v[-1]), float("nan"), float("nan")
     k = int(np.argmin(resid))
+    tau = float(grid[k])
     if 0 < k < len(grid) - 1 and np.all(np.isfinite(resid[k - 1 : k + 2])):
         y0, y1, y2 = resid[k - 1 : k + 2]
         den = y0 - 2 * y1 + y2
         shift = 0.5 * (y0 - y2) / den if den > 0 else 0.0
-        lg = np.log(grid[k]) + shift * (np.log(grid[1]) - np.log(grid[0]))
-        tau = float(np.exp(lg))
-        ee = np.exp(-t / tau)
-        a_mat = np.column_stack([np.ones(n), ee])
-        coef, *_ = np.linalg.lstsq(a_mat, v, rcond=None)
-        return float(coef[0]), float(-coef[1]), tau
-    return float(vinf[k]), float(-b[k]), float(grid[k])
+        tau = float(np.exp(np.log(grid[k]) + shift * _GRID_STEP))
+    ee = np.exp(-t / tau)
+    s_e, s_ee, s_ey = float(ee.sum()), float(ee @ ee), float(ee @ v)
+    d = n * s_ee - s_e * s_e
+    if d <= 0:
+        return float(vinf[k]), float(-b[k]), float(grid[k])
+    v_inf = (s_ee * sy - s_e * s_ey) / d
+    coef = (n * s_ey - s_e * sy) / d
+    return float(v_inf), float(-coef), tau
+
+
+_GRID = np.logspace(-1, 1, 25)
+_GRID_STEP = float(np.log(_GRID[1]) - np.log(_GRID[0]))
 
 
 # ---------------------------------------------------------------- fitted relaxation models
@@ -185,7 +345,7 @@ def fit_model(
         params[2], params[3] = params[3], params[2]
         params[4] = 1.0 - params[4]
     rms = float(np.sqrt(np.mean((fn(t, params) - v) ** 2)))
-    ok = bool(res.success) and np.all(np.isfinite(params))
+    ok = bool(res.success) and bool(np.all(np.isfinite(params)))
     return params, rms, ok, str(res.message)
 
 

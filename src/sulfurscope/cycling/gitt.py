@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from sulfurscope.cycling import _relaxation as _rx
-from sulfurscope.cycling import _sphere
+from sulfurscope import _sphere
 from sulfurscope.errors import MissingColumnError, SulfurscopeError
 from sulfurscope.units import CHARGE, CURRENT, REST, TIME, VOLTAGE
 
@@ -93,7 +93,9 @@ def _mass(sulfur_mass_mg: float | None, what: str) -> float:
         )
     m = float(sulfur_mass_mg)
     if not (np.isfinite(m) and m > 0):
-        raise SulfurscopeError(f"sulfur_mass_mg must be a positive number of mg, got {sulfur_mass_mg!r}")
+        raise SulfurscopeError(
+            f"sulfur_mass_mg must be a positive number of mg, got {sulfur_mass_mg!r}"
+        )
     return m
 
 
@@ -240,7 +242,9 @@ class GittSteps:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-Python dict (lists for arrays) for JSON."""
-        return {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in _fields(self).items()}
+        return {
+            k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in _fields(self).items()
+        }
 
 
 def _fields(obj: Any) -> dict[str, Any]:
@@ -264,6 +268,7 @@ def gitt_steps(
     *,
     sulfur_mass_mg: float | None,
     min_points: int = 3,
+    min_rest_points: int = 3,
     max_slope_mv_h: float = 5.0,
     tail_fraction: float = 0.1,
     current_tolerance: float = 0.1,
@@ -275,8 +280,9 @@ def gitt_steps(
     pulse, Modulo Bat loops whose step numbers repeat, Modular Pulse CV pulses, Arbin/Neware step
     tables, pulses cut by a voltage limit. Consecutive rest rows form one rest (e.g. a 10 s and a
     30 min OCV step). An active run whose current changes sign more than twice (an impedance
-    excitation, GEIS/PEIS) is not a pulse; a run with one sign change (charge straight into discharge)
-    is split into two pulses. Runs with fewer than ``min_points`` samples are not pulses.
+    excitation, GEIS/PEIS: more than two flips and flips in over 10 % of its samples) is not a pulse;
+    otherwise an active run is split at each sign change (charge straight into discharge, plain
+    cycling without rests). Pieces with fewer than ``min_points`` samples are not pulses.
 
     Parameters
     ----------
@@ -288,6 +294,9 @@ def gitt_steps(
         fields are None (figures and other specific quantities then refuse). Never defaulted.
     min_points : int
         Fewest samples a pulse must have.
+    min_rest_points : int
+        Fewest samples (spanning a non-zero time) a rest must have to count as the pulse's rest;
+        single flagged points at step ends (seen in EC-Lab GCPL files) are not rests.
     max_slope_mv_h : float, mV/h
         A rest counts as equilibrated when the magnitude of its end slope is at most this.
     tail_fraction : float
@@ -352,11 +361,16 @@ def gitt_steps(
         if len(nz) == 0:
             continue
         flips = np.flatnonzero(s[nz][1:] != s[nz][:-1])
-        if len(flips) > 2:
-            continue  # alternating current: impedance excitation, not a pulse
+        if len(flips) > 2 and len(flips) > 0.1 * len(nz):
+            continue  # rapidly alternating current: impedance excitation (GEIS/PEIS), not a pulse
         cut_points = [a] + [a + int(nz[f + 1]) for f in flips] + [b]
         pieces = list(zip(cut_points[:-1], cut_points[1:], strict=True))
-        nxt_rest = (j + 1 < len(starts)) and bool(is_rest[j + 1])
+        nxt_rest = (
+            (j + 1 < len(starts))
+            and bool(is_rest[j + 1])
+            and int(stops[j + 1] - starts[j + 1]) >= min_rest_points
+            and t[int(stops[j + 1]) - 1] > t[int(starts[j + 1])]
+        )
         for p_idx, (pa, pb) in enumerate(pieces):
             ss = s[pa - a : pb - a]
             sg = int(np.sign(ss[ss != 0][0])) if np.any(ss != 0) else 0
@@ -389,7 +403,11 @@ def gitt_steps(
     v_before = np.where(prev_is_rest, v[np.maximum(prev, 0)], np.nan) if k else nan
     ir_pulse = v[p_start] - v_before if k else nan
     ir_rest = first_rest_v - ccv
-    charge = q[p_stop - 1] - np.where(p_start > 0, q[np.maximum(p_start - 1, 0)], q[p_start]) if k else nan
+    charge = (
+        q[p_stop - 1] - np.where(p_start > 0, q[np.maximum(p_start - 1, 0)], q[p_start])
+        if k
+        else nan
+    )
     charge_end = q[p_stop - 1] if k else nan
 
     current = np.empty(k)
@@ -400,10 +418,18 @@ def gitt_steps(
         ii = cur[a:b]
         med = float(np.median(ii))
         current[n] = med
-        in_band = np.mean(np.abs(ii - med) <= current_tolerance * abs(med)) if med != 0 else 0.0
-        vv = v[a:b]
-        v_band = max(0.005, 0.002 * abs(float(np.median(vv))))
-        in_vband = np.mean(np.abs(vv - np.median(vv)) <= v_band)
+        m_pts = b - a
+        in_band = (
+            np.count_nonzero(np.abs(ii - med) <= current_tolerance * abs(med)) / m_pts
+            if med != 0
+            else 0.0
+        )
+        in_vband = 0.0
+        if in_band < 0.8:
+            vv = v[a:b]
+            vmed = float(np.median(vv))
+            v_band = max(0.005, 0.002 * abs(vmed))
+            in_vband = np.count_nonzero(np.abs(vv - vmed) <= v_band) / m_pts
         if in_band >= 0.8:
             control[n] = "galvanostatic"
         elif in_vband >= 0.8:
@@ -436,7 +462,7 @@ def gitt_steps(
     truncated = np.zeros(k, dtype=bool)
     for n in range(k):
         same = (sgn == sgn[n]) & (np.abs(current - current[n]) <= 0.1 * abs(current[n]))
-        if same.sum() >= 2:
+        if same.sum() >= 3:
             truncated[n] = dur[n] < 0.95 * float(np.median(dur[same]))
 
     if m_s is not None and k:
@@ -488,7 +514,9 @@ def gitt_steps(
 
 def _check_steps(data: pd.DataFrame, steps: GittSteps) -> None:
     if not isinstance(steps, GittSteps):
-        raise SulfurscopeError(f"steps must be a GittSteps (from gitt_steps), got {type(steps).__name__}")
+        raise SulfurscopeError(
+            f"steps must be a GittSteps (from gitt_steps), got {type(steps).__name__}"
+        )
     _require_columns(data, TIME, VOLTAGE)
     if len(steps.step) and int(steps.rest_stop_row.max()) > len(data):
         raise SulfurscopeError(
@@ -571,7 +599,9 @@ class RelaxationCurves:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in _fields(self).items()}
+        return {
+            k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in _fields(self).items()
+        }
 
 
 def _v_inf(
@@ -749,7 +779,9 @@ class RelaxationTimes:
         return pd.DataFrame(cols)
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in _fields(self).items()}
+        return {
+            k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in _fields(self).items()
+        }
 
 
 def _tau_of(tt: np.ndarray, vv: np.ndarray, v0v: float, vi: float) -> float:
@@ -826,38 +858,48 @@ def relaxation_times(
         noise[j] = sigma
         v0s[j] = v0v
         if len(tt) < 3:
-            vinfs[j] = vv[-1]
-            vfits[j] = vv[-1]
+            vinfs[j] = vfits[j] = vv[-1]
             continue
         v_last = float(vv[-1])
         tau0 = _tau_of(tt, vv, v0v, v_last)
-        v_fit = _v_inf(tt, vv, "fitted", tau0)
+        # one-exponential asymptote of the tail (t >= tau0): fitted V∞ and the tail time constant
+        if np.isfinite(tau0) and tau0 > 0:
+            sel = tt >= tau0
+            if sel.sum() < 5:
+                sel = tt >= 0
+            v_fit, _, t_tail = _rx.exp_asymptote(tt[sel], vv[sel], tau0)
+            if not np.isfinite(v_fit):
+                v_fit = v_last
+        else:
+            v_fit, t_tail = v_last, float("nan")
         vi = v_last if v_inf == "last_sample" else v_fit
         vinfs[j], vfits[j] = vi, v_fit
         dv = vi - v0v
         if dv == 0:
             continue
         f = (vv - v0v) / dv
-        tj, kk = _rx.crossing_time(tt, f, target)
+        # V0 and V∞ perturbations are read-outs of the same curve at shifted levels:
+        # V0 + d0: f >= (target (dv - d0) + d0) / dv; V∞ -> vi2: f >= target (vi2 - V0) / dv
+        alt = v_fit if v_inf == "last_sample" else v_last
+        tail5 = float(vv[-5:].sum()) / len(vv[-5:])
+        levels = [(target * (dv - d0) + d0) / dv for d0 in (-2 * sigma, 2 * sigma)]
+        levels += [
+            target * (vi2 - v0v) / dv for vi2 in (alt, tail5, vi - 2 * sigma, vi + 2 * sigma)
+        ]
+        tj, kk, perturbed = _rx.crossing_time_levels(tt, f, target, levels)
         tau[j] = tj
         reached[j] = kk >= 0
         # monotonicity: re-crossing after the first crossing or overshoot beyond V∞
-        sig_f = sigma / abs(dv)
-        tol = 3.0 * sig_f
+        tol = 3.0 * sigma / abs(dv)
         if kk >= 0:
-            after = f[kk:]
-            nonmono[j] = bool(np.any(after < target - tol) or np.any(f > 1.0 + max(tol, 0.05)))
+            nonmono[j] = bool((f[kk:] < target - tol).any() or (f > 1.0 + max(tol, 0.05)).any())
         # drift: slope at the end times the tail time constant, relative to the relaxation
         slope = _rx.end_slope(tt, vv, 0.1)
-        _, _, t_tail = _rx.exp_asymptote(tt[tt >= tj], vv[tt >= tj], tj) if reached[j] else (0, 0, np.nan)
-        t_tail = t_tail if np.isfinite(t_tail) else (tj if np.isfinite(tj) else float(tt[-1]))
+        if not np.isfinite(t_tail):
+            t_tail = tj if np.isfinite(tj) else float(tt[-1])
         unrelaxed[j] = abs(slope) * t_tail / abs(dv)
-        # uncertainty: perturb V0, V∞ and smoothing
-        cands = [tj]
-        for dv0 in (-2 * sigma, 2 * sigma):
-            cands.append(_tau_of(tt, vv, v0v + dv0, vi))
-        for vi2 in (v_last, float(np.mean(vv[-5:])), v_fit, vi - 2 * sigma, vi + 2 * sigma):
-            cands.append(_tau_of(tt, vv, v0v, vi2))
+        # uncertainty range: the perturbed levels and a 5-point smoothing
+        cands = [tj, *perturbed]
         vs = np.concatenate([[vv[0]], _rx.moving_average(vv, 5)[1:]])
         cands.append(_tau_of(tt, vs, v0v, vi))
         c = np.array(cands, dtype=float)
@@ -1062,11 +1104,12 @@ class DiffusionCoefficients:
     step : (K,) ndarray of int
     d_m2_s : (K,) ndarray of float, m²/s
     delta_es_v : (K,) ndarray of float, V
-        Steady-state change ΔE_s = QOCV after the pulse − rest voltage before it.
+        Steady-state change ΔE_s: end of the rest after the pulse − end of the rest before it (each
+        the mean of the last ``rest_average_points`` samples).
     delta_et_v : (K,) ndarray of float, V
         Transient change ΔE_t = CCV − first sample under current (IR step excluded).
     sqrt_t_slope_v_s05 : (K,) ndarray of float, V/√s
-        dE/d√t of the pulse (regression; NaN for the Weppner–Huggins method is avoided: always fitted).
+        dE/d√t of the pulse (least-squares regression, computed for both methods).
     sqrt_t_r2 : (K,) ndarray of float
         R² of that regression.
     pulse_duration_s : (K,) ndarray of float, s
@@ -1114,7 +1157,9 @@ class DiffusionCoefficients:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in _fields(self).items()}
+        return {
+            k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in _fields(self).items()
+        }
 
 
 def diffusion_coefficients(
@@ -1129,6 +1174,7 @@ def diffusion_coefficients(
     area_cm2: float | None = None,
     sqrt_t_window: tuple[float, float] = (0.0, 1.0),
     validity_limit: float = 0.1,
+    rest_average_points: int = 5,
 ) -> DiffusionCoefficients:
     """Chemical diffusion coefficient of every pulse that has a rest before and after it.
 
@@ -1152,6 +1198,9 @@ def diffusion_coefficients(
         Part of the pulse (fractions of t_p) used for the √t regression.
     validity_limit : float
         Largest t_p D / L² counted as "t_p ≪ L²/D".
+    rest_average_points : int
+        ΔE_s is taken between the means of the last this-many samples of the rest before and after
+        the pulse (noise averaging; 1 = the single last samples, as in ``GittSteps.qocv_v``).
 
     Returns
     -------
@@ -1181,13 +1230,29 @@ def diffusion_coefficients(
             "diffusion_coefficients needs a length: particle_radius_um (spheres, L = R/3) or "
             "molar_volume_cm3_mol, active_mass_mg, molar_mass_g_mol and area_cm2 (L = m V_M/(M S))"
         )
+    if rest_average_points < 1:
+        raise SulfurscopeError(f"rest_average_points must be >= 1, got {rest_average_points}")
     t = data[TIME].to_numpy(dtype=float)
     v = data[VOLTAGE].to_numpy(dtype=float)
+    rest_flag = data[REST].to_numpy(dtype=bool) if REST in data.columns else None
     idx = np.flatnonzero(steps.has_rest & np.isfinite(steps.voltage_before_v))
     k = len(idx)
     d = np.full(k, np.nan)
     slope, r2 = np.full(k, np.nan), np.full(k, np.nan)
-    es = steps.qocv_v[idx] - steps.voltage_before_v[idx]
+    m_avg = int(rest_average_points)
+    es = np.empty(k)
+    for j, n in enumerate(idx):
+        a = int(steps.pulse_start_row[n])
+        lo = a - m_avg
+        if rest_flag is not None:
+            prev = rest_flag[max(0, lo) : a]
+            lo = a - (
+                len(prev) - int(np.flatnonzero(~prev)[-1]) - 1 if (~prev).any() else len(prev)
+            )
+        before = float(v[max(0, lo) : a].mean())
+        rb = int(steps.rest_stop_row[n])
+        ra = max(int(steps.rest_start_row[n]), rb - m_avg)
+        es[j] = float(v[ra:rb].mean()) - before
     et = np.full(k, np.nan)
     tp = (steps.pulse_end_s - steps.pulse_start_s)[idx]
     plateau = np.zeros(k, bool)
@@ -1236,26 +1301,42 @@ def diffusion_coefficients(
 # ================================================================== sphere map and scaling
 
 
+def _inner_fraction(radius_um: float, shell_um: float | None) -> float:
+    if shell_um is None:
+        return 0.0
+    if not (np.isfinite(shell_um) and shell_um > 0):
+        raise SulfurscopeError(f"shell_um must be a positive thickness in µm, got {shell_um!r}")
+    return max(0.0, 1.0 - shell_um / radius_um)
+
+
 def sphere_relaxation_time(
-    *, pulse_s: float, radius_um: float, diffusivity_m2_s: float
+    *, pulse_s: float, radius_um: float, diffusivity_m2_s: float, shell_um: float | None = None
 ) -> float:
     """The 1 − 1/e relaxation time after a constant-current pulse into a sphere, τ_e = G(t_p D/R²)·R²/D.
 
     Exact constant-flux sphere solution (MODEL.md, "GITT interpretation"; Crank eq. 6.49):
     g(T) = 3T + 1/5 − 2 Σ exp(−x_n² T)/x_n², tan x_n = x_n, c_s(rest) ∝ g(T) − g(T − T_p).
-    τ_e is measured from the end of the pulse.
+    τ_e is measured from the end of the pulse. With ``shell_um`` = δ only an outer shell
+    R − δ ≤ r ≤ R is active (inert core, no flux at r = R − δ, the study's active shell); its
+    response is computed from the modes of a finite-volume shell (checked against the sphere and,
+    for thin shells, the slab).
 
     Examples
     --------
     >>> tau = sphere_relaxation_time(pulse_s=3600.0, radius_um=4.0, diffusivity_m2_s=1e-15)
     >>> round(tau / 3600.0, 3)  # ≈ 0.0222 R²/D / t_p: well below the ~1.38 t_p ceiling
-    0.099
+    0.098
     """
-    for name, val in (("pulse_s", pulse_s), ("radius_um", radius_um), ("diffusivity_m2_s", diffusivity_m2_s)):
+    for name, val in (
+        ("pulse_s", pulse_s),
+        ("radius_um", radius_um),
+        ("diffusivity_m2_s", diffusivity_m2_s),
+    ):
         if not (np.isfinite(val) and val > 0):
             raise SulfurscopeError(f"{name} must be a positive number, got {val!r}")
+    inner = _inner_fraction(radius_um, shell_um)
     r2_over_d = (radius_um * 1e-6) ** 2 / diffusivity_m2_s
-    return _sphere.sphere_tau_dimless(pulse_s / r2_over_d) * r2_over_d
+    return _sphere.shell_tau_dimless(pulse_s / r2_over_d, inner) * r2_over_d
 
 
 @dataclass(frozen=True, slots=True)
@@ -1301,7 +1382,9 @@ class SphereDiffusivity:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in _fields(self).items()}
+        return {
+            k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in _fields(self).items()
+        }
 
 
 _PULSE_LIMIT_NOTE = (
@@ -1316,8 +1399,11 @@ def sphere_diffusivity(
     *,
     radius_um: np.ndarray | Sequence[float] | float,
     pulse_s: np.ndarray | Sequence[float] | float,
+    shell_um: float | None = None,
 ) -> SphereDiffusivity:
     """Invert τ = G(t_p D/R²)·R²/D (MODEL.md) for D, flagging pulse-limited τ (τ ≥ 1.2 t_p).
+
+    ``shell_um`` = δ inverts the active-shell (inert core) solution instead of the full sphere.
 
     τ/t_p = G(T_p)/T_p falls monotonically from ≈ 1.381 (T_p → 0) to 0, so every τ/t_p below 1.381 has
     exactly one D.
@@ -1325,7 +1411,7 @@ def sphere_diffusivity(
     Examples
     --------
     >>> r = sphere_diffusivity(684.0, radius_um=1.0, pulse_s=1000.0)  # τ/t_p = 0.684 ⇔ T_p = 0.01
-    >>> round(float(r.d_m2_s[0]) * 1e17, 3)
+    >>> round(float(r.d_m2_s[0]) * 1e17, 2)
     1.0
     """
     tau, rad, tp = np.broadcast_arrays(
@@ -1338,14 +1424,19 @@ def sphere_diffusivity(
             raise SulfurscopeError(f"{name} must be positive and finite, got {arr.tolist()}")
     ratio = tau / tp
     limit = _sphere.sphere_tau_ratio_limit()
-    tp_at_bound = _sphere.sphere_pulse_dimless_from_ratio(PULSE_LIMITED_RATIO)
     d = np.full(len(tau), np.nan)
     bound = np.full(len(tau), np.nan)
     r2 = (rad * 1e-6) ** 2
     for j in range(len(tau)):
-        if ratio[j] < limit * (1 - 1e-6):
-            d[j] = _sphere.sphere_pulse_dimless_from_ratio(float(ratio[j])) * r2[j] / tp[j]
+        inner = _inner_fraction(float(rad[j]), shell_um)
+        if ratio[j] < limit * (1 - 1e-3):
+            try:
+                tpd = _sphere.shell_pulse_dimless_from_ratio(float(ratio[j]), inner)
+                d[j] = tpd * r2[j] / tp[j]
+            except ValueError:  # at the semi-infinite limit within numerical resolution
+                d[j] = np.nan
         if ratio[j] >= PULSE_LIMITED_RATIO:
+            tp_at_bound = _sphere.shell_pulse_dimless_from_ratio(PULSE_LIMITED_RATIO, inner)
             bound[j] = tp_at_bound * r2[j] / tp[j]
     limited = ratio >= PULSE_LIMITED_RATIO
     note = _PULSE_LIMIT_NOTE.format(n=int(limited.sum()), m=len(tau)) if limited.any() else ""

@@ -26,6 +26,7 @@ import pandas as pd
 from scipy import optimize, special
 
 from sulfurscope.errors import FitError, MissingColumnError, SulfurscopeError
+from sulfurscope.units import parse_column
 
 __all__ = [
     "RatePrediction",
@@ -33,6 +34,7 @@ __all__ = [
     "SizeDistribution",
     "active_fraction",
     "class_weights",
+    "cluster_rates",
     "electrode_active_fraction",
     "fit_rate_law",
     "fit_shell_thickness",
@@ -51,6 +53,7 @@ C_RATE = "C-rate"
 DISCHARGE_CAPACITY = "Discharge capacity [mAh/g]"
 MEAN_DISCHARGE_CAPACITY = "Mean discharge capacity [mAh/g]"
 DIAMETER = "Diameter [um]"
+_LENGTH_TO_UM = {"nm": 1e-3, "um": 1.0, "µm": 1.0, "mm": 1e3}
 
 
 def active_fraction(d_um: Any, *, shell_um: float) -> np.ndarray:
@@ -176,7 +179,9 @@ def gaussian_distribution(mean_um: float, sd_um: float, *, n_classes: int = 40) 
     """
     _check_mean_sd(mean_um, sd_um, n_classes)
     if sd_um == 0:
-        return _make(np.array([mean_um]), np.array([1.0]), "gaussian", {"mean_um": mean_um, "sd_um": 0.0})
+        return _make(
+            np.array([mean_um]), np.array([1.0]), "gaussian", {"mean_um": mean_um, "sd_um": 0.0}
+        )
     lo, hi = max(1e-3 * mean_um, mean_um - 4 * sd_um), mean_um + 4 * sd_um
     edges = np.linspace(lo, hi, n_classes + 1)
     z = (edges - mean_um) / sd_um
@@ -190,7 +195,9 @@ def gaussian_distribution(mean_um: float, sd_um: float, *, n_classes: int = 40) 
     return _make(centre, mass, "gaussian", params)
 
 
-def lognormal_distribution(mean_um: float, sd_um: float, *, n_classes: int = 40) -> SizeDistribution:
+def lognormal_distribution(
+    mean_um: float, sd_um: float, *, n_classes: int = 40
+) -> SizeDistribution:
     """Log-normal number distribution with arithmetic mean ``mean_um`` and standard deviation ``sd_um``.
 
     The log-space parameters follow from s² = ln(1 + (sd/mean)²), µ = ln(mean) − s²/2; classes are
@@ -204,7 +211,9 @@ def lognormal_distribution(mean_um: float, sd_um: float, *, n_classes: int = 40)
     """
     _check_mean_sd(mean_um, sd_um, n_classes)
     if sd_um == 0:
-        return _make(np.array([mean_um]), np.array([1.0]), "lognormal", {"mean_um": mean_um, "sd_um": 0.0})
+        return _make(
+            np.array([mean_um]), np.array([1.0]), "lognormal", {"mean_um": mean_um, "sd_um": 0.0}
+        )
     s = np.sqrt(np.log1p((sd_um / mean_um) ** 2))
     mu = np.log(mean_um) - 0.5 * s**2
     edges = np.linspace(mu - 4 * s, mu + 4 * s, n_classes + 1)
@@ -227,8 +236,8 @@ def measured_distribution(
     particles : DataFrame or (N,) array_like of float, µm
         One row per particle; a DataFrame must have ``column``.
     column : str
-        Diameter column of a DataFrame (the microscopy table may call it
-        ``"Equivalent diameter [um]"``).
+        Diameter column of a DataFrame, e.g. the microscopy table's ``"Equivalent diameter [nm]"``;
+        its unit (nm, um/µm, mm) is converted to µm.
     bins : int, optional
         Group into this many equal-width classes; ``None`` keeps every particle as its own class.
 
@@ -250,7 +259,14 @@ def measured_distribution(
                 f"particle table: column {column!r} missing (have {list(particles.columns)}); "
                 "pass column= to name the diameter column"
             )
-        d = particles[column].to_numpy(dtype=float)
+        _, unit = parse_column(column)
+        factor = _LENGTH_TO_UM.get(unit or "um")
+        if factor is None:
+            raise SulfurscopeError(
+                f"particle table: column {column!r} has unit {unit!r}; expected one of "
+                f"{sorted(_LENGTH_TO_UM)}"
+            )
+        d = particles[column].to_numpy(dtype=float) * factor
     else:
         d = np.asarray(particles, dtype=float).ravel()
     d = d[np.isfinite(d) & (d > 0)]
@@ -303,7 +319,9 @@ def class_weights(distribution: SizeDistribution, *, weighting: Weighting = "vol
     """
     power = {"number": 0, "area": 2, "volume": 3}
     if weighting not in power:
-        raise SulfurscopeError(f"weighting: expected 'number', 'area' or 'volume', got {weighting!r}")
+        raise SulfurscopeError(
+            f"weighting: expected 'number', 'area' or 'volume', got {weighting!r}"
+        )
     w = distribution.number_fraction * distribution.diameter_um ** power[weighting]
     return w / w.sum()
 
@@ -425,18 +443,59 @@ class _ReferenceCurve:
         return out
 
 
+def cluster_rates(c_rate: Any, *, tolerance: float = 0.1) -> np.ndarray:
+    """Group measured C-rates that agree within ``tolerance`` in ln C; return each rate's group median.
+
+    Measured C-rates scatter from cycle to cycle (and cell to cell, through the mass); this maps them
+    onto common nominal values.
+
+    Examples
+    --------
+    >>> cluster_rates([0.1, 0.102, 0.4, 0.099, 0.41]).round(3)
+    array([0.1  , 0.1  , 0.405, 0.1  , 0.405])
+    """
+    c = np.asarray(c_rate, dtype=float)
+    out = np.full(c.shape, np.nan)
+    ok = np.isfinite(c) & (c > 0)
+    if not ok.any():
+        return out
+    order = np.argsort(c[ok])
+    lc = np.log(c[ok][order])
+    group = np.concatenate([[0], np.cumsum(np.diff(lc) > tolerance)])
+    med = np.array([np.median(np.exp(lc[group == g])) for g in range(group[-1] + 1)])
+    vals = np.empty(lc.size)
+    vals[order] = med[group]
+    out[ok] = vals
+    return out
+
+
 def _reference_arrays(reference: Any, capacity_column: str | None) -> tuple[np.ndarray, np.ndarray]:
+    """(C-rates, capacities) of a reference curve; rate-table blocks / summary rows of cycle 1 (the
+    formation discharge) are left out, rates within 10 % are averaged together."""
     if isinstance(reference, pd.DataFrame):
-        if C_RATE not in reference.columns:
-            raise MissingColumnError(f"reference: column {C_RATE!r} missing (have {list(reference.columns)})")
-        cols = [capacity_column] if capacity_column else [MEAN_DISCHARGE_CAPACITY, DISCHARGE_CAPACITY]
-        col = next((cname for cname in cols if cname in reference.columns), None)
+        ref = reference
+        if "First cycle" in ref.columns:
+            ref = ref[ref["First cycle"] > 1]
+        if "Cycle" in ref.columns:
+            ref = ref[ref["Cycle"] > 1]
+        rate_col = next((k for k in (C_RATE, "Discharge C-rate") if k in ref.columns), None)
+        if rate_col is None:
+            raise MissingColumnError(
+                f"reference: column {C_RATE!r} (or 'Discharge C-rate') missing "
+                f"(have {list(reference.columns)})"
+            )
+        cols = (
+            [capacity_column] if capacity_column else [MEAN_DISCHARGE_CAPACITY, DISCHARGE_CAPACITY]
+        )
+        col = next((cname for cname in cols if cname in ref.columns), None)
         if col is None:
             raise MissingColumnError(
                 f"reference: none of {cols} in the table (have {list(reference.columns)})"
             )
-        table = reference[[C_RATE, col]].dropna().groupby(C_RATE, as_index=False)[col].mean()
-        c, q = table[C_RATE].to_numpy(float), table[col].to_numpy(float)
+        table = ref[[rate_col, col]].dropna()
+        groups = cluster_rates(table[rate_col].to_numpy(float))
+        agg = pd.DataFrame({"c": groups, "q": table[col].to_numpy(float)}).groupby("c").mean()
+        c, q = agg.index.to_numpy(float), agg["q"].to_numpy(float)
     else:
         c, q = (np.asarray(a, dtype=float) for a in reference)
     if c.size < 2 or np.any(c <= 0):
@@ -547,7 +606,9 @@ def predict_rate_capability(
     c_ref, q_ref = _reference_arrays(reference, capacity_column)
     curve = _ReferenceCurve(c_ref, q_ref)
     big_f = electrode_active_fraction(distribution, shell_um=shell_um, weighting=weighting)
-    ref_f = electrode_active_fraction(reference_distribution, shell_um=shell_um, weighting=weighting)
+    ref_f = electrode_active_fraction(
+        reference_distribution, shell_um=shell_um, weighting=weighting
+    )
     c = np.sort(np.unique(c_ref)) if c_rate is None else np.asarray(c_rate, dtype=float)
     if np.any(c <= 0):
         raise SulfurscopeError(f"c_rate: rates must be > 0, got {np.asarray(c).tolist()}")
@@ -657,8 +718,12 @@ def fit_shell_thickness(
     """
     for col in ("Sample", C_RATE, capacity_column):
         if col not in measured.columns:
-            raise MissingColumnError(f"measured: column {col!r} missing (have {list(measured.columns)})")
-    table = measured.groupby(["Sample", C_RATE], as_index=False)[capacity_column].mean()
+            raise MissingColumnError(
+                f"measured: column {col!r} missing (have {list(measured.columns)})"
+            )
+    # rates within 10 % (cycle-to-cycle and cell-to-cell scatter) count as one rate
+    clustered = measured.assign(**{C_RATE: cluster_rates(measured[C_RATE].to_numpy(float))})
+    table = clustered.groupby(["Sample", C_RATE], as_index=False)[capacity_column].mean()
     missing = set(table["Sample"]) - set(distributions)
     if missing:
         raise SulfurscopeError(f"distributions: no size distribution for samples {sorted(missing)}")
@@ -683,16 +748,24 @@ def fit_shell_thickness(
         for dist, c, _ in groups:
             if rate_correction:
                 p = predict_rate_capability(
-                    (c_ref, q_ref), dist, shell_um=delta, rate_correction=True,
-                    reference_distribution=ref_dist, weighting=weighting, c_rate=c,
+                    (c_ref, q_ref),
+                    dist,
+                    shell_um=delta,
+                    rate_correction=True,
+                    reference_distribution=ref_dist,
+                    weighting=weighting,
+                    c_rate=c,
                 )
                 out.append(p.capacity_mah_g)
             else:
                 f = electrode_active_fraction(dist, shell_um=delta, weighting=weighting)
                 fr = electrode_active_fraction(ref_dist, shell_um=delta, weighting=weighting)
-                qr = np.array([q_ref[np.argmin(np.abs(c_ref - ci))] for ci in c])
-                if not np.allclose([c_ref[np.argmin(np.abs(c_ref - ci))] for ci in c], c):
-                    raise SulfurscopeError("without rate_correction every rate needs a reference value")
+                near = np.array([np.argmin(np.abs(np.log(c_ref / ci))) for ci in c])
+                if np.any(np.abs(np.log(c_ref[near] / c)) > 0.1):
+                    raise SulfurscopeError(
+                        "without rate_correction every rate needs a reference value within 10 %"
+                    )
+                qr = q_ref[near]
                 out.append(f / fr * qr)
         return np.concatenate(out)
 
@@ -702,8 +775,11 @@ def fit_shell_thickness(
         return (q_meas - predict(delta)) / (relative_uncertainty * q_meas)
 
     sol = optimize.least_squares(
-        lambda p: resid(p[0]), x0=[1.0], bounds=([shell_bounds_um[0]], [shell_bounds_um[1]]),
-        x_scale=[1.0], diff_step=[1e-6],
+        lambda p: resid(p[0]),
+        x0=[1.0],
+        bounds=([shell_bounds_um[0]], [shell_bounds_um[1]]),
+        x_scale=[1.0],
+        diff_step=[1e-6],
     )
     if not sol.success:
         raise FitError(f"fit_shell_thickness: optimiser failed: {sol.message}")
@@ -711,7 +787,9 @@ def fit_shell_thickness(
     jac = sol.jac.ravel()
     jtj = float(jac @ jac)
     if jtj <= 0:
-        raise FitError(f"fit_shell_thickness: δ not determined by the data (δ = {delta:.3g} µm at a bound?)")
+        raise FitError(
+            f"fit_shell_thickness: δ not determined by the data (δ = {delta:.3g} µm at a bound?)"
+        )
     n = q_meas.size
     chi2 = float(np.sum(sol.fun**2))
     var = 1.0 / jtj * (max(chi2 / (n - 1), 1.0) if n > 1 else 1.0)

@@ -37,6 +37,7 @@ import pandas as pd
 from scipy import optimize
 from scipy.integrate import solve_ivp
 
+from sulfurscope._sphere import sphere_roots
 from sulfurscope.errors import SulfurscopeError
 from sulfurscope.units import FARADAY, GAS_CONSTANT, Q_THEORETICAL_SULFUR_MAH_G
 
@@ -109,22 +110,7 @@ class CyclingParameters:
         return {name: float(getattr(self, name)) for name in self.__slots__}  # type: ignore[attr-defined]
 
 
-def sphere_roots(n: int = 40) -> np.ndarray:
-    """First ``n`` positive roots of tan x = x (x₁ = 4.4934...), the no-flux sphere's decay modes.
-
-    Examples
-    --------
-    >>> round(float(sphere_roots(1)[0]), 4)
-    4.4934
-    """
-    out = np.empty(n)
-    for j in range(n):
-        lo, hi = (j + 1) * np.pi + 1e-9, (j + 1.5) * np.pi - 1e-9
-        out[j] = optimize.brentq(lambda x: np.tan(x) - x, lo, hi)
-    return out
-
-
-_ROOTS = sphere_roots(40)
+_ROOTS = sphere_roots(400)  # no-flux sphere decay modes, shared with the GITT map
 
 
 def fade_vulnerable_share(d_um: Any, active_fraction: Any, *, layer_um: float) -> np.ndarray:
@@ -135,7 +121,7 @@ def fade_vulnerable_share(d_um: Any, active_fraction: Any, *, layer_um: float) -
     Examples
     --------
     >>> fade_vulnerable_share([1.0, 8.0], [1.0, 0.578], layer_um=0.03).round(3)
-    array([0.171, 0.038])
+    array([0.169, 0.039])
     """
     d = np.asarray(d_um, dtype=float)
     f = np.asarray(active_fraction, dtype=float)
@@ -204,17 +190,23 @@ class HalfCycle:
     def to_frame(self) -> pd.DataFrame:
         """Time, voltage and mean lithiation."""
         return pd.DataFrame(
-            {"Time [s]": self.time_s, "Voltage [V]": self.voltage_v, "Mean lithiation": self.x.mean(axis=1)}
+            {
+                "Time [s]": self.time_s,
+                "Voltage [V]": self.voltage_v,
+                "Mean lithiation": self.x.mean(axis=1),
+            }
         )
 
     def to_dict(self) -> dict[str, Any]:
         """Scalars."""
-        return {"capacity_mah_g": self.capacity_mah_g, "ended_by": self.ended_by, "points": int(self.time_s.size)}
+        return {
+            "capacity_mah_g": self.capacity_mah_g,
+            "ended_by": self.ended_by,
+            "points": int(self.time_s.size),
+        }
 
 
-def _voltage(
-    x: np.ndarray, a: np.ndarray, i: float, sign: int, p: CyclingParameters
-) -> np.ndarray:
+def _voltage(x: np.ndarray, a: np.ndarray, i: float, sign: int, p: CyclingParameters) -> np.ndarray:
     """Voltage for states x (..., K); sign −1 discharge, +1 charge."""
     a_tot = a.sum()
     xbar = (x * a).sum(axis=-1) / a_tot
@@ -266,7 +258,7 @@ def simulate_half_cycle(
     --------
     >>> hc = simulate_half_cycle([1.0], [1.0], c_rate=0.1, direction="charge")
     >>> round(hc.capacity_mah_g / 1672, 2)
-    0.54
+    0.52
     """
     p = params or CyclingParameters()
     x0 = np.atleast_1d(np.asarray(x0, dtype=float))
@@ -293,7 +285,9 @@ def simulate_half_cycle(
 
     v0 = float(_voltage(x0, a, i, sign, p))
     if a_tot <= 0 or past(v0):
-        return HalfCycle(np.zeros(1), x0[None, :], np.array([v0]), np.zeros((1, x0.size)), 0.0, "empty")
+        return HalfCycle(
+            np.zeros(1), x0[None, :], np.array([v0]), np.zeros((1, x0.size)), 0.0, "empty"
+        )
     synced = np.allclose(x0, x0[0], atol=1e-12, rtol=0)
     if synced:
         x_start = float(x0[0])
@@ -336,8 +330,16 @@ def simulate_half_cycle(
 
         ev.terminal = True  # type: ignore[attr-defined]
         t_max = min(t_stop_other, 10.0 / i)
-        sol = solve_ivp(rhs, (0.0, t_max), x0, method="RK45", events=ev, dense_output=True,
-                        rtol=1e-8, atol=1e-10)
+        sol = solve_ivp(
+            rhs,
+            (0.0, t_max),
+            x0,
+            method="RK45",
+            events=ev,
+            dense_output=True,
+            rtol=1e-8,
+            atol=1e-10,
+        )
         if sol.status < 0:
             raise SulfurscopeError(f"half-cycle integration failed: {sol.message}")
         t_end = float(sol.t[-1])

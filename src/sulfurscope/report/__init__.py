@@ -7,11 +7,27 @@ from sulfurscope.report.cycling import (
     plot_retention,
     plot_voltage_profiles,
 )
+from sulfurscope.report.gitt import plot_gitt_voltage, plot_relaxation_curves, plot_relaxation_times
+from sulfurscope.report.model import (
+    plot_active_fraction,
+    plot_formation_profiles,
+    plot_model_fit,
+    plot_rate_predictions,
+    plot_voltage_comparison,
+)
 
 __all__ = [
+    "plot_active_fraction",
     "plot_dqdv",
+    "plot_formation_profiles",
+    "plot_gitt_voltage",
+    "plot_model_fit",
     "plot_rate_capability",
+    "plot_rate_predictions",
+    "plot_relaxation_curves",
+    "plot_relaxation_times",
     "plot_retention",
+    "plot_voltage_comparison",
     "plot_voltage_profiles",
     "save_figure",
 ]

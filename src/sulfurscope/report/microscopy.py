@@ -149,9 +149,16 @@ def lattice_figure(
     for _, ring in analysis.rings.head(3).iterrows():
         g = ring[f"g [1/{u}]"] * (analysis.pixel_size_nm or 1.0)
         axes[1].add_patch(
-            Ellipse((nx // 2, ny // 2), 2 * g * nx, 2 * g * ny, fill=False, ec="lime", lw=0.6,
-                    ls="--")
+            Ellipse(
+                (nx // 2, ny // 2), 2 * g * nx, 2 * g * ny, fill=False, ec="lime", lw=0.6, ls="--"
+            )
         )
+    if len(spots):
+        # zoom on the spots (the outer FFT is mostly noise); labels stay readable
+        rad = np.hypot(spots["fx [1/px]"] * nx, spots["fy [1/px]"] * ny)
+        half = float(min(max(nx, ny) / 2, max(24.0, 2.2 * np.median(rad))))
+        axes[1].set_xlim(nx // 2 - half, nx // 2 + half)
+        axes[1].set_ylim(ny // 2 + half, ny // 2 - half)
     axes[1].set_title(f"FFT (log power), d in {u}", fontsize=9)
     if filtered is not None:
         axes[2].imshow(filtered, cmap="gray")

@@ -39,6 +39,7 @@ def gitt_capacity_mah_g(
     >>> round(gitt_capacity_mah_g(8.0), 1)
     346.9
     """
+
     def f(d: float) -> float:
         return 1.0 - (1.0 - 2.0 * shell_um / d) ** 3 if d > 2.0 * shell_um else 1.0
 
@@ -146,14 +147,18 @@ def simulate_gitt(
     if not (particle_size_um > 0):
         raise SulfurscopeError(f"particle_size_um must be > 0, got {particle_size_um!r}")
     if sulfur_mass_mg is None or not (sulfur_mass_mg > 0):
-        raise SulfurscopeError(f"sulfur_mass_mg must be a positive mass in mg, got {sulfur_mass_mg!r}")
+        raise SulfurscopeError(
+            f"sulfur_mass_mg must be a positive mass in mg, got {sulfur_mass_mg!r}"
+        )
     if n_half_cycles < 1:
         raise SulfurscopeError(f"n_half_cycles must be >= 1, got {n_half_cycles}")
     q_acc = gitt_capacity_mah_g(particle_size_um)
     i_ma = c_rate * Q_THEORETICAL_SULFUR_MAH_G * sulfur_mass_mg / 1000.0
     t_pulse = pulse_mah_g / (c_rate * Q_THEORETICAL_SULFUR_MAH_G) * SECONDS_PER_HOUR
     rest_grid = _rest_times(rest_s, sample_s)
-    pulse_grid = np.unique(np.concatenate([np.geomspace(1.0, t_pulse, 25), np.arange(0, t_pulse, sample_s)]))
+    pulse_grid = np.unique(
+        np.concatenate([np.geomspace(1.0, t_pulse, 25), np.arange(0, t_pulse, sample_s)])
+    )
     pulse_grid = np.unique(np.concatenate([[0.0], pulse_grid[pulse_grid < t_pulse], [t_pulse]]))
 
     ts, vs, cs, steps, rests = [], [], [], [], []
@@ -177,7 +182,7 @@ def simulate_gitt(
             tp = pulse_grid
             yy = y - s * dy * tp / t_pulse  # discharge (s=-1) raises y
             vp = _ocv(yy) + s * (ir_drop_v + eta * (1.0 - np.exp(-tp / tau)))
-            beyond = ((vp < v_min) if s < 0 else (vp > v_max)) | (yy > 0.9995) | (yy < 0.0005)
+            beyond = (vp < v_min) | (yy > 0.9995) if s < 0 else (vp > v_max) | (yy < 0.0005)
             cut = bool(beyond[1:].any())
             if cut:
                 n_keep = int(np.flatnonzero(beyond[1:])[0]) + 1  # first sample beyond the limit
@@ -200,7 +205,11 @@ def simulate_gitt(
             if cut or y >= 0.999 or y <= 0.001:
                 break
     t = np.concatenate(ts)
-    v = np.concatenate(vs) + rng.normal(0.0, noise_v, size=len(t)) if noise_v > 0 else np.concatenate(vs)
+    v = (
+        np.concatenate(vs) + rng.normal(0.0, noise_v, size=len(t))
+        if noise_v > 0
+        else np.concatenate(vs)
+    )
     cur = np.concatenate(cs)
     dt = np.diff(t)
     q = np.concatenate([[0.0], np.cumsum(cur[1:] * dt * (cur[1:] != 0))]) / SECONDS_PER_HOUR

@@ -1,0 +1,231 @@
+"""Exact constant-flux diffusion in a sphere: the 1/e relaxation time after a GITT pulse.
+
+Shared by :mod:`sulfurscope.cycling.gitt` (reading τ) and :mod:`sulfurscope.model` (fitting D to τ):
+one implementation of the sphere map for both (MODEL.md, "GITT interpretation").
+
+A sphere of radius R receives a constant flux during a pulse of length t_p and none afterwards. In
+dimensionless time T = t D / R², the surface concentration under constant flux from a uniform start is
+(Crank, *The Mathematics of Diffusion*, 2nd ed., eq. 6.49 at r = R)
+
+    g(T) = 3T + 1/5 − 2 Σ_n exp(−x_n² T) / x_n²,   tan x_n = x_n (x_1 = 4.4934…),
+
+and during the rest that follows (superposition) c_s ∝ g(T) − g(T − T_p). The surface relaxes from
+g(T_p) to the mean 3 T_p; the time after the pulse end at which 1 − 1/e of that relaxation is done is
+τ_e = G(T_p) · R²/D. The series is summed over the first ``_N_ROOTS`` roots and its tail is replaced by
+the integral with roots spaced π apart (midpoint rule), which keeps g exact to ~1e-9 down to T → 0
+(g(T) → 2√(T/π) there).
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+from scipy.optimize import brentq
+from scipy.special import erfc
+
+_N_ROOTS = 400
+_ONE_MINUS_INV_E = 1.0 - np.exp(-1.0)
+
+
+def _tan_roots(n: int) -> np.ndarray:
+    """The first n positive roots of tan x = x (fixed-point x = kπ + arctan x)."""
+    k = np.arange(1, n + 1, dtype=float)
+    x = (k + 0.5) * np.pi - 1e-3
+    for _ in range(60):
+        x = k * np.pi + np.arctan(x)
+    return x
+
+
+def sphere_roots(n: int = 40) -> np.ndarray:
+    """First ``n`` positive roots of tan x = x (x₁ = 4.4934...), the no-flux sphere's decay modes.
+
+    Examples
+    --------
+    >>> round(float(sphere_roots(1)[0]), 4)
+    4.4934
+    """
+    return _tan_roots(n)
+
+
+_ROOTS = _tan_roots(_N_ROOTS)
+_ROOTS_SQ = _ROOTS**2
+_X_TAIL = _ROOTS[-1] + 0.5 * np.pi
+
+
+def sphere_g(t_dimless: np.ndarray | float) -> np.ndarray:
+    """Surface concentration g(T) of a sphere under unit constant flux (MODEL.md; Crank eq. 6.49).
+
+    Examples
+    --------
+    >>> float(sphere_g(0.0))
+    0.0
+    >>> round(float(sphere_g(1.0)), 6)  # 3T + 1/5 once the transient has died out
+    3.2
+    """
+    t = np.atleast_1d(np.asarray(t_dimless, dtype=float))
+    tt = np.clip(t, 0.0, None)
+    s = np.exp(-np.multiply.outer(tt, _ROOTS_SQ)) / _ROOTS_SQ
+    series = s.sum(axis=-1)
+    rt = np.sqrt(tt)
+    tail = (np.exp(-tt * _X_TAIL**2) / _X_TAIL - np.sqrt(np.pi * tt) * erfc(_X_TAIL * rt)) / np.pi
+    out = 3.0 * tt + 0.2 - 2.0 * (series + tail)
+    out = np.where(tt > 0, out, 0.0)
+    return out if np.ndim(t_dimless) else out[0]
+
+
+def sphere_relaxation_fraction(t_after_dimless: np.ndarray, pulse_dimless: float) -> np.ndarray:
+    """Fraction of the post-pulse surface relaxation done at T_after = (t − t_p) D/R² ≥ 0."""
+    tp = float(pulse_dimless)
+    g_end = float(sphere_g(tp))
+    ta = np.asarray(t_after_dimless, dtype=float)
+    surface = sphere_g(tp + ta) - sphere_g(ta)
+    return (g_end - surface) / (g_end - 3.0 * tp)
+
+
+def sphere_tau_dimless(pulse_dimless: float) -> float:
+    """G(T_p) = τ_e D / R²: the 1 − 1/e relaxation time after a pulse of dimensionless length T_p.
+
+    Examples
+    --------
+    >>> round(sphere_tau_dimless(1e-2), 5)
+    0.00684
+    """
+    tp = float(pulse_dimless)
+    if not tp > 0:
+        raise ValueError(f"pulse_dimless must be > 0, got {pulse_dimless!r}")
+    g_end = float(sphere_g(tp))
+    target = g_end - _ONE_MINUS_INV_E * (g_end - 3.0 * tp)
+
+    def f(ta: float) -> float:
+        return float(sphere_g(tp + ta) - sphere_g(ta)) - target
+
+    hi = 1.0
+    while f(hi) > 0:  # pragma: no cover - G saturates at 0.0222 < 1
+        hi *= 2.0
+    return float(brentq(f, 0.0, hi, xtol=1e-15, rtol=1e-12))
+
+
+def sphere_tau_ratio_limit() -> float:
+    """lim τ_e/t_p for T_p → 0 (semi-infinite medium): √(1+x) − √x = 1/e → 1 + x… ≈ 1.379."""
+    a = (np.e**2 - 1.0) / (2.0 * np.e)  # √x from √(1+x) + √x = e
+    return float(a * a)
+
+
+def sphere_pulse_dimless_from_ratio(ratio: float) -> float:
+    """Invert ρ(T_p) = G(T_p)/T_p = τ/t_p for T_p (ρ falls monotonically from ≈1.38 to 0)."""
+
+    def f(log_tp: float) -> float:
+        tp = np.exp(log_tp)
+        return sphere_tau_dimless(tp) / tp - ratio
+
+    lo, hi = np.log(1e-9), np.log(1e4)
+    if not f(lo) > 0:
+        raise ValueError(f"tau/t_p = {ratio:.4g} is at or above the semi-infinite limit")
+    if f(hi) > 0:
+        raise ValueError(f"tau/t_p = {ratio:.4g} is below the resolvable range")
+    return float(np.exp(brentq(f, lo, hi, xtol=1e-10)))
+
+
+# ---------------------------------------------------------------- spherical shell (inert core)
+
+
+@functools.lru_cache(maxsize=16)
+def _shell_modes(inner: float, n_cells: int = 320) -> tuple[np.ndarray, np.ndarray, float, float]:
+    """Modes of a spherical shell inner·R ≤ r ≤ R (R = 1), no flux at the core, unit flux at R.
+
+    Finite volumes on a grid clustered at both ends (cell sizes down to ~1e-5 R), symmetrised
+    operator S = V^-1/2 K V^-1/2 diagonalised once. Returns (eigenvalues λ_k ≤ 0, surface weights
+    w_k, mean-rise rate, surface offset) such that the surface concentration under unit flux is
+    g(T) = Σ_k w_k φ(λ_k, T), φ = T for λ = 0 and (e^{λT} − 1)/λ otherwise.
+    """
+    s = np.linspace(0.0, 1.0, n_cells + 1)
+    u = 0.5 - 0.5 * np.cos(np.pi * s)  # cosine clustering at both faces
+    r = inner + (1.0 - inner) * u
+    # extra refinement next to the outer surface, where the pulse response lives
+    fine = 1.0 - np.geomspace(1e-5, (1.0 - inner) * 0.02, 60)[::-1]
+    r = np.unique(np.concatenate([r[r < fine[0]], fine, [1.0]]))
+    vol = (r[1:] ** 3 - r[:-1] ** 3) / 3.0
+    centres = 0.5 * (r[1:] + r[:-1])
+    n = len(vol)
+    face = r[1:-1] ** 2 / np.diff(centres)  # conductance of interior faces
+    k_mat = np.zeros((n, n))
+    idx = np.arange(n - 1)
+    k_mat[idx, idx] -= face
+    k_mat[idx + 1, idx + 1] -= face
+    k_mat[idx, idx + 1] += face
+    k_mat[idx + 1, idx] += face
+    vh = 1.0 / np.sqrt(vol)
+    sym = vh[:, None] * k_mat * vh[None, :]
+    lam, q = np.linalg.eigh(sym)
+    b = np.zeros(n)
+    b[-1] = 1.0 / vol[-1]  # unit flux through the outer face (area R² = 1)
+    coeff = q.T @ (np.sqrt(vol) * b)  # modal input
+    surf = vh[-1] * q[-1, :]  # concentration of the outer cell per mode
+    w = surf * coeff
+    lam = np.minimum(lam, 0.0)
+    lam[int(np.argmin(np.abs(lam)))] = 0.0  # the one conserved (uniform) mode
+    mean_rate = 1.0 / float(vol.sum())
+    offset = float(1.0 - centres[-1])  # c_s = c_N + J (R - r_N) with J = 1
+    return lam, w, mean_rate, offset
+
+
+def shell_g(t_dimless: np.ndarray | float, inner: float) -> np.ndarray:
+    """Surface concentration of a shell (inert core of radius inner·R) under unit constant flux."""
+    lam, w, _, offset = _shell_modes(float(inner))
+    t = np.atleast_1d(np.asarray(t_dimless, dtype=float))
+    tt = np.clip(t, 0.0, None)[:, None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        phi = np.where(lam == 0.0, tt, np.expm1(lam * tt) / np.where(lam == 0.0, 1.0, lam))
+    out = phi @ w + np.where(t > 0, offset, 0.0)
+    return out if np.ndim(t_dimless) else out[0]
+
+
+def shell_tau_dimless(pulse_dimless: float, inner: float) -> float:
+    """G(T_p; core) = τ_e D/R² for a shell with an inert core of radius ``inner``·R (0 = sphere)."""
+    if not 0.0 <= inner < 1.0:
+        raise ValueError(f"inner must be in [0, 1), got {inner!r}")
+    if inner == 0.0:
+        return sphere_tau_dimless(pulse_dimless)
+    tp = float(pulse_dimless)
+    _, _, mean_rate, _ = _shell_modes(float(inner))
+    g_end = float(shell_g(tp, inner))
+    g_inf = mean_rate * tp
+    target = g_end - _ONE_MINUS_INV_E * (g_end - g_inf)
+
+    def f(ta: float) -> float:
+        return float(shell_g(tp + ta, inner) - shell_g(ta, inner)) - target
+
+    hi = 1.0
+    while f(hi) > 0:  # pragma: no cover
+        hi *= 2.0
+    return float(brentq(f, 0.0, hi, xtol=1e-15, rtol=1e-10))
+
+
+def shell_pulse_dimless_from_ratio(ratio: float, inner: float) -> float:
+    """Invert G(T_p; core)/T_p = τ/t_p for T_p (shell version of the sphere inversion)."""
+    if inner == 0.0:
+        return sphere_pulse_dimless_from_ratio(ratio)
+
+    def f(log_tp: float) -> float:
+        tp = np.exp(log_tp)
+        return shell_tau_dimless(tp, inner) / tp - ratio
+
+    lo, hi = np.log(1e-7), np.log(1e4)
+    if not f(lo) > 0:
+        raise ValueError(f"tau/t_p = {ratio:.4g} is at or above the semi-infinite limit")
+    if f(hi) > 0:
+        raise ValueError(f"tau/t_p = {ratio:.4g} is below the resolvable range")
+    return float(np.exp(brentq(f, lo, hi, xtol=1e-8)))
+
+
+def sphere_tau_s(pulse_s: float, radius_m: float, diffusivity_m2_s: float) -> float:
+    """τ_e in seconds after a pulse of ``pulse_s`` in a sphere of radius ``radius_m``: G(t_p D/R²)·R²/D.
+
+    Examples
+    --------
+    >>> round(sphere_tau_s(100.0, 1e-6, 1e-14), 2)  # R²/D = 100 s, T_p = 1: G(1) = 0.0222
+    2.22
+    """
+    scale = radius_m**2 / diffusivity_m2_s
+    return sphere_tau_dimless(pulse_s / scale) * scale

@@ -1,0 +1,558 @@
+"""Cycling protocols and the simulated instrument: models B and C driven through a protocol into the
+canonical cycler table (issue 4, part E).
+
+A protocol is a tuple of :class:`ProtocolStep`. The first discharge of a fresh cell is a
+``"formation"`` step (model B: CEI formation decides each size class's active fraction; with
+``pulse_mah_g`` it is a GITT of the first discharge); later ``"charge"``/``"discharge"`` steps run model C
+on the sulfur that formation activated; ``"rest"`` steps relax (model C's solid-state diffusion term).
+
+Everything is pure: :func:`simulate_protocol` returns a DataFrame with ``Time [s]``, ``Voltage [V]``,
+``Current [mA]`` (positive = charge), ``Charge [mAh]`` (cumulative), ``Step`` (int) and ``Rest`` (bool);
+voltage noise only when an ``rng`` is given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from sulfurscope.errors import SulfurscopeError
+from sulfurscope.units import (
+    CHARGE,
+    CURRENT,
+    Q_THEORETICAL_SULFUR_MAH_G,
+    REST,
+    STEP,
+    TIME,
+    VOLTAGE,
+)
+
+from .active_volume import SizeDistribution, class_weights
+from .cycling import (
+    _ROOTS,
+    CyclingParameters,
+    _voltage,
+    fade_vulnerable_share,
+    simulate_half_cycle,
+)
+from .formation import FormationParameters, FormationResult, simulate_formation
+
+__all__ = [
+    "CellModel",
+    "ProtocolStep",
+    "StepOutcome",
+    "gitt_protocol",
+    "long_cycling_protocol",
+    "protocol_capacities",
+    "rate_test_protocol",
+    "simulate_protocol",
+]
+
+Mode = Literal["formation", "discharge", "charge", "rest"]
+
+STUDY_C_RATES = (1 / 40, 1 / 20, 1 / 10, 1 / 5, 1 / 2.5)
+
+
+@dataclass(frozen=True, slots=True)
+class ProtocolStep:
+    """One step of a protocol.
+
+    Attributes
+    ----------
+    mode : {"formation", "discharge", "charge", "rest"}
+    c_rate : float
+        Current in C-units of the total sulfur (ignored for rests).
+    max_capacity_mah_g : float or None
+        Capacity limit (mAh/g_S), e.g. a GITT pulse; None = run to the voltage limit.
+    duration_s : float or None
+        Time limit (required for rests).
+    pulse_mah_g : float or None
+        Formation only: run the first discharge as a GITT with pulses of this size.
+    pulse_rest_s : float
+        Formation GITT rest length.
+    """
+
+    mode: Mode
+    c_rate: float = 0.0
+    max_capacity_mah_g: float | None = None
+    duration_s: float | None = None
+    pulse_mah_g: float | None = None
+    pulse_rest_s: float = 7200.0
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row."""
+        return pd.DataFrame([self.to_dict()])
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict."""
+        return {
+            "mode": self.mode,
+            "c_rate": self.c_rate,
+            "max_capacity_mah_g": self.max_capacity_mah_g,
+            "duration_s": self.duration_s,
+            "pulse_mah_g": self.pulse_mah_g,
+            "pulse_rest_s": self.pulse_rest_s,
+        }
+
+
+def rate_test_protocol(
+    c_rates: Sequence[float] = STUDY_C_RATES,
+    *,
+    cycles_per_rate: int = 5,
+    formation_c_rate: float = 0.1,
+    charge_c_rates: Sequence[float] | None = None,
+    rest_s: float = 0.0,
+) -> tuple[ProtocolStep, ...]:
+    """The study's rate test: a formation discharge, then ``cycles_per_rate`` × (charge, discharge) per rate.
+
+    ``charge_c_rates`` (same length as ``c_rates``) makes it asymmetric (e.g. slow charge, fast discharge).
+
+    Examples
+    --------
+    >>> steps = rate_test_protocol()
+    >>> len(steps), steps[0].mode, steps[1].c_rate
+    (51, 'formation', 0.025)
+    """
+    if cycles_per_rate < 1 or not c_rates:
+        raise SulfurscopeError("rate test needs >= 1 rate and cycles_per_rate >= 1")
+    ch = list(c_rates) if charge_c_rates is None else list(charge_c_rates)
+    if len(ch) != len(c_rates):
+        raise SulfurscopeError(f"charge_c_rates: expected {len(c_rates)} rates, got {len(ch)}")
+    steps: list[ProtocolStep] = [ProtocolStep("formation", formation_c_rate)]
+    for c_dis, c_ch in zip(c_rates, ch, strict=True):
+        for _ in range(cycles_per_rate):
+            steps.append(ProtocolStep("charge", float(c_ch)))
+            if rest_s > 0:
+                steps.append(ProtocolStep("rest", duration_s=rest_s))
+            steps.append(ProtocolStep("discharge", float(c_dis)))
+            if rest_s > 0:
+                steps.append(ProtocolStep("rest", duration_s=rest_s))
+    return tuple(steps)
+
+
+def long_cycling_protocol(
+    c_rate: float = 0.2,
+    n_cycles: int = 100,
+    *,
+    charge_c_rate: float | None = None,
+    formation_c_rate: float = 0.1,
+) -> tuple[ProtocolStep, ...]:
+    """Formation discharge, then ``n_cycles`` − 1 × (charge, discharge) at ``c_rate`` (charge at
+    ``charge_c_rate`` if given), ending with a charge.
+
+    Examples
+    --------
+    >>> len(long_cycling_protocol(0.2, 3))
+    6
+    """
+    if n_cycles < 1:
+        raise SulfurscopeError(f"n_cycles: expected >= 1, got {n_cycles!r}")
+    cc = c_rate if charge_c_rate is None else charge_c_rate
+    steps = [ProtocolStep("formation", formation_c_rate), ProtocolStep("charge", cc)]
+    for _ in range(n_cycles - 1):
+        steps += [ProtocolStep("discharge", c_rate), ProtocolStep("charge", cc)]
+    return tuple(steps)
+
+
+def gitt_protocol(
+    *,
+    c_rate: float = 0.1,
+    pulse_mah_g: float = 100.0,
+    rest_s: float = 7200.0,
+    n_cycles: int = 2,
+    max_pulses: int = 40,
+) -> tuple[ProtocolStep, ...]:
+    """The study's GITT: pulses of ``pulse_mah_g`` at ``c_rate`` with ``rest_s`` rests, on the first
+    (formation) discharge and on ``n_cycles`` − 1 later charge/discharge pairs, starting with a charge.
+
+    Later half-cycles are written as ``max_pulses`` pulse/rest pairs; pulses after the voltage limit,
+    and the rests after them, are skipped by the simulator (``"Ended by" == "empty"`` / ``"skipped"``).
+
+    Examples
+    --------
+    >>> steps = gitt_protocol(n_cycles=1)
+    >>> steps[0].mode, steps[0].pulse_mah_g
+    ('formation', 100.0)
+    """
+    steps: list[ProtocolStep] = [
+        ProtocolStep("formation", c_rate, pulse_mah_g=pulse_mah_g, pulse_rest_s=rest_s)
+    ]
+    for _ in range(n_cycles - 1):
+        for mode in ("charge", "discharge"):
+            for _ in range(max_pulses):
+                steps.append(ProtocolStep(mode, c_rate, max_capacity_mah_g=pulse_mah_g))  # type: ignore[arg-type]
+                steps.append(ProtocolStep("rest", duration_s=rest_s))
+    return tuple(steps)
+
+
+@dataclass(frozen=True, slots=True)
+class CellModel:
+    """One sample for the simulator: its size distribution and the parameters of models B and C.
+
+    Attributes
+    ----------
+    distribution : SizeDistribution
+    formation : FormationParameters
+    cycling : CyclingParameters
+    n_cells : int
+        Model B grid cells per class.
+    """
+
+    distribution: SizeDistribution
+    formation: FormationParameters = field(default_factory=FormationParameters)
+    cycling: CyclingParameters = field(default_factory=CyclingParameters)
+    n_cells: int = 30
+
+    def to_frame(self) -> pd.DataFrame:
+        """The classes of the distribution."""
+        return self.distribution.to_frame()
+
+    def to_dict(self) -> dict[str, Any]:
+        """Nested plain dict."""
+        return {
+            "distribution": self.distribution.to_dict(),
+            "formation": self.formation.to_dict(),
+            "cycling": self.cycling.to_dict(),
+            "n_cells": self.n_cells,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class StepOutcome:
+    """Per-step result of a protocol run (capacities without the time series).
+
+    Attributes
+    ----------
+    table : DataFrame
+        ``Step``, ``Mode``, ``C-rate``, ``Capacity [mAh/g]``, ``Duration [s]``, ``Ended by``,
+        ``Active fraction`` (Σ a_k after the step).
+    formation : FormationResult or None
+    """
+
+    table: pd.DataFrame
+    formation: FormationResult | None
+
+    def to_frame(self) -> pd.DataFrame:
+        """The step table."""
+        return self.table
+
+    def to_dict(self) -> dict[str, Any]:
+        """Steps as records."""
+        return {"steps": self.table.to_dict(orient="records")}
+
+
+class _State:
+    def __init__(self, cell: CellModel) -> None:
+        self.cell = cell
+        self.d = cell.distribution.diameter_um
+        self.w = class_weights(cell.distribution, weighting="volume")
+        self.f = np.ones_like(self.w)
+        self.base = self.w.copy()
+        self.phi = np.zeros_like(self.w)
+        self.vuln = np.ones_like(self.w)
+        self.x = np.zeros_like(self.w)
+        self.formed = False
+        self.modes = np.zeros((self.w.size, _ROOTS.size))
+        length = 0.5e-6 * self.d
+        self.lam = _ROOTS[None, :] ** 2 * cell.cycling.solid_diffusivity_m2_s / length[:, None] ** 2
+
+    def form(self, f: np.ndarray) -> None:
+        p = self.cell.cycling
+        self.f = np.clip(f, 1e-9, 1.0)
+        self.base = self.w * self.f
+        self.phi = fade_vulnerable_share(self.d, self.f, layer_um=p.fade_layer_um)
+        self.x = np.ones_like(self.w)
+        self.formed = True
+        # diffusion length of later cycles: the active layer thickness
+        length = 0.5e-6 * self.d * (1.0 - np.cbrt(np.clip(1.0 - self.f, 0.0, 1.0)))
+        length = np.maximum(length, 1e-9)
+        self.lam = _ROOTS[None, :] ** 2 * p.solid_diffusivity_m2_s / length[:, None] ** 2
+
+    @property
+    def share(self) -> np.ndarray:
+        return self.base * (1.0 - self.phi * (1.0 - self.vuln))
+
+    def age(self, duration_h: float) -> None:
+        p = self.cell.cycling
+        self.vuln = self.vuln * np.exp(-(0.5 * p.fade_per_cycle + p.fade_per_hour * duration_h))
+
+    def diffusion_v(self, t_s: np.ndarray, rate_per_s: float) -> np.ndarray:
+        """η_diff at times t_s into a step of constant dx/dt (exact mode update); advances the modes."""
+        p = self.cell.cycling
+        lam = self.lam[None, :, :]
+        e = np.exp(-lam * t_s[:, None, None])
+        m = self.modes[None] * e + (2.0 / 3.0) * rate_per_s / lam * (1.0 - e)
+        u = m.sum(axis=2)  # (T, K) surface − mean lithiation
+        a = self.share
+        eta = p.diffusion_v * (u * a[None, :]).sum(axis=1) / max(a.sum(), 1e-300)
+        self.modes = m[-1]
+        return eta
+
+
+def _run(
+    protocol: Sequence[ProtocolStep],
+    cell: CellModel,
+    *,
+    sample_interval_s: float,
+    want_series: bool,
+    formation_result: FormationResult | None = None,
+) -> tuple[list[dict[str, Any]], list[tuple[np.ndarray, np.ndarray, np.ndarray, int, bool]], Any]:
+    st = _State(cell)
+    p = cell.cycling
+    rows: list[dict[str, Any]] = []
+    series: list[tuple[np.ndarray, np.ndarray, np.ndarray, int, bool]] = []
+    formation: FormationResult | None = None
+    skip_rest = False  # a rest after a step that could not run (GITT pulses past the limit)
+    for n, step in enumerate(protocol):
+        if step.mode == "formation":
+            if st.formed:
+                raise SulfurscopeError(
+                    f"protocol step {n}: a cell forms only once (first discharge)"
+                )
+            if formation_result is not None:
+                fr = formation_result
+            else:
+                fr = simulate_formation(
+                    cell.distribution,
+                    cell.formation,
+                    c_rate=step.c_rate,
+                    n_cells=cell.n_cells,
+                    gitt_pulse_mah_g=step.pulse_mah_g,
+                    gitt_rest_s=step.pulse_rest_s,
+                    n_output=max(50, int(3600.0 / step.c_rate / sample_interval_s))
+                    if want_series
+                    else 50,
+                )
+            formation = fr
+            st.form(fr.active_fraction)
+            if want_series:
+                t = fr.time_s
+                if step.pulse_mah_g is None:
+                    tt = np.append(np.arange(0.0, t[-1], sample_interval_s), t[-1])
+                    v = np.interp(tt, t, fr.voltage_v)
+                    ic = np.full(tt.size, -step.c_rate)
+                    series.append((tt, v, ic, n, False))
+                else:
+                    # pulses and rests as separate instrument steps
+                    rest = fr.current_c == 0
+                    edges = np.flatnonzero(np.diff(rest.astype(int))) + 1
+                    for seg in np.split(np.arange(t.size), edges):
+                        series.append(
+                            (
+                                t[seg] - t[seg[0]],
+                                fr.voltage_v[seg],
+                                fr.current_c[seg],
+                                n,
+                                bool(rest[seg[0]]),
+                            )
+                        )
+            rows.append(
+                {
+                    "Step": n,
+                    "Mode": "formation",
+                    "C-rate": step.c_rate,
+                    "Capacity [mAh/g]": fr.capacity_mah_g,
+                    "Duration [s]": float(fr.time_s[-1]),
+                    "Ended by": "voltage",
+                    "Active fraction": float(st.share.sum()),
+                }
+            )
+            continue
+        if not st.formed:
+            st.form(np.ones_like(st.w))  # a protocol without formation: all sulfur active
+        if step.mode == "rest":
+            if step.duration_s is None or step.duration_s < 0:
+                raise SulfurscopeError(f"protocol step {n}: a rest needs duration_s >= 0")
+            if skip_rest:
+                rows.append(
+                    {
+                        "Step": n,
+                        "Mode": "rest",
+                        "C-rate": 0.0,
+                        "Capacity [mAh/g]": 0.0,
+                        "Duration [s]": 0.0,
+                        "Ended by": "skipped",
+                        "Active fraction": float(st.share.sum()),
+                    }
+                )
+                continue
+            if want_series:
+                tt = np.append(np.arange(0.0, step.duration_s, sample_interval_s), step.duration_s)
+                # log-spaced early points so the relaxation is resolved
+                tt = np.unique(
+                    np.concatenate([tt, np.geomspace(1.0, max(step.duration_s, 1.0), 60)])
+                )
+                tt = tt[tt <= step.duration_s]
+                eta = st.diffusion_v(tt, 0.0)
+                u = _voltage(st.x, st.share, 0.0, -1, p)
+                series.append((tt, np.full(tt.size, float(u)) - eta, np.zeros(tt.size), n, True))
+            rows.append(
+                {
+                    "Step": n,
+                    "Mode": "rest",
+                    "C-rate": 0.0,
+                    "Capacity [mAh/g]": 0.0,
+                    "Duration [s]": float(step.duration_s or 0.0),
+                    "Ended by": "time",
+                    "Active fraction": float(st.share.sum()),
+                }
+            )
+            continue
+        if step.c_rate <= 0:
+            raise SulfurscopeError(f"protocol step {n}: c_rate must be > 0 for {step.mode}")
+        hc = simulate_half_cycle(
+            st.x,
+            st.share,
+            p,
+            c_rate=step.c_rate,
+            direction=step.mode,
+            max_capacity_mah_g=step.max_capacity_mah_g,
+            max_duration_s=step.duration_s,
+            sample_interval_s=sample_interval_s,
+        )
+        sign = -1 if step.mode == "discharge" else 1
+        skip_rest = hc.ended_by == "empty"
+        if hc.ended_by != "empty":
+            st.x = hc.x[-1].copy()
+            dur_h = float(hc.time_s[-1]) / 3600.0
+            if want_series:
+                rate = -sign * step.c_rate / max(st.share.sum(), 1e-300) / 3600.0  # dx/dt, 1/s
+                eta = st.diffusion_v(hc.time_s, rate)
+                v = hc.voltage_v - eta  # eta > 0 on discharge (surface more lithiated)
+                v = np.clip(v, p.v_min, p.v_max)
+                series.append((hc.time_s, v, np.full(hc.time_s.size, sign * step.c_rate), n, False))
+            st.age(dur_h)
+        rows.append(
+            {
+                "Step": n,
+                "Mode": step.mode,
+                "C-rate": step.c_rate,
+                "Capacity [mAh/g]": hc.capacity_mah_g,
+                "Duration [s]": float(hc.time_s[-1]),
+                "Ended by": hc.ended_by,
+                "Active fraction": float(st.share.sum()),
+            }
+        )
+    return rows, series, formation
+
+
+def protocol_capacities(
+    protocol: Sequence[ProtocolStep],
+    cell: CellModel,
+    *,
+    formation_result: FormationResult | None = None,
+) -> StepOutcome:
+    """Run a protocol and return each step's capacity (no time series; fast, for fitting).
+
+    ``formation_result`` reuses a model B result of the same cell and formation step instead of
+    re-simulating it (fits that vary only model C parameters).
+
+    Examples
+    --------
+    >>> from sulfurscope.model.active_volume import single_size
+    >>> out = protocol_capacities(rate_test_protocol(cycles_per_rate=1), CellModel(single_size(1.0)))
+    >>> list(out.table["Mode"][:3])
+    ['formation', 'charge', 'discharge']
+    """
+    rows, _, formation = _run(
+        protocol,
+        cell,
+        sample_interval_s=3600.0,
+        want_series=False,
+        formation_result=formation_result,
+    )
+    return StepOutcome(pd.DataFrame(rows), formation)
+
+
+def simulate_protocol(
+    protocol: Sequence[ProtocolStep],
+    cell: CellModel,
+    *,
+    sulfur_mass_mg: float,
+    sample_interval_s: float = 60.0,
+    rng: np.random.Generator | None = None,
+    noise_v: float = 0.002,
+) -> pd.DataFrame:
+    """Simulate a cycler run of one sample as the canonical cycler table.
+
+    Parameters
+    ----------
+    protocol : sequence of ProtocolStep
+        From :func:`rate_test_protocol`, :func:`long_cycling_protocol`, :func:`gitt_protocol` or hand-made.
+    cell : CellModel
+        Size distribution and model parameters.
+    sulfur_mass_mg : float, mg
+        Sulfur mass (sets the current: 1C = m_S · 1672 mAh/g per hour).
+    sample_interval_s : float, s
+        Sampling interval under current (rests add log-spaced early points).
+    rng : numpy Generator, optional
+        Adds Gaussian voltage noise of ``noise_v`` when given; without it the output is deterministic.
+    noise_v : float, V
+
+    Returns
+    -------
+    DataFrame
+        ``Time [s]``, ``Voltage [V]``, ``Current [mA]`` (+ charge), ``Charge [mAh]`` (cumulative),
+        ``Step`` (protocol step index), ``Rest`` (bool).
+
+    Raises
+    ------
+    SulfurscopeError
+        On a non-positive sulfur mass or sample interval, or an invalid protocol.
+
+    Examples
+    --------
+    >>> from sulfurscope.model.active_volume import single_size
+    >>> df = simulate_protocol(long_cycling_protocol(0.2, 2), CellModel(single_size(1.0)),
+    ...                        sulfur_mass_mg=2.0, sample_interval_s=600)
+    >>> list(df.columns)
+    ['Time [s]', 'Voltage [V]', 'Current [mA]', 'Charge [mAh]', 'Step', 'Rest']
+    """
+    if not (sulfur_mass_mg > 0 and np.isfinite(sulfur_mass_mg)):
+        raise SulfurscopeError(f"sulfur_mass_mg: expected > 0 mg, got {sulfur_mass_mg!r}")
+    if not (sample_interval_s > 0):
+        raise SulfurscopeError(f"sample_interval_s: expected > 0 s, got {sample_interval_s!r}")
+    _, series, _ = _run(protocol, cell, sample_interval_s=sample_interval_s, want_series=True)
+    one_c_ma = sulfur_mass_mg / 1000.0 * Q_THEORETICAL_SULFUR_MAH_G
+    t_parts, v_parts, i_parts, s_parts, r_parts = [], [], [], [], []
+    t0 = 0.0
+    for tt, v, ic, n, rest in series:
+        t_parts.append(tt + t0)
+        v_parts.append(v)
+        i_parts.append(ic * one_c_ma)
+        s_parts.append(np.full(tt.size, n, dtype=int))
+        r_parts.append(np.full(tt.size, rest, dtype=bool))
+        t0 += float(tt[-1]) if tt.size else 0.0
+    t = np.concatenate(t_parts)
+    v = np.concatenate(v_parts)
+    cur = np.concatenate(i_parts)
+    # charge: exact integral of the piecewise-constant current of each segment
+    q = np.zeros_like(t)
+    offset = 0
+    total = 0.0
+    for tt, ic in zip(t_parts, i_parts, strict=True):
+        local = total + ic * (tt - tt[0]) / 3600.0
+        q[offset : offset + tt.size] = local
+        total = float(local[-1]) if tt.size else total
+        offset += tt.size
+    if rng is not None:
+        v = v + rng.normal(0.0, noise_v, size=v.size)
+    return pd.DataFrame(
+        {
+            TIME: t,
+            VOLTAGE: v,
+            CURRENT: cur,
+            CHARGE: q,
+            STEP: np.concatenate(s_parts),
+            REST: np.concatenate(r_parts),
+        }
+    )
+
+
+def _with_cycling(cell: CellModel, **changes: float) -> CellModel:
+    """Copy of ``cell`` with cycling parameters replaced (used by the fits)."""
+    return replace(cell, cycling=replace(cell.cycling, **changes))

@@ -1,0 +1,163 @@
+"""Figures of the particle-size model: Fig 5b (active fraction vs size with the distributions), Fig 5c–e
+(predicted vs measured rate capability), formation θ(r) profiles, simulated vs measured voltage curves and
+fitted vs measured capacities. Each function takes result objects and returns a Figure (no pyplot)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from sulfurscope.model import (
+    FormationResult,
+    ModelFit,
+    RatePrediction,
+    SizeDistribution,
+    active_fraction,
+    class_weights,
+    electrode_active_fraction,
+)
+from sulfurscope.report._style import cell_colours, new_figure
+from sulfurscope.units import CHARGE, TIME, VOLTAGE
+
+__all__ = [
+    "plot_active_fraction",
+    "plot_formation_profiles",
+    "plot_model_fit",
+    "plot_rate_predictions",
+    "plot_voltage_comparison",
+]
+
+
+def plot_active_fraction(
+    distributions: Mapping[str, SizeDistribution], *, shell_um: float, d_max_um: float | None = None
+) -> Figure:
+    """Fig 5b: f(d) = 1 − (1 − 2δ/d)³ with each sample's volume-weighted size distribution and its F."""
+    fig, axes = new_figure(5.5, 3.8)
+    ax = axes[0, 0]
+    d_top = d_max_um or max(float(d.diameter_um.max()) for d in distributions.values()) * 1.1
+    d = np.linspace(max(0.05, 2 * shell_um * 0.5), d_top, 400)
+    ax.plot(
+        d,
+        active_fraction(d, shell_um=shell_um),
+        color="k",
+        lw=1.5,
+        label=f"f(d), δ = {shell_um:g} µm",
+    )
+    ax2 = ax.twinx()
+    for colour, (name, dist) in zip(
+        cell_colours(len(distributions)), distributions.items(), strict=False
+    ):
+        w = class_weights(dist, weighting="volume")
+        width = (
+            np.gradient(dist.diameter_um) if dist.diameter_um.size > 1 else np.array([d_top / 50])
+        )
+        ax2.bar(dist.diameter_um, w / width, width=width, alpha=0.3, color=colour)
+        big_f = electrode_active_fraction(dist, shell_um=shell_um)
+        ax.axhline(big_f, color=colour, ls="--", lw=1, label=f"{name}: F = {big_f:.2f}")
+    ax.set_xlabel("Particle diameter [µm]")
+    ax.set_ylabel("Active fraction")
+    ax2.set_ylabel("Volume-weighted density [1/µm]")
+    ax.set_ylim(0, 1.05)
+    ax.legend(fontsize=7, loc="upper right")
+    return fig
+
+
+def plot_rate_predictions(
+    predictions: Mapping[str, RatePrediction],
+    measured: Mapping[str, pd.DataFrame] | None = None,
+    *,
+    capacity_column: str = "Mean discharge capacity [mAh/g]",
+) -> Figure:
+    """Fig 5c–e: one panel per sample, predicted (line) vs measured (points) capacity against C-rate."""
+    n = max(1, len(predictions))
+    fig, axes = new_figure(3.2 * n, 3.2, ncols=n)
+    for ax, (name, pred) in zip(axes[0], predictions.items(), strict=False):
+        ax.plot(pred.c_rate, pred.reference_capacity_mah_g, "k:", label="reference")
+        ax.plot(
+            pred.c_rate,
+            pred.capacity_mah_g,
+            "o-",
+            label=f"predicted (F = {pred.active_fraction:.2f})",
+        )
+        if measured and name in measured:
+            m = measured[name]
+            if "C-rate" in m.columns and capacity_column in m.columns:
+                ax.plot(m["C-rate"], m[capacity_column], "s", mfc="none", label="measured")
+        ax.set_xscale("log")
+        ax.set_title(name, fontsize=9)
+        ax.set_xlabel("C-rate")
+        ax.set_ylabel("Discharge capacity [mAh/g$_S$]")
+        ax.legend(fontsize=7)
+    return fig
+
+
+def plot_formation_profiles(result: FormationResult, *, max_classes: int = 8) -> Figure:
+    """θ(r) at the end of the formation discharge against depth from the particle surface (µm)."""
+    fig, axes = new_figure(6.5, 3.2, ncols=2)
+    ax, axv = axes[0]
+    k = result.diameter_um.size
+    pick = np.unique(np.linspace(0, k - 1, min(k, max_classes)).round().astype(int))
+    for colour, j in zip(cell_colours(pick.size), pick, strict=False):
+        depth = result.diameter_um[j] / 2 - result.radius_um[j]
+        ax.plot(
+            depth,
+            result.theta[j],
+            color=colour,
+            label=f"{result.diameter_um[j]:.2g} µm (f = {result.active_fraction[j]:.2f})",
+        )
+    ax.set_xlabel("Depth below surface [µm]")
+    ax.set_ylabel("Conversion θ (CEI / Li$_2$S)")
+    ax.legend(fontsize=7)
+    q = result.converted * 1672.0
+    axv.plot(q, result.voltage_v, color="k")
+    axv.set_xlabel("Capacity [mAh/g$_S$]")
+    axv.set_ylabel("Voltage [V]")
+    axv.set_title(
+        f"C/{1 / result.c_rate:.3g}: F = {result.electrode_active_fraction:.2f}", fontsize=9
+    )
+    return fig
+
+
+def plot_voltage_comparison(
+    simulated: pd.DataFrame,
+    measured: pd.DataFrame | None = None,
+    *,
+    sulfur_mass_mg: float | None = None,
+) -> Figure:
+    """Simulated (and measured) voltage against time, or against charge per gram with a sulfur mass."""
+    fig, axes = new_figure(6.0, 3.4)
+    ax = axes[0, 0]
+    for frame, style, label in ((simulated, "-", "simulated"), (measured, "--", "measured")):
+        if frame is None:
+            continue
+        if sulfur_mass_mg:
+            x = frame[CHARGE].to_numpy(float) / (sulfur_mass_mg / 1000.0)
+            ax.set_xlabel("Charge [mAh/g$_S$]")
+        else:
+            x = frame[TIME].to_numpy(float) / 3600.0
+            ax.set_xlabel("Time [h]")
+        ax.plot(x, frame[VOLTAGE], style, lw=0.8, label=label)
+    ax.set_ylabel("Voltage [V]")
+    ax.legend(fontsize=7)
+    return fig
+
+
+def plot_model_fit(fit: ModelFit) -> Figure:
+    """Measured vs fitted discharge capacities of a model fit, per sample, against cycle (or block)."""
+    fig, axes = new_figure(5.5, 3.4)
+    ax = axes[0, 0]
+    t = fit.table
+    x_col = "Cycle" if "Cycle" in t.columns else "Block"
+    groups = list(t.groupby("Sample", sort=False)) if "Sample" in t.columns else [("", t)]
+    for colour, (name, g) in zip(cell_colours(len(groups)), groups, strict=False):
+        ax.plot(
+            g[x_col], g["Measured [mAh/g]"], "o", mfc="none", color=colour, label=f"{name} measured"
+        )
+        ax.plot(g[x_col], g["Fitted [mAh/g]"], "-", color=colour, label=f"{name} model")
+    ax.set_xlabel(x_col)
+    ax.set_ylabel("Discharge capacity [mAh/g$_S$]")
+    ax.legend(fontsize=7)
+    return fig

@@ -1,0 +1,127 @@
+"""``sulfurscope gitt`` end to end (typer CliRunner) on simulated and real files."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from sulfurscope.cli import app
+from sulfurscope.io import write_mpt
+from sulfurscope.simulate.gitt import gitt_tau_s, simulate_gitt
+from tests.conftest import realdata_path
+
+runner = CliRunner()
+
+
+def _file(tmp_path, size: float):
+    frame = simulate_gitt(
+        particle_size_um=size,
+        sulfur_mass_mg=2.0,
+        rng=np.random.default_rng(int(size)),
+        n_half_cycles=2,
+    )
+    return write_mpt(frame, tmp_path / f"gitt_{size:g}um.mpt")
+
+
+def test_gitt_writes_tables_figures_and_scaling(tmp_path):
+    files = [_file(tmp_path, s) for s in (1.0, 4.0, 8.0)]
+    out = tmp_path / "out"
+    args = ["gitt", *map(str, files), "--sulfur-mass-mg", "2.0", "--out", str(out)]
+    for s in ("1", "4", "8"):
+        args += ["--particle-size-um", s]
+    res = runner.invoke(app, args)
+    assert res.exit_code == 0, res.output
+    assert "V0 = first_rest_point" in res.output
+    for f, size in zip(files, (1.0, 4.0, 8.0), strict=True):
+        csv = pd.read_csv(out / f"{f.stem}_gitt_steps.csv")
+        pq = pd.read_parquet(out / f"{f.stem}_gitt_steps.parquet")
+        assert len(csv) == len(pq) > 0
+        assert (csv["V0 convention"] == "first_rest_point").all()
+        first = csv["Half cycle label"] == "first discharge"
+        np.testing.assert_allclose(csv.loc[first, "Tau [s]"], gitt_tau_s(size, 1), rtol=0.05)
+        assert (out / f"{f.stem}_gitt_voltage.png").stat().st_size > 1000
+    for fig in ("relaxation_times.png", "relaxation_curves.png"):
+        assert (out / fig).stat().st_size > 1000
+    scaling = pd.read_csv(out / "transport_scaling.csv").set_index("Half cycle label")
+    assert scaling.loc["first discharge", "Exponent n"] == pytest.approx(2.0, abs=0.1)
+    assert abs(scaling.loc["first charge", "Exponent n"]) < 0.1
+    assert not list(out.glob(".*tmp*"))  # atomic writes leave no temporaries
+
+
+@pytest.mark.parametrize("v0", ["last_under_current", "first_rest_point"])
+def test_gitt_json_prints_the_step_table(tmp_path, v0):
+    f = _file(tmp_path, 4.0)
+    res = runner.invoke(
+        app,
+        [
+            "gitt",
+            str(f),
+            "--sulfur-mass-mg",
+            "2",
+            "--out",
+            str(tmp_path / "o"),
+            "--v0",
+            v0,
+            "--json",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    assert doc["v0_convention"] == v0
+    cell = doc["cells"][0]
+    assert cell["pulses"] == len(cell["steps"]) == cell["rests"]
+    assert {"CCV [V]", "QOCV [V]", "Tau [s]", "Specific capacity [mAh/g]"} <= set(cell["steps"][0])
+
+
+def test_gitt_errors_are_one_line(tmp_path):
+    f = _file(tmp_path, 4.0)
+    res = runner.invoke(
+        app,
+        ["gitt", str(f), "--sulfur-mass-mg", "2", "--v0", "middle", "--out", str(tmp_path / "o")],
+    )
+    assert res.exit_code == 1
+    assert "--v0 must be one of" in res.output and "Traceback" not in res.output
+    res = runner.invoke(
+        app,
+        [
+            "gitt",
+            str(f),
+            str(f),
+            "--sulfur-mass-mg",
+            "1",
+            "--sulfur-mass-mg",
+            "2",
+            "--sulfur-mass-mg",
+            "3",
+            "--out",
+            str(tmp_path / "o"),
+        ],
+    )
+    assert res.exit_code == 1 and "once per file" in res.output
+    res = runner.invoke(app, ["gitt", str(f), "--out", str(tmp_path / "o")])
+    assert res.exit_code != 0  # the sulfur mass is required, never defaulted
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize(
+    ("name", "pulses"),
+    [
+        ("biologic_gcpl_30min_rest_C04.mpr", 53),
+        ("biologic_mb_geis_pulse_ocvrelax_biol.mpr", 4),
+        ("biologic_mp_pulse_rest_issue183.mpr", 8),
+        ("arbin_cycling_navani_example.res", 8),
+        ("maccor_diag_xTESLADIAG_000019_CH70.070", 62),
+        ("neware_navani_test.nda", 3),
+    ],
+)
+def test_gitt_cli_on_real_pulse_files(tmp_path, name, pulses):
+    path = realdata_path("echem", name)
+    res = runner.invoke(
+        app, ["gitt", str(path), "--sulfur-mass-mg", "1.0", "--out", str(tmp_path), "--json"]
+    )
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["cells"][0]["pulses"] == pulses

@@ -1,0 +1,121 @@
+"""Part E: protocol builders and the simulated instrument (canonical cycler table)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sulfurscope.errors import SulfurscopeError
+from sulfurscope.model import (
+    CellModel,
+    ProtocolStep,
+    gaussian_distribution,
+    gitt_protocol,
+    long_cycling_protocol,
+    protocol_capacities,
+    rate_test_protocol,
+    simulate_protocol,
+    single_size,
+)
+from sulfurscope.units import CANONICAL_CYCLER_COLUMNS, CHARGE, CURRENT, REST, STEP, TIME, VOLTAGE
+
+CELL = CellModel(gaussian_distribution(4.0, 1.2, n_classes=5), n_cells=16)
+
+
+def test_rate_test_protocol_shape():
+    steps = rate_test_protocol()
+    assert steps[0] == ProtocolStep("formation", 0.1)
+    rates = [s.c_rate for s in steps[1:] if s.mode == "discharge"]
+    assert rates == [r for r in (1 / 40, 1 / 20, 1 / 10, 1 / 5, 1 / 2.5) for _ in range(5)]
+    asym = rate_test_protocol([0.4], charge_c_rates=[0.05], cycles_per_rate=1)
+    assert [(s.mode, s.c_rate) for s in asym[1:]] == [("charge", 0.05), ("discharge", 0.4)]
+
+
+def test_simulated_table_is_canonical_and_consistent():
+    df = simulate_protocol(
+        rate_test_protocol([0.1, 0.4], cycles_per_rate=2),
+        CELL,
+        sulfur_mass_mg=2.2,
+        sample_interval_s=120,
+    )
+    assert tuple(df.columns) == CANONICAL_CYCLER_COLUMNS
+    assert df[STEP].dtype.kind == "i" and df[REST].dtype == bool
+    assert np.all(np.diff(df[TIME]) >= 0)
+    # charge is the running integral of the current
+    q = np.concatenate([[0.0], np.cumsum(np.diff(df[TIME]) * df[CURRENT].to_numpy()[1:] / 3600.0)])
+    np.testing.assert_allclose(df[CHARGE], q, atol=1e-9)
+    # formation discharge first (negative current), 1C = m_S × 1672 mAh/g
+    assert df[CURRENT].iloc[0] == pytest.approx(-0.1 * 2.2e-3 * 1672.0)
+    assert df[VOLTAGE].between(0.5 - 1e-9, 3.0 + 1e-9).all()
+    # capacities in the table match the per-step capacities
+    caps = protocol_capacities(rate_test_protocol([0.1, 0.4], cycles_per_rate=2), CELL).table
+    for step, cap in zip(caps["Step"], caps["Capacity [mAh/g]"], strict=True):
+        part = df[df[STEP] == step]
+        assert abs(part[CHARGE].iloc[-1] - part[CHARGE].iloc[0]) / 2.2e-3 == pytest.approx(
+            cap, rel=1e-6
+        )
+
+
+@pytest.mark.parametrize("noisy", [False, True])
+def test_noise_only_with_rng(noisy):
+    steps = long_cycling_protocol(0.2, 2)
+    rng = np.random.default_rng(3) if noisy else None
+    a = simulate_protocol(steps, CELL, sulfur_mass_mg=2.0, sample_interval_s=600, rng=rng)
+    b = simulate_protocol(steps, CELL, sulfur_mass_mg=2.0, sample_interval_s=600)
+    if noisy:
+        assert 0.001 < float((a[VOLTAGE] - b[VOLTAGE]).std()) < 0.004
+    else:
+        pd.testing.assert_frame_equal(a, b)
+
+
+def test_gitt_protocol_pulses_and_rests():
+    steps = gitt_protocol(n_cycles=2, max_pulses=20)
+    df = simulate_protocol(
+        steps, CellModel(single_size(8.0), n_cells=16), sulfur_mass_mg=2.0, sample_interval_s=60
+    )
+    rest = df[REST].to_numpy()
+    assert rest.any() and (~rest).any()
+    # the later-cycle pulses are 100 mAh/g each (except the last of a half-cycle)
+    later = df[df[STEP] >= 1]
+    pulses = later[~later[REST]].groupby(STEP)[CHARGE].agg(lambda q: abs(q.iloc[-1] - q.iloc[0]))
+    full = pulses[pulses > 0.9 * 0.2]
+    np.testing.assert_allclose(full / 2e-3, 100.0, rtol=1e-6)
+    # rests after a discharge pulse relax upwards
+    start = int(np.flatnonzero(rest)[0])
+    stop = start + int(np.flatnonzero(~rest[start:])[0])
+    v = df[VOLTAGE].to_numpy()[start:stop]
+    assert df[STEP].iloc[start] == 0 and v[-1] > v[0] + 1e-3
+    # pulses past the voltage limit do not run, nor do the rests after them
+    out = protocol_capacities(steps, CellModel(single_size(8.0), n_cells=16)).table
+    ended = out["Ended by"].tolist()
+    assert "empty" in ended and "skipped" in ended
+    for k in range(len(ended) - 1):
+        if ended[k] == "empty":
+            assert ended[k + 1] == "skipped"
+    assert set(df[STEP]) == set(out["Step"][~out["Ended by"].isin(["empty", "skipped"])])
+
+
+def test_small_particles_deliver_about_twice_big_ones():
+    """The study's headline: ~600 vs ~300 mAh/g at C/2.5."""
+    steps = rate_test_protocol([0.4], cycles_per_rate=3)
+    small = protocol_capacities(
+        steps, CellModel(gaussian_distribution(1.0, 0.3, n_classes=5), n_cells=16)
+    )
+    big = protocol_capacities(
+        steps, CellModel(gaussian_distribution(8.0, 2.4, n_classes=5), n_cells=16)
+    )
+    q_s = small.table["Capacity [mAh/g]"].iloc[-1]
+    q_b = big.table["Capacity [mAh/g]"].iloc[-1]
+    assert 1.5 < q_s / q_b < 2.5
+
+
+def test_errors():
+    with pytest.raises(SulfurscopeError, match="sulfur_mass_mg"):
+        simulate_protocol(long_cycling_protocol(0.2, 1), CELL, sulfur_mass_mg=0.0)
+    with pytest.raises(SulfurscopeError, match="forms only once"):
+        protocol_capacities((ProtocolStep("formation", 0.1), ProtocolStep("formation", 0.1)), CELL)
+    with pytest.raises(SulfurscopeError, match="rest needs duration"):
+        protocol_capacities((ProtocolStep("rest"),), CELL)
+    with pytest.raises(SulfurscopeError, match="cycles_per_rate"):
+        rate_test_protocol([0.1], cycles_per_rate=0)
