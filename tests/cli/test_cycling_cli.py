@@ -81,20 +81,3 @@ def test_cycling_cli_on_real_files(tmp_path) -> None:
     assert res.exit_code == 0, res.output
     doc = json.loads(res.stdout)
     assert [c["format"] for c in doc["cells"]] == ["biologic-mpr", "arbin-res", "neware", "maccor"]
-
-
-def test_demo_shows_the_particle_size_story(tmp_path) -> None:
-    out = tmp_path / "demo"
-    res = runner.invoke(app, ["demo", "--out", str(out), "--json"])
-    assert res.exit_code == 0, res.output
-    doc = json.loads(res.stdout)
-    assert "SIMULATED" in doc["note"]
-    assert "SIMULATED" in (out / "README.md").read_text()
-    t = pd.read_csv(out / "rate_capability_by_size.csv")
-    fast = t[t["Rate"] == "C/2.5"].set_index("Particle size [um]")["Mean discharge capacity [mAh/g]"]
-    # the study: ~600 vs ~300 mAh/g_S at C/2.5 for the smallest vs the largest particles
-    assert 500 < fast[1.0] < 750
-    assert 220 < fast[8.0] < 380
-    assert fast[1.0] > fast[4.0] > fast[8.0]
-    first = (out / "raw" / "AC-S_8um_rate.mpt").read_text(errors="replace")[:3000]
-    assert "SIMULATED" in first

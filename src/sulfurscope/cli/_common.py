@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -15,6 +13,7 @@ import numpy as np
 import pandas as pd
 import typer
 
+from sulfurscope._files import atomic_path
 from sulfurscope.errors import SulfurscopeError
 
 __all__ = [
@@ -27,19 +26,6 @@ __all__ = [
 ]
 
 T = TypeVar("T")
-
-
-@contextmanager
-def atomic_path(path: Path) -> Iterator[Path]:
-    """Yield a temporary path next to ``path``; rename it over ``path`` only if the block succeeds."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
 
 
 def write_table(frame: pd.DataFrame, out_dir: Path, stem: str, *, parquet: bool = True) -> list[Path]:

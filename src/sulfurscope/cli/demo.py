@@ -1,7 +1,10 @@
 """``sulfurscope demo``: simulate a small study like the reference one, then analyse its files.
 
-Everything the demo writes is simulated data and is labelled so (file headers, the demo's README and
-every figure title).
+The simulated study (three particle sizes; a rate test, a long cycling test and a GITT each) is drawn
+from the particle-size model and written as EC-Lab .mpt files; the demo then reads those files back and
+runs every analysis on them exactly as on measured files: cycling (Fig 1d–f), GITT (Fig 2, S4), the
+active-shell prediction (Fig 5b–e) and the model fit, and writes one HTML report. Everything the demo
+writes is simulated data and is labelled so (file headers, README, report).
 """
 
 from __future__ import annotations
@@ -15,26 +18,32 @@ import typer
 
 from sulfurscope.cli._common import echo_json, exit_on_error, write_table, write_text
 from sulfurscope.cli.cycling import analyse_cycling_files
+from sulfurscope.cli.gitt import analyse_gitt_files
+from sulfurscope.cli.model import fit_study_results
 from sulfurscope.cycling import make_cell
-from sulfurscope.simulate.study import SIMULATED_NOTE, simulate_study
+from sulfurscope.model import gaussian_distribution, predict_rate_capability
+from sulfurscope.report import plot_active_fraction, plot_rate_predictions, save_figure
+from sulfurscope.report.html import ReportSection, write_html_report
+from sulfurscope.simulate.study import SIMULATED_NOTE, SimulatedCell, simulate_study
 
 __all__ = ["register", "run_demo"]
 
 
-def _study_table(cycling: dict[str, Any], cells: list[Any]) -> pd.DataFrame:
+def _rate_table(cycling: dict[str, Any], cells: list[SimulatedCell]) -> pd.DataFrame:
     by_label = {c.label: c for c in cells}
     rows = []
     for entry in cycling["cells"]:
         sim = by_label[entry["label"]]
-        if sim.protocol != "rate" or "rate_capability" not in entry:
+        if sim.protocol != "rate":
             continue
-        for block in entry["rate_capability"]:
+        for block in entry.get("rate_capability", []):
             rows.append(
                 {
+                    "Sample": sim.sample,
                     "Particle size [um]": sim.particle_size_um,
-                    "Active fraction (model)": sim.active_fraction,
                     "Rate": block["Label"],
                     "C-rate": block["C-rate"],
+                    "Cycles": block["Cycles"],
                     "Mean discharge capacity [mAh/g]": block["Mean discharge capacity [mAh/g]"],
                     "SD discharge capacity [mAh/g]": block["SD discharge capacity [mAh/g]"],
                 }
@@ -42,53 +51,178 @@ def _study_table(cycling: dict[str, Any], cells: list[Any]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _model_section(rate: pd.DataFrame, cells: list[SimulatedCell], out: Path) -> dict[str, Any]:
+    """Fig 5: predict the larger particles from the smallest one (study scaling), then fit the model."""
+    out.mkdir(parents=True, exist_ok=True)
+    samples = {c.sample: c for c in cells if c.protocol == "rate"}
+    ref_name = min(samples, key=lambda k: samples[k].particle_size_um)
+    ref = samples[ref_name]
+    ref_table = rate[(rate["Sample"] == ref_name) & (rate["Cycles"] > 1)]
+    ref_dist = gaussian_distribution(ref.particle_size_um, ref.particle_sd_um, n_classes=24)
+    dists = {
+        name: gaussian_distribution(c.particle_size_um, c.particle_sd_um, n_classes=24)
+        for name, c in samples.items()
+    }
+    preds = {
+        name: predict_rate_capability(
+            ref_table, dist, shell_um=1.0, reference_distribution=ref_dist
+        )
+        for name, dist in dists.items()
+        if name != ref_name
+    }
+    measured = {
+        name: rate[(rate["Sample"] == name) & (rate["Cycles"] > 1)] for name in preds
+    }
+    frames = []
+    for name, p in preds.items():
+        f = p.to_frame()
+        f.insert(0, "Sample", name)
+        m = measured[name].groupby("C-rate", as_index=False)["Mean discharge capacity [mAh/g]"].mean()
+        f["Measured capacity [mAh/g]"] = [
+            float(m.iloc[(m["C-rate"] - c).abs().argmin()]["Mean discharge capacity [mAh/g]"])
+            for c in f[f.columns[1]]
+        ]
+        frames.append(f)
+    pred_table = pd.concat(frames, ignore_index=True)
+    write_table(pred_table, out, "rate_predictions", parquet=False)
+    figures = [
+        save_figure(plot_active_fraction(dists, shell_um=1.0), out / "fig5b_active_fraction.png"),
+        save_figure(plot_rate_predictions(preds, measured), out / "fig5cde_rate_predictions.png"),
+    ]
+    fit = fit_study_results(out.parent / "cycling" / "rate", out / "fit")
+    figures += [Path(f) for f in fit["files"] if str(f).endswith(".png")]
+    return {"predictions": pred_table, "fit": fit, "figures": figures}
+
+
 def run_demo(out: Path, *, seed: int = 2026, show_progress: bool = False) -> dict[str, Any]:
-    """Simulate the study into ``out/raw`` and analyse it into ``out/cycling``; return a summary."""
+    """Simulate the study into ``out/raw`` and analyse it; return a JSON-ready summary."""
     t0 = time.perf_counter()
-    raw = out / "raw"
-    cells = simulate_study(raw, seed=seed)
-    files = [Path(c.path) for c in cells]
-    cell_specs = [make_cell(label=c.label, sulfur_mass_mg=c.sulfur_mass_mg) for c in cells]
+    cells = simulate_study(out / "raw", seed=seed)
+    by_protocol = {p: [c for c in cells if c.protocol == p] for p in ("rate", "long", "gitt")}
     cycling: dict[str, Any] = {"cells": [], "figures": []}
     for protocol in ("rate", "long"):
-        keep = [k for k, c in enumerate(cells) if c.protocol == protocol]
+        group = by_protocol[protocol]
         part = analyse_cycling_files(
-            [files[k] for k in keep],
-            [cell_specs[k] for k in keep],
+            [Path(c.path) for c in group],
+            [make_cell(label=c.label, sulfur_mass_mg=c.sulfur_mass_mg) for c in group],
             out / "cycling" / protocol,
             show_progress=show_progress,
         )
         cycling["cells"] += part["cells"]
         cycling["figures"] += part["figures"]
-    study = _study_table(cycling, cells)
-    write_table(study, out, "rate_capability_by_size", parquet=False)
+    rate = _rate_table(cycling, cells)
+    rate_files = by_protocol["rate"]
+    samples = pd.DataFrame(
+        {
+            "Sample": [c.label for c in rate_files],
+            "Mean diameter [um]": [c.particle_size_um for c in rate_files],
+            "SD diameter [um]": [c.particle_sd_um for c in rate_files],
+            "Distribution": "gaussian",
+        }
+    )
+    write_table(samples, out / "cycling" / "rate", "samples", parquet=False)
+    write_table(rate, out, "rate_capability_by_size", parquet=False)
+    gitt_cells = by_protocol["gitt"]
+    gitt = analyse_gitt_files(
+        [Path(c.path) for c in gitt_cells],
+        [c.sulfur_mass_mg for c in gitt_cells],
+        out / "gitt",
+        v0="first_rest_point",
+        labels=[c.label for c in gitt_cells],
+        sizes_um=[c.particle_size_um for c in gitt_cells],
+    )
+    tau = pd.concat([c["steps"] for c in gitt["cells"]], ignore_index=True)
+    tau_summary = (
+        tau.assign(**{"Particle size [um]": tau["Cell"].map({c.label: c.particle_size_um for c in gitt_cells})})
+        .groupby(["Half cycle label", "Particle size [um]"], sort=False)["Tau [s]"]
+        .median()
+        .rename("Median tau [s]")
+        .reset_index()
+    )
+    write_table(tau_summary, out, "gitt_tau_by_size", parquet=False)
+    model = _model_section(rate, cells, out / "model")
+    fast = rate[rate["Rate"] == "C/2.5"].sort_values("Particle size [um]")
+    sections = [
+        ReportSection(
+            "The simulated study",
+            f"{SIMULATED_NOTE}. Three carbon–sulfur samples with Gaussian particle-size distributions "
+            "(8, 4 and 1 um mean, 30 % relative spread) were simulated with sulfurscope's particle-size "
+            "model (CEI-forming first discharge by reaction–diffusion, later cycles with charge-limited "
+            "kinetics and early fade), each cycled in a rate test (C/10 formation, then 5 cycles at each of "
+            "C/40, C/20, C/10, C/5, C/2.5), a long test at C/2.5 and a GITT (C/10 pulses of 100 mAh/g_S, "
+            "2 h rests). The files were written as EC-Lab .mpt text and read back like measured files.",
+            tables=(("Cells", pd.DataFrame([_cell_row(c) for c in cells])),),
+        ),
+        ReportSection(
+            "Rate capability and voltage profiles (Fig 1d, 1e)",
+            "Capacity per C-rate block (mean ± sd of 5 cycles) for each particle size.",
+            figures=tuple(Path(f) for f in cycling["figures"] if "/rate/" in f),
+            tables=(("Capacity at C/2.5", fast),),
+        ),
+        ReportSection(
+            "Long cycling and retention (Fig 1f)",
+            "Q_n/Q_2 and Q_n/Q_n-1 with the early-fade fit Q_N = Q_inf + (Q_2 − Q_inf) exp(−(N−2)/N_c).",
+            figures=tuple(Path(f) for f in cycling["figures"] if "/long/" in f),
+        ),
+        ReportSection(
+            "GITT: overpotential and relaxation times (Fig 2, Fig S4)",
+            "τ read where the normalised relaxation reaches 1 − 1/e on discharge and 1/e on charge "
+            "(V0 = first rest point); the transport-scaling table fits τ ∝ L^n per half-cycle and says when "
+            "τ is pulse-limited.",
+            figures=tuple(Path(f) for f in gitt["figures"]),
+            tables=tuple(
+                [("Median τ by half-cycle and size", tau_summary)]
+                + ([("Transport scaling", gitt["transport_scaling"])] if "transport_scaling" in gitt else [])
+            ),
+        ),
+        ReportSection(
+            "Active shell model (Fig 5b–e) and model fit",
+            "Larger particles predicted from the smallest particles' rate curve with the study's active "
+            "shell (δ = 1 um, volume-weighted over the size distribution, with the C/F rate correction), "
+            "then the model fitted to all three rate tests.",
+            figures=tuple(model["figures"]),
+            tables=(("Predicted vs measured", model["predictions"]),),
+        ),
+    ]
+    report = write_html_report(out / "report.html", sections, title="sulfurscope demo", note=SIMULATED_NOTE)
     lines = [
         "# sulfurscope demo",
         "",
-        f"**{SIMULATED_NOTE}.** The files in `raw/` were generated by `sulfurscope.simulate` from the",
-        "active-shell picture of the reference study (particle sizes ~8, ~4 and ~1 um, shell 1 um),",
-        "written as EC-Lab .mpt text files, then read back and analysed like measured files.",
+        f"**{SIMULATED_NOTE}.** The files in `raw/` were simulated by sulfurscope's particle-size model",
+        "(three samples: ~8, ~4 and ~1 um particles; rate test, long cycling and GITT each), written as",
+        "EC-Lab .mpt text, then read back and analysed like measured files. Open `report.html`.",
         "",
-        "- `raw/`: simulated .mpt files and `manifest.json` (sulfur masses, sizes, seed)",
-        "- `cycling/rate/`: rate tests: summaries, rate capability (Fig 1e), profiles (Fig 1d), dQ/dV",
-        "- `cycling/long/`: long cycling at C/2.5: summaries, retention and early-fade fit (Fig 1f)",
-        "- `rate_capability_by_size.csv`: mean discharge capacity per C-rate block and particle size",
+        "- `raw/`: simulated .mpt files and `manifest.json` (sulfur masses, sizes, model parameters, seed)",
+        "- `cycling/rate/`, `cycling/long/`: summaries, rate capability, retention (CSV + Parquet), figures",
+        "- `gitt/`: per-step GITT tables, relaxation times, Fig 2 / S4 figures, transport scaling",
+        "- `model/`: Fig 5 predictions from the smallest particles and the fitted model",
+        "- `rate_capability_by_size.csv`, `gitt_tau_by_size.csv`: the study's headline numbers",
         "",
+        "Capacity at C/2.5 (mAh/g_S):",
     ]
-    if not study.empty:
-        fast = study[study["Rate"] == "C/2.5"].sort_values("Particle size [um]")
-        lines.append("Capacity at C/2.5 (mAh/g_S):")
-        lines += [
-            f"- {r['Particle size [um]']:g} um: {r['Mean discharge capacity [mAh/g]']:.0f}" for _, r in fast.iterrows()
-        ]
+    lines += [f"- {r['Particle size [um]']:g} um: {r['Mean discharge capacity [mAh/g]']:.0f}" for _, r in fast.iterrows()]
     write_text("\n".join(lines) + "\n", out / "README.md")
     return {
         "note": SIMULATED_NOTE,
         "out": str(out),
-        "files": [str(f) for f in files],
-        "figures": cycling["figures"],
-        "rate_capability_by_size": study,
+        "report": str(report),
+        "files": [c.path for c in cells],
+        "figures": [str(f) for f in cycling["figures"] + gitt["figures"] + model["figures"]],
+        "rate_capability_by_size": rate,
+        "gitt_tau_by_size": tau_summary,
+        "rate_predictions": model["predictions"],
         "seconds": time.perf_counter() - t0,
+    }
+
+
+def _cell_row(c: SimulatedCell) -> dict[str, Any]:
+    return {
+        "Cell": c.label,
+        "Particle size [um]": c.particle_size_um,
+        "SD [um]": round(c.particle_sd_um, 3),
+        "Protocol": c.protocol,
+        "Sulfur mass [mg]": c.sulfur_mass_mg,
+        "Loading [mg/cm2]": round(c.loading_mg_cm2, 3),
     }
 
 
@@ -106,9 +240,9 @@ def register(app: typer.Typer) -> None:
         if as_json:
             echo_json(result)
             return
-        typer.echo(f"{SIMULATED_NOTE}")
+        typer.echo(SIMULATED_NOTE)
         typer.echo(f"wrote {len(result['files'])} simulated files and {len(result['figures'])} figures to {out}/")
         fast = result["rate_capability_by_size"]
         for _, r in fast[fast["Rate"] == "C/2.5"].sort_values("Particle size [um]").iterrows():
             typer.echo(f"  {r['Particle size [um]']:g} um at C/2.5: {r['Mean discharge capacity [mAh/g]']:.0f} mAh/g_S")
-        typer.echo(f"done in {result['seconds']:.1f} s")
+        typer.echo(f"report: {result['report']}  ({result['seconds']:.0f} s)")

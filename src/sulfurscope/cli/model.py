@@ -46,7 +46,7 @@ from sulfurscope.report.model import (
     plot_rate_predictions,
 )
 
-__all__ = ["register"]
+__all__ = ["fit_study_results", "register"]
 
 model_app = typer.Typer(
     help="Particle-size model: active shell, first-discharge formation, cycling, fitting.",
@@ -224,7 +224,10 @@ def _study_table(name: str, folder: Path) -> tuple[pd.DataFrame, str]:
     )
 
 
-def _fit(folder: Path, out: Path, n_classes: int, n_cells: int) -> dict[str, Any]:
+def fit_study_results(
+    folder: Path, out: Path, n_classes: int = 12, n_cells: int = 30
+) -> dict[str, Any]:
+    """Fit the model to a folder of result tables (layout in the module docstring); write into ``out``."""
     samples_csv = folder / "samples.csv"
     if not samples_csv.exists():
         raise SulfurscopeError(f"{folder}: samples.csv missing (Sample, Mean diameter [um], ...)")
@@ -406,7 +409,7 @@ def fit(
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Fit models C (smallest particles), B (D₀, all samples) and A (δ) to a study's result tables."""
-    res = exit_on_error(lambda: _fit(study_results, out, n_classes, n_cells))
+    res = exit_on_error(lambda: fit_study_results(study_results, out, n_classes, n_cells))
     if as_json:
         echo_json(res)
     else:

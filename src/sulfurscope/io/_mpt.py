@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
@@ -28,6 +27,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from sulfurscope._files import atomic_write_bytes
 from sulfurscope.errors import FileFormatError
 from sulfurscope.io._biologic_columns import biologic_table
 from sulfurscope.io._canonical import CyclerData, finalize_cycler_columns, finalize_cycler_frame
@@ -453,14 +453,5 @@ def write_mpt(
         body = body.replace(".", decimal)  # the body holds only numbers and tabs
     text = newline.join(lines) + newline + body
     payload = text.encode("cp1252", errors="replace")
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out_path.parent, prefix=f".{out_path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(payload)
-        os.replace(tmp, out_path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_write_bytes(out_path, payload)
     return out_path

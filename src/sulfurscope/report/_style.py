@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from matplotlib.figure import Figure
+
+from sulfurscope._files import atomic_path
 
 __all__ = ["cell_colours", "new_figure", "save_figure"]
 
@@ -27,8 +28,6 @@ def new_figure(width_in: float = 5.0, height_in: float = 3.6, ncols: int = 1, nr
 def save_figure(fig: Figure, path: str | Path, *, dpi: int = 150) -> Path:
     """Write a figure atomically (temporary file in the same folder, then rename)."""
     p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    tmp = p.with_name(f".{p.stem}.tmp{p.suffix}")
-    fig.savefig(tmp, dpi=dpi)
-    os.replace(tmp, p)
+    with atomic_path(p) as tmp:
+        fig.savefig(tmp, dpi=dpi, format=p.suffix.lstrip(".") or "png")
     return p

@@ -15,6 +15,11 @@ from sulfurscope.microscopy.particles import SizeDistribution
 __all__ = ["lattice_figure", "particle_overlay_figure", "size_histogram_figure"]
 
 
+def _display_step(shape: tuple[int, ...], max_px: int = 1200) -> int:
+    """Decimation step that brings the larger image side to at most ``max_px`` for display."""
+    return max(1, int(np.ceil(max(shape) / max_px)))
+
+
 def particle_overlay_figure(
     image: np.ndarray, labels: np.ndarray, *, title: str = "", pixel_size_nm: float | None = None
 ) -> Figure:
@@ -33,16 +38,21 @@ def particle_overlay_figure(
     -------
     matplotlib.figure.Figure
     """
+    from scipy import ndimage as ndi
     from skimage.segmentation import find_boundaries
 
     img = np.asarray(image, dtype=float)
     fig = Figure(figsize=(7, 7 * img.shape[0] / img.shape[1] + 0.4), layout="constrained")
     ax = fig.add_subplot()
-    ax.imshow(img, cmap="gray", interpolation="nearest")
+    step = _display_step(img.shape)
+    extent = (-0.5, img.shape[1] - 0.5, img.shape[0] - 0.5, -0.5)
+    ax.imshow(img[::step, ::step], cmap="gray", interpolation="nearest", extent=extent)
     edges = find_boundaries(labels, mode="inner")
-    overlay = np.zeros((*img.shape, 4))
+    if step > 1:  # keep thin outlines visible when the display is decimated
+        edges = ndi.maximum_filter(edges, size=step)[::step, ::step]
+    overlay = np.zeros((*edges.shape, 4))
     overlay[edges] = (1.0, 0.85, 0.0, 1.0)
-    ax.imshow(overlay, interpolation="nearest")
+    ax.imshow(overlay, interpolation="nearest", extent=extent)
     n = int(len(np.unique(labels)) - (1 if (labels == 0).any() else 0))
     extra = f", field {img.shape[1] * pixel_size_nm / 1000:.3g} µm" if pixel_size_nm else ""
     ax.set_title(f"{title} — {n} particles{extra}".strip(" —"), fontsize=9)
@@ -122,7 +132,10 @@ def lattice_figure(
     ncol = 3 if filtered is not None else 2
     fig = Figure(figsize=(4.2 * ncol, 4.6), layout="constrained")
     axes = fig.subplots(1, ncol)
-    axes[0].imshow(image, cmap="gray")
+    step = _display_step(np.shape(image))
+    shown = np.asarray(image)[::step, ::step]
+    extent = (-0.5, np.shape(image)[1] - 0.5, np.shape(image)[0] - 0.5, -0.5)
+    axes[0].imshow(shown, cmap="gray", extent=extent)
     axes[0].set_title(title or "image", fontsize=9)
     p = analysis.power_log10
     lo, hi = np.percentile(p, [50, 99.95])
@@ -161,7 +174,7 @@ def lattice_figure(
         axes[1].set_ylim(ny // 2 + half, ny // 2 - half)
     axes[1].set_title(f"FFT (log power), d in {u}", fontsize=9)
     if filtered is not None:
-        axes[2].imshow(filtered, cmap="gray")
+        axes[2].imshow(np.asarray(filtered)[::step, ::step], cmap="gray", extent=extent)
         axes[2].set_title("FFT-filtered (selected spots)", fontsize=9)
     for ax in axes:
         ax.set_axis_off()

@@ -9,7 +9,9 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.ticker import FixedFormatter, FixedLocator, NullFormatter
 
+from sulfurscope.cycling import c_rate_label
 from sulfurscope.model import (
     FormationResult,
     ModelFit,
@@ -87,6 +89,11 @@ def plot_rate_predictions(
             if "C-rate" in m.columns and capacity_column in m.columns:
                 ax.plot(m["C-rate"], m[capacity_column], "s", mfc="none", label="measured")
         ax.set_xscale("log")
+        rates = np.unique(np.round(np.asarray(pred.c_rate, dtype=float), 6))
+        ax.xaxis.set_major_locator(FixedLocator(rates))
+        ax.xaxis.set_major_formatter(FixedFormatter([c_rate_label(r) for r in rates]))
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.tick_params(axis="x", labelsize=7)
         ax.set_title(name, fontsize=9)
         ax.set_xlabel("C-rate")
         ax.set_ylabel("Discharge capacity [mAh/g$_S$]")

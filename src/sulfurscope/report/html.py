@@ -1,0 +1,90 @@
+"""One self-contained HTML report: every figure (embedded PNG) and table of an analysis.
+
+A report is a list of :class:`ReportSection` (title, text, figure files, tables); the HTML embeds the
+figures as base64 so the report is one file that can be mailed or archived.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from sulfurscope._files import atomic_write_bytes
+
+__all__ = ["ReportSection", "render_html_report", "write_html_report"]
+
+
+@dataclass(frozen=True, slots=True)
+class ReportSection:
+    """A section of the report: a heading, a paragraph, figures (PNG paths) and titled tables."""
+
+    title: str
+    text: str = ""
+    figures: tuple[Path, ...] = ()
+    tables: tuple[tuple[str, pd.DataFrame], ...] = field(default_factory=tuple)
+
+
+_CSS = """
+body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
+h1{font-size:1.6em} h2{font-size:1.25em;border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:2em}
+.note{background:#fff3cd;border:1px solid #e0c060;padding:.6em 1em;font-weight:600}
+figure{display:inline-block;margin:.5em;vertical-align:top} figure img{max-width:520px}
+figcaption{font-size:.8em;color:#555}
+table{border-collapse:collapse;font-size:.8em;margin:.5em 0} td,th{border:1px solid #ccc;padding:.2em .5em}
+th{background:#f3f3f3} caption{text-align:left;font-weight:600;padding:.3em 0}
+"""
+
+
+def _table_html(title: str, table: pd.DataFrame, max_rows: int) -> str:
+    shown = table.head(max_rows)
+    body = shown.to_html(index=False, float_format=lambda x: f"{x:.4g}", border=0, na_rep="")
+    more = f"<p><em>{len(table) - max_rows} more rows in the CSV.</em></p>" if len(table) > max_rows else ""
+    return f"<div><strong>{html.escape(title)}</strong>{body}{more}</div>"
+
+
+def render_html_report(
+    sections: Sequence[ReportSection],
+    *,
+    title: str,
+    note: str = "",
+    max_rows: int = 40,
+) -> str:
+    """The report as one HTML string (figures read from their files and embedded)."""
+    parts = [
+        "<!doctype html><html><head><meta charset='utf-8'>",
+        f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>",
+        f"<h1>{html.escape(title)}</h1>",
+    ]
+    if note:
+        parts.append(f"<p class='note'>{html.escape(note)}</p>")
+    parts.append("<ul>" + "".join(f"<li><a href='#s{k}'>{html.escape(s.title)}</a></li>" for k, s in enumerate(sections)) + "</ul>")
+    for k, s in enumerate(sections):
+        parts.append(f"<h2 id='s{k}'>{html.escape(s.title)}</h2>")
+        if s.text:
+            parts += [f"<p>{html.escape(p)}</p>" for p in s.text.split("\n\n")]
+        for fig in s.figures:
+            data = base64.b64encode(Path(fig).read_bytes()).decode("ascii")
+            parts.append(
+                f"<figure><img alt='{html.escape(Path(fig).name)}' src='data:image/png;base64,{data}'>"
+                f"<figcaption>{html.escape(Path(fig).name)}</figcaption></figure>"
+            )
+        for name, table in s.tables:
+            parts.append(_table_html(name, table, max_rows))
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def write_html_report(
+    path: str | Path,
+    sections: Sequence[ReportSection],
+    *,
+    title: str,
+    note: str = "",
+) -> Path:
+    """Render and write the report atomically; return its path."""
+    return atomic_write_bytes(path, render_html_report(sections, title=title, note=note).encode("utf-8"))
