@@ -147,3 +147,14 @@ def test_real_files_read(parts, shape, px):
         assert mic.calibration.pixel_size_nm is None
     else:
         assert mic.calibration.pixel_size_nm == pytest.approx(px, rel=1e-5)
+
+
+@pytest.mark.realdata
+def test_zeiss_pixel_size_matches_rosettasciio():
+    """Oracle: rosettasciio's TIFF reader applies the same 1024/width rule."""
+    from rsciio.tiff import file_reader
+
+    path = realdata_path("images", "zeiss_sem_512pix.tif")
+    axes = file_reader(str(path))[0]["axes"]
+    rsciio_nm = axes[-1]["scale"] * {"m": 1e9, "µm": 1e3, "nm": 1.0}[axes[-1]["units"]]
+    assert read_image(path).calibration.pixel_size_nm == pytest.approx(rsciio_nm, rel=1e-4)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import warnings
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -17,7 +18,7 @@ from sulfurscope.errors import FitError, SulfurscopeError, SulfurscopeWarning
 __all__ = ["register"]
 
 
-def _atomic(path: Path, write: Callable[[Path], None]) -> None:
+def _atomic(path: Path, write: Callable[[Path], object]) -> None:
     """Write through a temporary file in the same folder, then rename over ``path``."""
     with atomic_path(path) as tmp:
         write(tmp)
@@ -25,6 +26,10 @@ def _atomic(path: Path, write: Callable[[Path], None]) -> None:
 
 def _save_figure(fig: Any, path: Path) -> None:
     _atomic(path, lambda p: fig.savefig(p, dpi=110, format=path.suffix.lstrip(".")))
+
+
+def _write_csv(frame: Any, path: Path) -> None:
+    frame.to_csv(path, index=False)
 
 
 def _fail(exc: Exception) -> None:
@@ -161,7 +166,7 @@ def register(app: typer.Typer) -> None:
                 ecd_col = next(c for c in table.columns if c.startswith("Equivalent diameter"))
                 unit = ecd_col[ecd_col.index("[") + 1 : -1]
                 stem = path.stem
-                _atomic(out / f"{stem}_particles.csv", lambda p, t=table: t.to_csv(p, index=False))
+                _atomic(out / f"{stem}_particles.csv", partial(_write_csv, table))
                 record: dict[str, Any] = {
                     "image": str(path),
                     "shape": list(mic.image.shape),
@@ -183,7 +188,7 @@ def register(app: typer.Typer) -> None:
                     )
                     _atomic(
                         out / f"{stem}_distribution.csv",
-                        lambda p, d=dist: d.to_frame().to_csv(p, index=False),
+                        partial(_write_csv, dist.to_frame()),
                     )
                     stats = dist.to_dict()
                     stats.pop("diameters")

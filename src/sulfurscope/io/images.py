@@ -120,6 +120,8 @@ def _read_tiff(path: Path) -> tuple[np.ndarray, Calibration | None, dict[str, ob
 
     with tifffile.TiffFile(path) as tif:
         page = tif.pages[0]
+        if not isinstance(page, tifffile.TiffPage):  # pragma: no cover - first page is a page
+            raise FileFormatError(f"{path.name}: first TIFF page is not a full page")
         data = page.asarray()
         tags = page.tags
         meta: dict[str, object] = {}
@@ -180,7 +182,7 @@ def _read_hspy(path: Path) -> tuple[np.ndarray, Calibration | None, dict[str, ob
     axes = sig["axes"][-2:]
     scales = [float(ax.get("scale", 1.0)) for ax in axes]
     units = [ax.get("units") for ax in axes]
-    meta = {
+    meta: dict[str, object] = {
         "axes": [
             {k: (str(v) if not isinstance(v, float | int) else v) for k, v in ax.items()}
             for ax in axes
@@ -209,7 +211,8 @@ def _read_raster(path: Path) -> tuple[np.ndarray, Calibration | None, dict[str, 
     from PIL import Image, UnidentifiedImageError
 
     try:
-        with Image.open(path) as im:
+        with Image.open(path) as opened:
+            im: Image.Image = opened
             if im.mode in ("P", "PA"):
                 im = im.convert("RGB")
             elif im.mode in ("I;16", "I;16B", "I;16L"):

@@ -1,3 +1,72 @@
-"""microscopy."""
+"""Microscopy: pixel size and data bar (calibration), particle sizes (particles), lattice spacings
+by FFT (lattice)."""
 
-__all__: list[str] = []
+from sulfurscope.microscopy.calibration import (
+    Calibration,
+    DataBar,
+    crop_data_bar,
+    detect_data_bar,
+    pixel_size_from_fei,
+    pixel_size_from_hitachi,
+    pixel_size_from_jeol,
+    pixel_size_from_tescan,
+    pixel_size_from_zeiss,
+    uncalibrated,
+)
+from sulfurscope.microscopy.lattice import (
+    REFERENCE_PHASES,
+    CalibrationRefinement,
+    LatticeAnalysis,
+    Phase,
+    correct_spots,
+    fft_filter,
+    index_spots,
+    interplanar_angle,
+    lattice_spacings,
+    reference_spacings,
+    refine_calibration,
+    spot_angles,
+)
+from sulfurscope.microscopy.particles import (
+    ParticleMatch,
+    ParticleSizeDistribution,
+    labels_from_polygons,
+    length_unit_for,
+    match_particles,
+    measure_particles,
+    segment_particles,
+    size_distribution,
+)
+
+__all__ = [
+    "REFERENCE_PHASES",
+    "Calibration",
+    "CalibrationRefinement",
+    "DataBar",
+    "LatticeAnalysis",
+    "ParticleMatch",
+    "Phase",
+    "ParticleSizeDistribution",
+    "correct_spots",
+    "crop_data_bar",
+    "detect_data_bar",
+    "fft_filter",
+    "index_spots",
+    "interplanar_angle",
+    "labels_from_polygons",
+    "lattice_spacings",
+    "length_unit_for",
+    "match_particles",
+    "measure_particles",
+    "pixel_size_from_fei",
+    "pixel_size_from_hitachi",
+    "pixel_size_from_jeol",
+    "pixel_size_from_tescan",
+    "pixel_size_from_zeiss",
+    "reference_spacings",
+    "refine_calibration",
+    "segment_particles",
+    "size_distribution",
+    "spot_angles",
+    "uncalibrated",
+]

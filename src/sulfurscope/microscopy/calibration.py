@@ -98,7 +98,9 @@ def uncalibrated(note: str = "no calibration in the file: sizes are in pixels") 
 def _to_nm(value: float, unit: str) -> float:
     key = unit.strip().lower().replace("\u00b5", "µ")
     if key not in _LENGTH_TO_NM:
-        raise FileFormatError(f"length unit {unit!r} unknown; expected one of {sorted(_LENGTH_TO_NM)}")
+        raise FileFormatError(
+            f"length unit {unit!r} unknown; expected one of {sorted(_LENGTH_TO_NM)}"
+        )
     return float(value) * _LENGTH_TO_NM[key]
 
 
@@ -215,7 +217,9 @@ def pixel_size_from_zeiss(cz_sem: Mapping[str, object], *, width_px: int) -> Cal
         return Calibration(value, "zeiss", f"Zeiss ap_image_pixel_size={value:.6g} nm")
     ref = _entry("ap_pixel_size")
     if ref is None:
-        raise FileFormatError("Zeiss tag 34118: neither ap_image_pixel_size nor ap_pixel_size present")
+        raise FileFormatError(
+            "Zeiss tag 34118: neither ap_image_pixel_size nor ap_pixel_size present"
+        )
     ref_nm = _positive(_to_nm(*ref), "Zeiss ap_pixel_size")
     value = ref_nm * 1024.0 / width_px
     note = f"Zeiss ap_pixel_size={ref_nm:.6g} nm (1024-px frame) x 1024/{width_px}"
@@ -266,7 +270,9 @@ def pixel_size_from_jeol(text: str) -> Calibration:
     if "SM_MICRON_BAR" in keys and "SM_MICRON_MARKER" in keys:
         match = _JEOL_MARKER.match(keys["SM_MICRON_MARKER"])
         if match is None:
-            raise FileFormatError(f"JEOL sidecar: marker {keys['SM_MICRON_MARKER']!r} not understood")
+            raise FileFormatError(
+                f"JEOL sidecar: marker {keys['SM_MICRON_MARKER']!r} not understood"
+            )
         length_nm = _to_nm(float(match.group(1)), match.group(2))
         bar_px = _positive(float(keys["SM_MICRON_BAR"]), "JEOL $$SM_MICRON_BAR")
         value = length_nm / bar_px
@@ -308,8 +314,14 @@ def _row_mode_fraction(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     q = np.clip(np.rint(gray), 0, 255).astype(np.intp)
     idx = (np.arange(q.shape[0])[:, None] * 256 + q).ravel()
     counts = np.bincount(idx, minlength=q.shape[0] * 256).reshape(q.shape[0], 256)
-    csum = np.concatenate([np.zeros((q.shape[0], 3), dtype=np.int64), np.cumsum(counts, axis=1),
-                           np.repeat(np.cumsum(counts, axis=1)[:, -1:], 2, axis=1)], axis=1)
+    csum = np.concatenate(
+        [
+            np.zeros((q.shape[0], 3), dtype=np.int64),
+            np.cumsum(counts, axis=1),
+            np.repeat(np.cumsum(counts, axis=1)[:, -1:], 2, axis=1),
+        ],
+        axis=1,
+    )
     smooth = csum[:, 5:] - csum[:, :-5]  # window of 5 grey levels centred on each level
     mode = smooth.argmax(axis=1)
     return smooth.max(axis=1) / q.shape[1], mode

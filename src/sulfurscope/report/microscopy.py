@@ -10,7 +10,7 @@ from matplotlib.patches import Ellipse
 from scipy import stats
 
 from sulfurscope.microscopy.lattice import LatticeAnalysis
-from sulfurscope.microscopy.particles import SizeDistribution
+from sulfurscope.microscopy.particles import ParticleSizeDistribution
 
 __all__ = ["lattice_figure", "particle_overlay_figure", "size_histogram_figure"]
 
@@ -60,12 +60,12 @@ def particle_overlay_figure(
     return fig
 
 
-def size_histogram_figure(dist: SizeDistribution, *, title: str = "", bins: int = 25) -> Figure:
+def size_histogram_figure(dist: ParticleSizeDistribution, *, title: str = "", bins: int = 25) -> Figure:
     """Histogram of equivalent diameters with the Gaussian and log-normal fits (Figure 1a–c style).
 
     Parameters
     ----------
-    dist : SizeDistribution
+    dist : ParticleSizeDistribution
     title : str
     bins : int
 

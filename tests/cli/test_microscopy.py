@@ -1,0 +1,191 @@
+"""``sulfurscope particles`` and ``sulfurscope lattice`` end to end."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from sulfurscope.cli import app
+from tests.conftest import REALDATA
+from tests.microscopy._synth import render_discs, render_lattice
+
+runner = CliRunner()
+
+
+def _write_png(path, img):
+    import imageio.v3 as iio
+
+    lo, hi = img.min(), img.max()
+    iio.imwrite(path, ((img - lo) / (hi - lo) * 255).astype(np.uint8))
+    return path
+
+
+def test_particles_json_with_pixel_size(tmp_path):
+    img, diam = render_discs((256, 256), n=20, mean_d_px=24, sd_d_px=2, seed=1)
+    p = _write_png(tmp_path / "discs.png", img)
+    res = runner.invoke(
+        app,
+        ["particles", str(p), "--pixel-size-nm", "50", "--out", str(tmp_path / "out"), "--json"],
+    )
+    assert res.exit_code == 0, res.output
+    rec = json.loads(res.output)["images"][0]
+    assert rec["length_unit"] == "um" and rec["calibration"]["source"] == "user"
+    assert rec["distribution"]["number_mean"] == pytest.approx(np.mean(diam) * 0.05, rel=0.05)
+    for suffix in ("_particles.csv", "_distribution.csv", "_overlay.png", "_histogram.png"):
+        assert (tmp_path / "out" / f"discs{suffix}").exists()
+    assert not list((tmp_path / "out").glob(".*"))  # no temp files left behind
+
+
+def test_particles_uncalibrated_says_pixels(tmp_path):
+    img, _ = render_discs((128, 128), n=6, mean_d_px=16, seed=2)
+    p = _write_png(tmp_path / "d.png", img)
+    res = runner.invoke(app, ["particles", str(p), "--out", str(tmp_path / "o")])
+    assert res.exit_code == 0, res.output
+    assert "px" in res.output and "pixels" in res.output
+    head = (tmp_path / "o" / "d_particles.csv").read_text().splitlines()[0]
+    assert "Equivalent diameter [px]" in head
+
+
+def test_particles_from_fiji_rois(tmp_path):
+    import roifile
+
+    p = _write_png(tmp_path / "blank.png", np.random.default_rng(0).random((100, 100)))
+    rois = []
+    sides = [16, 18, 20, 22]
+    for k, ((x, y), a) in enumerate(
+        zip([(10, 10), (50, 10), (10, 50), (50, 50)], sides, strict=True)
+    ):
+        r = roifile.ImagejRoi.frompoints(
+            np.array([[x, y], [x + a, y], [x + a, y + a], [x, y + a]], float)
+        )
+        r.name = f"r{k}"
+        rois.append(r)
+    roifile.roiwrite(tmp_path / "rois.zip", rois)
+    res = runner.invoke(
+        app,
+        [
+            "particles",
+            str(p),
+            "--rois",
+            str(tmp_path / "rois.zip"),
+            "--out",
+            str(tmp_path / "o"),
+            "--json",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    rec = json.loads(res.output)["images"][0]
+    assert rec["n_particles"] == 4 and rec["method"].startswith("Fiji ROIs")
+    expected = np.mean([2 * np.sqrt(a * a / np.pi) for a in sides])
+    assert rec["distribution"]["number_mean"] == pytest.approx(expected, rel=0.01)
+
+
+def test_particles_truth_mask_scores(tmp_path):
+    img, _ = render_discs((200, 200), n=10, mean_d_px=20, seed=3, noise=0.02)
+    p = _write_png(tmp_path / "i.png", img)
+    mask = np.where(img > 0.5, 0, 1).astype(np.uint8)
+    _write_png(tmp_path / "m.png", mask.astype(float))
+    res = runner.invoke(
+        app,
+        [
+            "particles",
+            str(p),
+            "--truth-mask",
+            str(tmp_path / "m.png"),
+            "--out",
+            str(tmp_path / "o"),
+            "--json",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    acc = json.loads(res.output)["images"][0]["accuracy"]
+    assert acc["precision"] >= 0.9 and acc["recall"] >= 0.9
+
+
+def test_lattice_json(tmp_path):
+    import tifffile
+
+    img = render_lattice((256, 256), [(0.05, 0.0), (0.0, -0.04)], noise=0.3)
+    p = tmp_path / "lat.tif"
+    tifffile.imwrite(p, img.astype(np.float32))
+    res = runner.invoke(
+        app,
+        [
+            "lattice",
+            str(p),
+            "--pixel-size-nm",
+            "0.0201",
+            "--out",
+            str(tmp_path / "o"),
+            "--json",
+            "--phase",
+            "LiF:4.027:F",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    rec = json.loads(res.output)
+    d = sorted(s["d [nm]"] for s in rec["spots"])
+    assert d[0] == pytest.approx(0.402, rel=0.01) and d[1] == pytest.approx(0.5025, rel=0.01)
+    assert (tmp_path / "o" / "lat_lattice.png").exists()
+    assert (tmp_path / "o" / "lat_spots.csv").exists()
+
+
+@pytest.mark.parametrize(
+    "args, match",
+    [
+        (["particles", "nope.png"], "no such image"),
+        (["lattice", "nope.tif"], "no such image"),
+        (["particles", "BAD", "--threshold", "triangle"], "threshold"),
+    ],
+)
+def test_errors_are_one_line(tmp_path, args, match):
+    if "BAD" in args:
+        args = [
+            str(_write_png(tmp_path / "b.png", np.random.default_rng(0).random((32, 32))))
+            if a == "BAD"
+            else a
+            for a in args
+        ]
+    res = runner.invoke(app, [*args, "--out", str(tmp_path / "o")])
+    assert res.exit_code == 1
+    assert match in res.output and "Traceback" not in res.output
+
+
+_REAL = [
+    "images/nffa_L2_0c6f76.jpg",
+    "images/nffa_L2_0a111f.jpg",
+    "images/nffa_L2_0a7eff.jpg",
+    "images/licovo4_cathode_tescan.jpg",
+    "images/sio2_spheres_jeol.webp",
+    "images/zeiss_sem_512pix.tif",
+    "images/gold_nanoparticles_on_carbon_jeol.jpg",
+    "images/particlespy_sio2_haadf.hspy",
+    "images/carbonblack_tem_201805A_A6_004.png",
+    "images/atomap_sto_adf_cropped.hdf5",
+    "images/soot_hrtem_botero.tif",
+    "spectro/hrtem/SrTiO3_ABF_STEM_512px.hspy",
+]
+
+
+@pytest.mark.realdata
+@pytest.mark.slow
+def test_every_real_image_runs_through_both_commands(tmp_path):
+    from tests.conftest import realdata_path
+
+    paths = [str(realdata_path(*r.split("/"))) for r in _REAL]
+    res = runner.invoke(app, ["particles", *paths, "--out", str(tmp_path / "p"), "--json"])
+    assert res.exit_code == 0, res.output
+    recs = {r["image"].split("/")[-1]: r for r in json.loads(res.output)["images"]}
+    assert recs["zeiss_sem_512pix.tif"]["calibration"]["pixel_size_nm"] == pytest.approx(11.65)
+    assert recs["sio2_spheres_jeol.webp"]["data_bar"]["row"] == 960
+    assert recs["licovo4_cathode_tescan.jpg"]["data_bar"]["row"] == 1280
+    for path in paths:
+        res = runner.invoke(app, ["lattice", path, "--out", str(tmp_path / "l")])
+        assert res.exit_code == 0, (path, res.output)
+
+
+def test_realdata_root_is_a_path():
+    assert REALDATA.name

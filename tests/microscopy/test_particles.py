@@ -1,0 +1,318 @@
+"""Particle segmentation, measurement, distribution and accuracy against truth."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import ndimage as ndi
+
+from sulfurscope.errors import FitError
+from sulfurscope.microscopy.particles import (
+    labels_from_polygons,
+    match_particles,
+    measure_particles,
+    segment_particles,
+    size_distribution,
+)
+from tests.conftest import realdata_path
+from tests.microscopy._synth import render_discs
+
+# ---------------------------------------------------------------- synthetic truth
+
+
+@pytest.mark.parametrize("fill_holes", [False, True])
+def test_discs_recovered(fill_holes):
+    img, diam = render_discs(n=50, mean_d_px=28, sd_d_px=3, seed=2)
+    labels = segment_particles(img, fill_holes=fill_holes)
+    table = measure_particles(labels)
+    ecd = table["Equivalent diameter [px]"].to_numpy()
+    assert len(ecd) == pytest.approx(len(diam), abs=2)
+    assert np.mean(ecd) == pytest.approx(np.mean(diam), rel=0.03)
+    assert np.std(ecd) == pytest.approx(np.std(diam), rel=0.25)
+
+
+def test_touching_discs_are_split_by_watershed():
+    yy, xx = np.mgrid[:120, :160]
+    img = (((yy - 60) ** 2 + (xx - 55) ** 2) < 22**2) | (((yy - 60) ** 2 + (xx - 96) ** 2) < 22**2)
+    img = ndi.gaussian_filter(img.astype(float), 1.0)
+    assert segment_particles(img, split="none").max() == 1
+    labels = segment_particles(img, split="distance")
+    assert labels.max() == 2
+    ecd = measure_particles(labels)["Equivalent diameter [px]"]
+    assert np.allclose(ecd, 44, rtol=0.08)
+
+
+def test_edge_particles_excluded_or_kept():
+    img = np.zeros((100, 100))
+    img[0:20, 40:60] = 1  # touches the top edge
+    img[50:70, 50:70] = 1
+    assert segment_particles(img, exclude_edge=True).max() == 1
+    assert segment_particles(img, exclude_edge=False).max() == 2
+
+
+def test_min_area_and_invert():
+    img = np.ones((80, 80))
+    img[10:14, 10:14] = 0  # 16 px dark speck
+    img[40:60, 40:60] = 0  # dark particle
+    assert segment_particles(img, invert=True, min_area_px=20).max() == 1
+    assert segment_particles(img, invert=True, min_area_px=10).max() == 2
+
+
+@pytest.mark.parametrize("threshold", ["otsu", "multiotsu", "local", 0.5])
+@pytest.mark.parametrize("background", ["none", "gaussian", "tophat"])
+def test_every_threshold_and_background_runs(threshold, background):
+    img, diam = render_discs((200, 200), n=10, mean_d_px=20, seed=3)
+    labels = segment_particles(
+        img, threshold=threshold, background=background, background_radius_px=25
+    )
+    assert labels.dtype == np.int32 and labels.max() >= 1
+
+
+def test_dense_grains_split_on_gradient():
+    """A field packed with touching grains of different brightness (no background at all)."""
+    rng = np.random.default_rng(5)
+    ii, jj = np.mgrid[:6, :6]
+    levels = 80 + 80 * ((ii + jj) % 2) + rng.uniform(0, 20, (6, 6))  # neighbours always differ
+    img = np.kron(levels, np.ones((40, 40)))
+    img = ndi.gaussian_filter(img, 1.5) + rng.normal(0, 2, img.shape)
+    labels = segment_particles(
+        img, threshold="none", split="gradient", min_distance_px=4, exclude_edge=False
+    )
+    areas = np.bincount(labels.ravel())[1:]
+    assert labels.max() == 36
+    assert np.median(areas) == pytest.approx(1600, rel=0.1)
+
+
+def test_background_threshold_keeps_faint_particles():
+    """Bright-field TEM: one dark particle and faint ones; Otsu splits dark from the rest."""
+    rng = np.random.default_rng(2)
+    img = np.full((200, 200), 200.0)
+    yy, xx = np.mgrid[:200, :200]
+    img[(yy - 50) ** 2 + (xx - 50) ** 2 < 15**2] = 60.0
+    for cy, cx in [(140, 40), (140, 100), (60, 150), (150, 160)]:
+        img[(yy - cy) ** 2 + (xx - cx) ** 2 < 12**2] = 180.0
+    img += rng.normal(0, 3, img.shape)
+    assert segment_particles(img, invert=True).max() == 1
+    assert segment_particles(img, invert=True, threshold="background").max() == 5
+
+
+def test_split_intensity_mode():
+    img, _ = render_discs((200, 200), n=10, mean_d_px=20, seed=4)
+    assert segment_particles(img, split="intensity", split_depth=0.2).max() >= 8
+
+
+# ---------------------------------------------------------------- oracle: scikit-image
+
+
+def test_measures_match_skimage_regionprops():
+    from skimage.measure import regionprops
+
+    img, _ = render_discs((256, 256), n=15, mean_d_px=24, seed=5)
+    labels = segment_particles(img)
+    table = measure_particles(labels)
+    props = regionprops(labels)
+    assert len(props) == len(table)
+    for p, (_, row) in zip(props, table.iterrows(), strict=True):
+        assert row["Area [px^2]"] == p.area
+        assert row["Equivalent diameter [px]"] == pytest.approx(p.equivalent_diameter_area)
+        assert row["Centroid x [px]"] == pytest.approx(p.centroid[1])
+        assert row["Centroid y [px]"] == pytest.approx(p.centroid[0])
+        # skimage measures Feret on pixel centres (marching squares): ~1 px shorter
+        assert row["Feret max [px]"] == pytest.approx(p.feret_diameter_max, abs=1.6)
+
+
+def test_units_in_column_names_and_scaling():
+    lab = np.zeros((60, 60), int)
+    yy, xx = np.mgrid[:60, :60]
+    lab[(yy - 30) ** 2 + (xx - 30) ** 2 <= 20**2] = 1
+    px = measure_particles(lab)
+    nm = measure_particles(lab, pixel_size_nm=50.0)
+    assert "Equivalent diameter [px]" in px.columns
+    assert "Equivalent diameter [um]" in nm.columns  # 40 px * 50 nm = 2 µm
+    assert nm["Equivalent diameter [um]"].iloc[0] == pytest.approx(
+        px["Equivalent diameter [px]"].iloc[0] * 0.05
+    )
+    assert nm["Area [um^2]"].iloc[0] == pytest.approx(px["Area [px^2]"].iloc[0] * 0.05**2)
+    # a disc: Feret min ≈ Feret max ≈ ECD, circularity near 1
+    row = px.iloc[0]
+    assert row["Feret min [px]"] == pytest.approx(row["Feret max [px]"], rel=0.05)
+    assert row["Circularity"] > 0.9
+
+
+def test_square_feret_and_circularity():
+    lab = np.zeros((40, 40), int)
+    lab[10:30, 10:30] = 1
+    row = measure_particles(lab).iloc[0]
+    assert row["Feret min [px]"] == pytest.approx(20.0)
+    assert row["Feret max [px]"] == pytest.approx(20 * np.sqrt(2))
+    # pixel perimeters overestimate a square's roundness (ideal pi/4); still clearly below a disc
+    assert 0.75 < row["Circularity"] < 0.92
+
+
+# ---------------------------------------------------------------- distribution
+
+
+def test_distribution_statistics_and_seeded_sample():
+    rng = np.random.default_rng(0)
+    d = rng.normal(4.0, 0.5, 1000)
+    a = size_distribution(d, sample_size=300, seed=7, length_unit="um")
+    b = size_distribution(d, sample_size=300, seed=7, length_unit="um")
+    c = size_distribution(d, sample_size=300, seed=8, length_unit="um")
+    assert a.n_sampled == 300 and a.n_total == 1000
+    assert np.array_equal(a.diameters, b.diameters)
+    assert not np.array_equal(a.diameters, c.diameters)
+    assert a.gaussian_mean == pytest.approx(4.0, abs=0.1)
+    assert a.gaussian_sd == pytest.approx(0.5, rel=0.15)
+    assert a.d10 < a.d50 < a.d90
+    assert a.volume_mean > a.number_mean  # weights d^3 favour big particles
+    assert a.gaussian_ks_pvalue > 0.01
+    assert set(a.to_frame().columns) >= {"number_mean [um]", "d50 [um]", "gaussian_ks"}
+
+
+def test_lognormal_fit_recovers_lognormal():
+    d = np.random.default_rng(1).lognormal(np.log(2.0), 0.4, 3000)
+    r = size_distribution(d, sample_size=None)
+    assert r.lognormal_median == pytest.approx(2.0, rel=0.05)
+    assert r.lognormal_sigma == pytest.approx(0.4, rel=0.08)
+    assert r.lognormal_ks_pvalue > r.gaussian_ks_pvalue
+
+
+def test_volume_weighted_mean_oracle():
+    d = np.array([1.0, 2.0, 3.0])
+    r = size_distribution(d, sample_size=None)
+    assert r.volume_mean == pytest.approx((1 + 16 + 81) / (1 + 8 + 27))
+
+
+@settings(max_examples=25, deadline=None)
+@given(k=st.floats(0.1, 100.0), seed=st.integers(0, 1000))
+def test_distribution_scales_with_unit(k, seed):
+    d = np.random.default_rng(seed).gamma(5.0, 1.0, 50)
+    a = size_distribution(d, sample_size=30, seed=seed)
+    b = size_distribution(d * k, sample_size=30, seed=seed)
+    for f in ("number_mean", "number_sd", "volume_mean", "d10", "d90", "gaussian_mean"):
+        assert getattr(b, f) == pytest.approx(getattr(a, f) * k, rel=1e-9)
+    assert b.lognormal_sigma == pytest.approx(a.lognormal_sigma, rel=1e-6)
+
+
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(0, 100), flip=st.sampled_from(["T", "lr", "ud"]))
+def test_segmentation_invariant_to_flips(seed, flip):
+    img, _ = render_discs((160, 160), n=8, mean_d_px=18, seed=seed)
+    op = {"T": np.transpose, "lr": np.fliplr, "ud": np.flipud}[flip]
+    a = np.sort(measure_particles(segment_particles(img))["Area [px^2]"].to_numpy())
+    b = np.sort(measure_particles(segment_particles(op(img)))["Area [px^2]"].to_numpy())
+    assert np.array_equal(a, b)
+
+
+def test_too_few_or_identical_particles_raise_fit_error():
+    with pytest.raises(FitError, match="at least 3"):
+        size_distribution([1.0, 2.0])
+    with pytest.raises(FitError, match="no spread"):
+        size_distribution([2.0, 2.0, 2.0, 2.0])
+
+
+@pytest.mark.parametrize(
+    "kw, match",
+    [
+        ({"threshold": "triangle"}, "threshold"),
+        ({"background": "rolling"}, "background"),
+        ({"split": "voronoi"}, "split"),
+        ({"min_distance_px": 0}, "min_distance_px"),
+    ],
+)
+def test_bad_options(kw, match):
+    with pytest.raises(ValueError, match=match):
+        segment_particles(np.random.default_rng(0).random((40, 40)), **kw)
+
+
+# ---------------------------------------------------------------- ROI polygons and matching
+
+
+def test_polygons_to_labels_and_perfect_match():
+    sq = np.array([[10, 10], [30, 10], [30, 30], [10, 30]], float)
+    tri = np.array([[50, 50], [70, 50], [60, 70]], float)
+    labels = labels_from_polygons([sq, tri], (80, 80))
+    assert labels.max() == 2
+    assert (labels == 1).sum() == 400
+    m = match_particles(labels, labels)
+    assert (m.precision, m.recall, m.median_ecd_error) == (1.0, 1.0, 0.0)
+
+
+def test_match_counts_misses_and_false_positives():
+    truth = np.zeros((50, 50), int)
+    truth[5:15, 5:15] = 1
+    truth[30:40, 30:40] = 2
+    found = np.zeros_like(truth)
+    found[5:15, 5:16] = 1  # 10 % bigger
+    found[20:25, 40:45] = 2  # false positive
+    m = match_particles(found, truth)
+    assert m.n_matched == 1 and m.precision == 0.5 and m.recall == 0.5
+    assert m.median_ecd_bias == pytest.approx(np.sqrt(1.1) - 1)
+
+
+# ---------------------------------------------------------------- real images with hand-made masks
+
+
+def _nffa(name):
+    import imageio.v3 as iio
+
+    from sulfurscope.io.images import read_image
+
+    img = read_image(realdata_path("images", f"{name}.jpg")).image
+    mask = iio.imread(realdata_path("images", f"{name}_mask.png"))
+    truth, _ = ndi.label(mask == 0)  # particle = 0
+    edge = np.unique(np.concatenate([truth[0], truth[-1], truth[:, 0], truth[:, -1]]))
+    truth[np.isin(truth, edge[edge > 0])] = 0
+    return img, truth
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize(
+    "name, kw, min_precision, min_recall, max_err",
+    [
+        ("nffa_L2_0c6f76", {}, 0.95, 0.85, 0.05),  # easy: sparse particles on a smooth film
+        (  # textured film: top class of a 3-class Otsu, deeper seeds, no specks
+            "nffa_L2_0a111f",
+            {"threshold": "multiotsu", "split_depth": 3, "min_area_px": 60},
+            0.85,
+            0.62,
+            0.06,
+        ),
+        (  # touching cluster with shading: top-hat + intensity watershed
+            "nffa_L2_0a7eff",
+            {
+                "background": "tophat",
+                "background_radius_px": 20,
+                "split": "intensity",
+                "split_depth": 3,
+                "smooth_sigma_px": 1.5,
+                "min_area_px": 100,
+            },
+            0.8,
+            0.6,
+            0.16,
+        ),
+    ],
+)
+def test_real_masks_precision_recall(name, kw, min_precision, min_recall, max_err):
+    img, truth = _nffa(name)
+    m = match_particles(segment_particles(img, **kw), truth)
+    assert m.precision >= min_precision
+    assert m.recall >= min_recall
+    assert m.median_ecd_error <= max_err
+
+
+@pytest.mark.realdata
+def test_sio2_spheres_below_packing_distance():
+    """Close-packed spheres: diameter < centre distance 241 nm (FFT of the packing)."""
+    from sulfurscope.io.images import read_image
+    from sulfurscope.microscopy.calibration import crop_data_bar
+
+    img, bar = crop_data_bar(read_image(realdata_path("images", "sio2_spheres_jeol.webp")).image)
+    assert bar.row == 960
+    table = measure_particles(segment_particles(img), pixel_size_nm=3.125, length_unit="nm")
+    d = size_distribution(table["Equivalent diameter [nm]"].to_numpy(), seed=0)
+    assert d.n_total > 150
+    assert 190 < d.d50 < 241

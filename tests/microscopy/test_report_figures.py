@@ -1,0 +1,43 @@
+"""Microscopy figures (report/microscopy.py) are built from result objects."""
+
+from __future__ import annotations
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from sulfurscope.microscopy.lattice import Phase, fft_filter, index_spots, lattice_spacings
+from sulfurscope.microscopy.particles import measure_particles, segment_particles, size_distribution
+from sulfurscope.report.microscopy import (
+    lattice_figure,
+    particle_overlay_figure,
+    size_histogram_figure,
+)
+from tests.microscopy._synth import render_discs, render_lattice
+
+
+def test_particle_figures(tmp_path):
+    img, _ = render_discs((200, 200), n=12, mean_d_px=20, seed=1)
+    labels = segment_particles(img)
+    fig = particle_overlay_figure(img, labels, title="discs", pixel_size_nm=10.0)
+    assert isinstance(fig, Figure)
+    assert "particles" in fig.axes[0].get_title()
+    table = measure_particles(labels, pixel_size_nm=10.0)
+    dist = size_distribution(table.iloc[:, 2].to_numpy(), length_unit="nm")
+    fig = size_histogram_figure(dist, title="h")
+    labels_text = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert any("Gaussian" in t for t in labels_text) and any("log-normal" in t for t in labels_text)
+    fig.savefig(tmp_path / "h.png")
+
+
+def test_lattice_figure_labels_phases(tmp_path):
+    px = 0.02
+    img = render_lattice((128, 128), [(px / 0.4027, 0.0), (0.0, -px / 0.4027)], noise=0.2)
+    res = lattice_spacings(img, pixel_size_nm=px)
+    ix = index_spots(res.spots, [Phase("X", 4.027)])
+    filt = fft_filter(img, res.spots[["fx [1/px]", "fy [1/px]"]].to_numpy())
+    fig = lattice_figure(img, res, indexed=ix, filtered=filt, title="lattice")
+    assert len(fig.axes) == 3
+    texts = [t.get_text() for t in fig.axes[1].texts]
+    assert any("X(" in t for t in texts)
+    fig.savefig(tmp_path / "l.png")
+    assert np.isfinite(filt).all()
