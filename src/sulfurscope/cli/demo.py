@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Annotated, Any
 
+import numpy as np
 import pandas as pd
 import typer
 
@@ -21,9 +22,14 @@ from sulfurscope.cli.cycling import analyse_cycling_files
 from sulfurscope.cli.gitt import analyse_gitt_files
 from sulfurscope.cli.model import fit_study_results
 from sulfurscope.cycling import make_cell
-from sulfurscope.model import gaussian_distribution, predict_rate_capability
+from sulfurscope.io.images import read_image
+from sulfurscope.microscopy import crop_data_bar, measure_particles, segment_particles, size_distribution
+from sulfurscope.microscopy.lattice import REFERENCE_PHASES, fft_filter, index_spots, lattice_spacings
+from sulfurscope.model import gaussian_distribution, measured_distribution, predict_rate_capability
 from sulfurscope.report import plot_active_fraction, plot_rate_predictions, save_figure
 from sulfurscope.report.html import ReportSection, write_html_report
+from sulfurscope.report.microscopy import lattice_figure, particle_overlay_figure, size_histogram_figure
+from sulfurscope.simulate.microscopy import render_hrtem, render_sem, write_tiff_with_sidecar
 from sulfurscope.simulate.study import SIMULATED_NOTE, SimulatedCell, simulate_study
 
 __all__ = ["register", "run_demo"]
@@ -51,18 +57,94 @@ def _rate_table(cycling: dict[str, Any], cells: list[SimulatedCell]) -> pd.DataF
     return pd.DataFrame(rows)
 
 
-def _model_section(rate: pd.DataFrame, cells: list[SimulatedCell], out: Path) -> dict[str, Any]:
-    """Fig 5: predict the larger particles from the smallest one (study scaling), then fit the model."""
+def _particles_section(cells: list[SimulatedCell], out: Path, *, seed: int) -> dict[str, Any]:
+    """Fig 1a–c: simulated SEM images per sample → segmentation → size distributions.
+
+    Each sample's particle table is also written next to its rate test as ``<cell>_particles.csv``, the
+    layout ``sulfurscope model fit`` reads, so the model uses the measured distributions.
+    """
+    rng = np.random.default_rng(seed + 1)
+    samples = {c.sample: c for c in cells if c.protocol == "rate"}
+    rows, figures, tables = [], [], {}
+    for name, cell in samples.items():
+        sim = render_sem(
+            cell.particle_size_um,
+            cell.particle_sd_um,
+            pixel_size_nm=cell.particle_size_um * 1000.0 / 45.0,
+            rng=rng,
+        )
+        tif = write_tiff_with_sidecar(sim, out.parent / "raw" / "sem" / f"{name}.tif", note=SIMULATED_NOTE)
+        mic = read_image(tif)
+        image, bar = crop_data_bar(mic.image)
+        labels = segment_particles(image)
+        table = measure_particles(labels, pixel_size_nm=mic.calibration.pixel_size_nm)
+        col = next(c for c in table.columns if c.startswith("Equivalent diameter"))
+        unit = col[col.index("[") + 1 : -1]
+        dist = size_distribution(table[col].to_numpy(), sample_size=300, seed=seed, length_unit=unit)
+        write_table(table, out, f"{name}_particles", parquet=False)
+        write_table(table, out.parent / "cycling" / "rate", f"{cell.label}_particles", parquet=False)
+        tables[name] = (table, col)
+        figures.append(save_figure(size_histogram_figure(dist, title=f"{name} (simulated SEM)"), out / f"{name}_histogram.png"))
+        figures.append(
+            save_figure(
+                particle_overlay_figure(image, labels, title=name, pixel_size_nm=mic.calibration.pixel_size_nm),
+                out / f"{name}_overlay.png",
+            )
+        )
+        to_um = {"um": 1.0, "nm": 1e-3, "mm": 1e3}.get(unit, float("nan"))
+        d = dist.to_dict()
+        rows.append(
+            {
+                "Sample": name,
+                "Pixel size [nm]": mic.calibration.pixel_size_nm,
+                "Calibration": mic.calibration.source,
+                "Particles": len(table),
+                "Number mean [um]": d["number_mean"] * to_um,
+                "Number sd [um]": d["number_sd"] * to_um,
+                "Volume-weighted mean [um]": d["volume_mean"] * to_um,
+                "True mean [um]": float(np.mean(sim.diameters_um)),
+                "True sd [um]": float(np.std(sim.diameters_um, ddof=1)),
+            }
+        )
+    summary = pd.DataFrame(rows)
+    write_table(summary, out, "particle_sizes", parquet=False)
+    return {"summary": summary, "figures": figures, "tables": tables}
+
+
+def _lattice_section(out: Path, *, seed: int) -> dict[str, Any]:
+    """Fig 4a: FFT of a simulated HRTEM image of a discharged surface: LiF (111) and Li2S (111)."""
+    sim = render_hrtem(rng=np.random.default_rng(seed + 2))
+    res = lattice_spacings(sim.image, pixel_size_nm=sim.pixel_size_nm)
+    indexed = index_spots(res.spots, list(REFERENCE_PHASES), tolerance=0.02)
+    freq = [(float(r["fx [1/px]"]), float(r["fy [1/px]"])) for _, r in res.spots.iterrows()]
+    filtered = fft_filter(sim.image, freq, radius=2.0 / min(sim.image.shape))
+    fig = lattice_figure(sim.image, res, indexed=indexed, filtered=filtered, title="simulated HRTEM")
+    out.mkdir(parents=True, exist_ok=True)
+    keep = [c for c in indexed.columns if c not in ("Candidates",)]
+    table = indexed[keep]
+    write_table(table, out, "lattice_spots", parquet=False)
+    return {"table": table, "figures": [save_figure(fig, out / "hrtem_fft.png")]}
+
+
+def _model_section(
+    rate: pd.DataFrame, cells: list[SimulatedCell], out: Path, particles: dict[str, Any]
+) -> dict[str, Any]:
+    """Fig 5: predict the larger particles from the smallest one (study scaling) over the SEM-measured
+    size distributions, then fit the model to all rate tests."""
     out.mkdir(parents=True, exist_ok=True)
     samples = {c.sample: c for c in cells if c.protocol == "rate"}
     ref_name = min(samples, key=lambda k: samples[k].particle_size_um)
-    ref = samples[ref_name]
     ref_table = rate[(rate["Sample"] == ref_name) & (rate["Cycles"] > 1)]
-    ref_dist = gaussian_distribution(ref.particle_size_um, ref.particle_sd_um, n_classes=24)
+    measured_tables = particles["tables"]
     dists = {
-        name: gaussian_distribution(c.particle_size_um, c.particle_sd_um, n_classes=24)
+        name: (
+            measured_distribution(measured_tables[name][0], column=measured_tables[name][1], bins=24)
+            if name in measured_tables
+            else gaussian_distribution(c.particle_size_um, c.particle_sd_um, n_classes=24)
+        )
         for name, c in samples.items()
     }
+    ref_dist = dists[ref_name]
     preds = {
         name: predict_rate_capability(
             ref_table, dist, shell_um=1.0, reference_distribution=ref_dist
@@ -140,7 +222,9 @@ def run_demo(out: Path, *, seed: int = 2026, show_progress: bool = False) -> dic
         .reset_index()
     )
     write_table(tau_summary, out, "gitt_tau_by_size", parquet=False)
-    model = _model_section(rate, cells, out / "model")
+    particles = _particles_section(cells, out / "particles", seed=seed)
+    lattice = _lattice_section(out / "lattice", seed=seed)
+    model = _model_section(rate, cells, out / "model", particles)
     fast = rate[rate["Rate"] == "C/2.5"].sort_values("Particle size [um]")
     sections = [
         ReportSection(
@@ -152,6 +236,14 @@ def run_demo(out: Path, *, seed: int = 2026, show_progress: bool = False) -> dic
             "C/40, C/20, C/10, C/5, C/2.5), a long test at C/2.5 and a GITT (C/10 pulses of 100 mAh/g_S, "
             "2 h rests). The files were written as EC-Lab .mpt text and read back like measured files.",
             tables=(("Cells", pd.DataFrame([_cell_row(c) for c in cells])),),
+        ),
+        ReportSection(
+            "Particle sizes from SEM (Fig 1a–c, Fig S8)",
+            "Simulated SEM images (Hitachi-style sidecar with the pixel size, burnt-in data bar) segmented "
+            "by sulfurscope: equivalent circular diameters, a seeded sample of 300 particles, Gaussian and "
+            "log-normal fits. The true mean and sd of the rendered particles are given for comparison.",
+            figures=tuple(particles["figures"]),
+            tables=(("Size distributions", particles["summary"]),),
         ),
         ReportSection(
             "Rate capability and voltage profiles (Fig 1d, 1e)",
@@ -176,6 +268,13 @@ def run_demo(out: Path, *, seed: int = 2026, show_progress: bool = False) -> dic
             ),
         ),
         ReportSection(
+            "HRTEM lattice fringes (Fig 4a)",
+            "FFT of a simulated HRTEM image of a discharged particle's surface: spots indexed against LiF, "
+            "Li2S, S8, graphite, Li2CO3 and Li2SO4; near-coincident candidates are listed and flagged.",
+            figures=tuple(lattice["figures"]),
+            tables=(("Indexed FFT spots", lattice["table"]),),
+        ),
+        ReportSection(
             "Active shell model (Fig 5b–e) and model fit",
             "Larger particles predicted from the smallest particles' rate curve with the study's active "
             "shell (δ = 1 um, volume-weighted over the size distribution, with the C/F rate correction), "
@@ -195,6 +294,8 @@ def run_demo(out: Path, *, seed: int = 2026, show_progress: bool = False) -> dic
         "- `raw/`: simulated .mpt files and `manifest.json` (sulfur masses, sizes, model parameters, seed)",
         "- `cycling/rate/`, `cycling/long/`: summaries, rate capability, retention (CSV + Parquet), figures",
         "- `gitt/`: per-step GITT tables, relaxation times, Fig 2 / S4 figures, transport scaling",
+        "- `particles/`: SEM particle tables, size distributions, histograms and outlines (Fig 1a–c)",
+        "- `lattice/`: HRTEM FFT spots indexed to LiF (111) and Li2S (111) (Fig 4a)",
         "- `model/`: Fig 5 predictions from the smallest particles and the fitted model",
         "- `rate_capability_by_size.csv`, `gitt_tau_by_size.csv`: the study's headline numbers",
         "",
@@ -207,7 +308,12 @@ def run_demo(out: Path, *, seed: int = 2026, show_progress: bool = False) -> dic
         "out": str(out),
         "report": str(report),
         "files": [c.path for c in cells],
-        "figures": [str(f) for f in cycling["figures"] + gitt["figures"] + model["figures"]],
+        "figures": [
+            str(f)
+            for f in cycling["figures"] + gitt["figures"] + particles["figures"] + lattice["figures"] + model["figures"]
+        ],
+        "particle_sizes": particles["summary"],
+        "lattice_spots": lattice["table"],
         "rate_capability_by_size": rate,
         "gitt_tau_by_size": tau_summary,
         "rate_predictions": model["predictions"],
