@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from matplotlib.figure import Figure
 from rich.progress import Progress
 
 from sulfurscope.cli._common import echo_json, exit_on_error, write_table
@@ -36,11 +38,12 @@ __all__ = ["analyse_cycling_files", "register"]
 def _per_file(values: list[float] | None, n: int, name: str) -> list[float | None]:
     if not values:
         return [None] * n
-    if len(values) == 1:
-        return values * n
-    if len(values) != n:
-        raise SulfurscopeError(f"{name} was given {len(values)} times for {n} files: give it once or once per file")
-    return list(values)
+    out: list[float | None] = list(values)
+    if len(out) == 1:
+        return out * n
+    if len(out) != n:
+        raise SulfurscopeError(f"{name} was given {len(out)} times for {n} files: give it once or once per file")
+    return out
 
 
 def analyse_cycling_files(
@@ -104,7 +107,7 @@ def analyse_cycling_files(
                 entry["skipped"]["retention"] = str(exc)
             results["cells"].append(entry)
             progress.advance(task)
-    figs = {
+    figs: dict[str, tuple[Callable[[Any], Figure], dict[str, Any]]] = {
         "voltage_profiles.png": (plot_voltage_profiles, profiles),
         "rate_capability.png": (plot_rate_capability, rates),
         "retention.png": (plot_retention, rets),

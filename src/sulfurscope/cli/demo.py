@@ -99,9 +99,9 @@ def _particles_section(cells: list[SimulatedCell], out: Path, *, seed: int) -> d
                 "Pixel size [nm]": mic.calibration.pixel_size_nm,
                 "Calibration": mic.calibration.source,
                 "Particles": len(table),
-                "Number mean [um]": d["number_mean"] * to_um,
-                "Number sd [um]": d["number_sd"] * to_um,
-                "Volume-weighted mean [um]": d["volume_mean"] * to_um,
+                "Number mean [um]": float(d["number_mean"]) * to_um,  # type: ignore[arg-type]
+                "Number sd [um]": float(d["number_sd"]) * to_um,  # type: ignore[arg-type]
+                "Volume-weighted mean [um]": float(d["volume_mean"]) * to_um,  # type: ignore[arg-type]
                 "True mean [um]": float(np.mean(sim.diameters_um)),
                 "True sd [um]": float(np.std(sim.diameters_um, ddof=1)),
             }
@@ -116,7 +116,7 @@ def _lattice_section(out: Path, *, seed: int) -> dict[str, Any]:
     sim = render_hrtem(rng=np.random.default_rng(seed + 2))
     res = lattice_spacings(sim.image, pixel_size_nm=sim.pixel_size_nm)
     indexed = index_spots(res.spots, list(REFERENCE_PHASES), tolerance=0.02)
-    freq = [(float(r["fx [1/px]"]), float(r["fy [1/px]"])) for _, r in res.spots.iterrows()]
+    freq = res.spots[["fx [1/px]", "fy [1/px]"]].to_numpy()
     filtered = fft_filter(sim.image, freq, radius=2.0 / min(sim.image.shape))
     fig = lattice_figure(sim.image, res, indexed=indexed, filtered=filtered, title="simulated HRTEM")
     out.mkdir(parents=True, exist_ok=True)

@@ -124,9 +124,9 @@ def read_tga(path: str | Path) -> TGAData:
     df.columns = cols[: df.shape[1]]
     found: dict[str, tuple[str, str]] = {}
     for c in df.columns:
-        k = _classify(c)
-        if k and k[0] not in found:
-            found[k[0]] = (c, k[1])
+        kind = _classify(c)
+        if kind and kind[0] not in found:
+            found[kind[0]] = (c, kind[1])
     for need in ("temperature", "mass"):
         if need not in found:
             raise FileFormatError(

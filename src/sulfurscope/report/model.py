@@ -90,7 +90,7 @@ def plot_rate_predictions(
                 ax.plot(m["C-rate"], m[capacity_column], "s", mfc="none", label="measured")
         ax.set_xscale("log")
         rates = np.unique(np.round(np.asarray(pred.c_rate, dtype=float), 6))
-        ax.xaxis.set_major_locator(FixedLocator(rates))
+        ax.xaxis.set_major_locator(FixedLocator(rates.tolist()))
         ax.xaxis.set_major_formatter(FixedFormatter([c_rate_label(r) for r in rates]))
         ax.xaxis.set_minor_formatter(NullFormatter())
         ax.tick_params(axis="x", labelsize=7)

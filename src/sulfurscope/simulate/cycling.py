@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
@@ -111,10 +112,10 @@ def long_cycling_schedule(
     return sched
 
 
-class CapacityLaw:  # pragma: no cover - typing protocol only
+class CapacityLaw(Protocol):
     """Callable (cycle, c_rate, direction) -> capacity in mAh/g_S."""
 
-    def __call__(self, cycle: int, c_rate: float, direction: int) -> float: ...
+    def __call__(self, cycle: int, c_rate: float, direction: int, /) -> float: ...
 
 
 def simulate_run(
