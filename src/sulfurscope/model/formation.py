@@ -138,6 +138,8 @@ class FormationResult:
         c̃(r) at cut-off.
     time_s, voltage_v, current_c, converted : (M,) ndarray
         The simulated curve: time, voltage, current (signed C-rate, negative = discharge) and Σ w⟨θ⟩.
+    class_converted : (M, K) ndarray
+        ⟨θ_k⟩ of each class along the curve (drives the solid-state diffusion term of the simulator).
     n_rhs, n_jac : int
         Solver statistics (right-hand-side and Jacobian evaluations).
     ended_by_cutoff : bool
@@ -159,6 +161,7 @@ class FormationResult:
     voltage_v: np.ndarray
     current_c: np.ndarray
     converted: np.ndarray
+    class_converted: np.ndarray
     n_rhs: int
     n_jac: int
     ended_by_cutoff: bool
@@ -361,6 +364,10 @@ class _System:
         _, th = self.split(y)
         return float(np.sum(self.wv * th))
 
+    def class_converted(self, y: np.ndarray) -> np.ndarray:
+        _, th = self.split(y)
+        return np.sum(th * self.vol[None, :], axis=1)
+
 
 class _RankOneBDF(BDF):
     """SciPy BDF whose Newton matrix I − c(J_loc + u vᵀ) is solved by per-class block LU plus
@@ -499,6 +506,7 @@ def simulate_formation(
     v_all: list[np.ndarray] = []
     i_all: list[np.ndarray] = []
     x_all: list[np.ndarray] = []
+    xk_all: list[np.ndarray] = []
     t0 = 0.0
     pulse = None if gitt_pulse_mah_g is None else gitt_pulse_mah_g / Q_THEORETICAL_SULFUR_MAH_G
     rest = gitt_rest_s / sys.t_c
@@ -527,6 +535,7 @@ def simulate_formation(
         v_all.append(np.array([sys.voltage(ys[:, j], 1.0) for j in range(tt.size)]))
         i_all.append(np.full(tt.size, -c_rate))
         x_all.append(np.array([sys.converted(ys[:, j]) for j in range(tt.size)]))
+        xk_all.append(np.array([sys.class_converted(ys[:, j]) for j in range(tt.size)]))
         y = sol.y[:, -1]
         t0 = t_hit
         if sol.status == 1 or pulse is None:
@@ -537,6 +546,7 @@ def simulate_formation(
                 v_all.append(np.array([p.cutoff_v]))
                 i_all.append(np.array([-c_rate]))
                 x_all.append(np.array([x_all[-1][-1]]))
+                xk_all.append(xk_all[-1][-1:].copy())
             break
         # rest (no current, no reaction; reagent diffuses back)
         sys.current = 0.0
@@ -557,6 +567,7 @@ def simulate_formation(
         v_all.append(np.array([sys.voltage(ys[:, j], 0.0) for j in range(tt.size)]))
         i_all.append(np.zeros(tt.size))
         x_all.append(np.array([sys.converted(ys[:, j]) for j in range(tt.size)]))
+        xk_all.append(np.array([sys.class_converted(ys[:, j]) for j in range(tt.size)]))
         y = sol.y[:, -1]
         t0 += rest
     c, th = sys.split(y)
@@ -578,6 +589,7 @@ def simulate_formation(
         voltage_v=np.concatenate(v_all),
         current_c=np.concatenate(i_all),
         converted=np.concatenate(x_all),
+        class_converted=np.concatenate(xk_all),
         n_rhs=sys.nrhs,
         n_jac=sys.njac,
         ended_by_cutoff=ended,

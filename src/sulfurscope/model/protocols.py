@@ -6,6 +6,13 @@ A protocol is a tuple of :class:`ProtocolStep`. The first discharge of a fresh c
 ``pulse_mah_g`` it is a GITT of the first discharge); later ``"charge"``/``"discharge"`` steps run model C
 on the sulfur that formation activated; ``"rest"`` steps relax (model C's solid-state diffusion term).
 
+Solid-state diffusion (MODEL.md, GITT interpretation): every class carries the exact constant-flux
+sphere modes of its surface-minus-mean lithiation u_k. During the first (formation) discharge they span
+the particle radius R_k with the pristine diffusivity D_p, driven by each class's conversion rate from
+model B (so big particles polarise more and relax more slowly, saturated by the pulse length); after
+formation they span the active layer L_k with D_s. The voltage carries −s Σ a_k u_k / Σ a_k on top of
+model B / model C; GITT rests relax it. Capacities are decided by models B and C alone.
+
 Everything is pure: :func:`simulate_protocol` returns a DataFrame with ``Time [s]``, ``Voltage [V]``,
 ``Current [mA]`` (positive = charge), ``Charge [mAh]`` (cumulative), ``Step`` (int) and ``Rest`` (bool);
 voltage noise only when an ``rng`` is given.
@@ -257,8 +264,12 @@ class _State:
         self.x = np.zeros_like(self.w)
         self.formed = False
         self.modes = np.zeros((self.w.size, _ROOTS.size))
+        # first (formation) discharge: the pristine composite, diffusion across each particle's radius
         length = 0.5e-6 * self.d
-        self.lam = _ROOTS[None, :] ** 2 * cell.cycling.solid_diffusivity_m2_s / length[:, None] ** 2
+        self.lam = (
+            _ROOTS[None, :] ** 2 * cell.cycling.pristine_diffusivity_m2_s / length[:, None] ** 2
+        )
+        self.amplitude_v = cell.cycling.pristine_diffusion_v
 
     def form(self, f: np.ndarray) -> None:
         p = self.cell.cycling
@@ -271,6 +282,9 @@ class _State:
         length = 0.5e-6 * self.d * (1.0 - np.cbrt(np.clip(1.0 - self.f, 0.0, 1.0)))
         length = np.maximum(length, 1e-9)
         self.lam = _ROOTS[None, :] ** 2 * p.solid_diffusivity_m2_s / length[:, None] ** 2
+        self.amplitude_v = p.diffusion_v
+        # the formation profile is not carried into the new (layer) geometry
+        self.modes = np.zeros_like(self.modes)
 
     @property
     def share(self) -> np.ndarray:
@@ -280,17 +294,42 @@ class _State:
         p = self.cell.cycling
         self.vuln = self.vuln * np.exp(-(0.5 * p.fade_per_cycle + p.fade_per_hour * duration_h))
 
-    def diffusion_v(self, t_s: np.ndarray, rate_per_s: float) -> np.ndarray:
-        """η_diff at times t_s into a step of constant dx/dt (exact mode update); advances the modes."""
-        p = self.cell.cycling
-        lam = self.lam[None, :, :]
-        e = np.exp(-lam * t_s[:, None, None])
-        m = self.modes[None] * e + (2.0 / 3.0) * rate_per_s / lam * (1.0 - e)
-        u = m.sum(axis=2)  # (T, K) surface − mean lithiation
+    def _eta(self, u: np.ndarray) -> np.ndarray:
+        """s · Σ a_k u_k / Σ a_k with |u_k| ≤ 1 (surface and mean differ by at most the full range)."""
+        u = np.clip(u, -1.0, 1.0)
         a = self.share
-        eta = p.diffusion_v * (u * a[None, :]).sum(axis=1) / max(a.sum(), 1e-300)
+        return self.amplitude_v * (u @ a) / max(float(a.sum()), 1e-300)
+
+    def diffusion_v(self, t_s: np.ndarray, rate_per_s: float | np.ndarray) -> np.ndarray:
+        """η_diff at times t_s into a step of constant dx/dt (exact mode update); advances the modes.
+
+        ``rate_per_s`` is one dx/dt for every class or one per class, (K,).
+        """
+        lam = self.lam[None, :, :]
+        rate = np.broadcast_to(np.asarray(rate_per_s, dtype=float), self.w.shape)
+        e = np.exp(-lam * t_s[:, None, None])
+        m = self.modes[None] * e + (2.0 / 3.0) * rate[None, :, None] / lam * (1.0 - e)
+        u = m.sum(axis=2)  # (T, K) surface − mean lithiation
         self.modes = m[-1]
-        return eta
+        return self._eta(u)
+
+    def formation_diffusion_v(self, t_s: np.ndarray, converted: np.ndarray) -> np.ndarray:
+        """η_diff along a formation curve: per-class conversion ⟨θ_k⟩(t) (M, K), piecewise-constant
+        rate between samples, exact mode update over each interval (MODEL.md, GITT interpretation)."""
+        if self.amplitude_v == 0 or not np.all(self.lam > 0):
+            return np.zeros(t_s.size)
+        u = np.zeros(converted.shape)
+        lam = self.lam
+        m = self.modes
+        dt = np.diff(t_s)
+        for j in range(dt.size):
+            if dt[j] > 0:
+                e = np.exp(-lam * dt[j])
+                rate = (converted[j + 1] - converted[j]) / dt[j]
+                m = m * e + (2.0 / 3.0) * rate[:, None] / lam * (1.0 - e)
+            u[j + 1] = m.sum(axis=1)
+        self.modes = m
+        return self._eta(u)
 
 
 def _run(
@@ -328,12 +367,17 @@ def _run(
                     else 50,
                 )
             formation = fr
-            st.form(fr.active_fraction)
             if want_series:
                 t = fr.time_s
+                # solid-state diffusion across each particle's radius (pristine composite), driven
+                # by each class's conversion; the rests relax it
+                v_form = fr.voltage_v - st.formation_diffusion_v(t, fr.class_converted)
+                v_form = np.clip(v_form, p.v_min, p.v_max)
+            st.form(fr.active_fraction)
+            if want_series:
                 if step.pulse_mah_g is None:
                     tt = np.append(np.arange(0.0, t[-1], sample_interval_s), t[-1])
-                    v = np.interp(tt, t, fr.voltage_v)
+                    v = np.interp(tt, t, v_form)
                     ic = np.full(tt.size, -step.c_rate)
                     series.append((tt, v, ic, n, False))
                 else:
@@ -344,7 +388,7 @@ def _run(
                         series.append(
                             (
                                 t[seg] - t[seg[0]],
-                                fr.voltage_v[seg],
+                                v_form[seg],
                                 fr.current_c[seg],
                                 n,
                                 bool(rest[seg[0]]),
