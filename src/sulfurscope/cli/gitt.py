@@ -79,6 +79,7 @@ def analyse_gitt_files(
         labels = [s if stems.count(s) == 1 else f"{s}_{k + 1}" for k, s in enumerate(stems)]
     sizes = sizes_um or [None] * len(files)
     times: dict[str, RelaxationTimes] = {}
+    rests: dict[str, np.ndarray] = {}
     curves: dict[str, RelaxationCurves] = {}
     result: dict[str, Any] = {"out": str(out), "v0_convention": v0, "v_inf_method": v_inf}
     result["cells"] = []
@@ -94,6 +95,7 @@ def analyse_gitt_files(
         table.insert(0, "Cell", label)
         written = write_table(table, out, f"{label}_gitt_steps")
         times[label] = tau
+        rests[label] = (steps.rest_end_s - steps.rest_start_s)[steps.has_rest]
         curves[label] = relaxation_curves(frame, steps, v0=v0, v_inf=v_inf)  # type: ignore[arg-type]
         fig = plot_gitt_voltage(frame, steps, label=label)
         result["figures"].append(str(save_figure(fig, out / f"{label}_gitt_voltage.png")))
@@ -124,16 +126,26 @@ def analyse_gitt_files(
             lo: list[float] = []
             hi: list[float] = []
             tp: list[float] = []
-            for (_, r), s in zip(times.items(), sizes, strict=True):
+            tr: list[float] = []
+            for (name, r), s in zip(times.items(), sizes, strict=True):
                 sel = (r.half_cycle_label == half) & r.reached & (r.tau_low_s > 0)
                 size += [float(s)] * int(sel.sum())  # type: ignore[arg-type]
                 tau_h += r.tau_s[sel].tolist()
                 lo += r.tau_low_s[sel].tolist()
                 hi += r.tau_high_s[sel].tolist()
                 tp += r.pulse_duration_s[sel].tolist()
+                tr += rests[name][sel].tolist()
             if len(set(size)) < 2:
                 continue
-            fit = transport_scaling(size, tau_h, tau_low_s=lo, tau_high_s=hi, pulse_s=np.array(tp))
+            fit = transport_scaling(
+                size,
+                tau_h,
+                tau_low_s=lo,
+                tau_high_s=hi,
+                pulse_s=np.array(tp),
+                rest_s=np.array(tr),
+                v_inf=v_inf,  # type: ignore[arg-type]
+            )
             rows.append(
                 {
                     "Half cycle label": half,

@@ -26,6 +26,7 @@ from sulfurscope.cycling.gitt import (
     relaxation_curves,
     relaxation_fits,
     relaxation_times,
+    saturated_tau_reading,
     sphere_diffusivity,
     sphere_relaxation_time,
     transport_scaling,
@@ -77,5 +78,6 @@ __all__ = [
     "rate_capability",
     "require_sulfur_mass",
     "retention",
+    "saturated_tau_reading",
     "voltage_profiles",
 ]

@@ -50,7 +50,47 @@ VInfMethod = Literal["last_sample", "fitted"]
 FitModel = Literal["exponential", "two_exponential", "stretched"]
 
 #: τ ≥ PULSE_LIMITED_RATIO · t_p: the rest time is set by the pulse length, not by transport (MODEL.md).
+#: This is the rule for a relaxation read to its true end (fitted V∞, or a rest ≫ t_p); for a finite rest
+#: read with V∞ = last sample the same fraction of the saturated reading applies, see
+#: :func:`saturated_tau_reading`.
 PULSE_LIMITED_RATIO = 1.2
+#: The saturated (pulse-limited) τ of a fully relaxed curve is 1.381 t_p; 1.2 t_p is this fraction of it.
+_SATURATED_FULL = ((1.0 - np.exp(-2.0)) / (2.0 * np.exp(-1.0))) ** 2
+PULSE_LIMITED_FRACTION = PULSE_LIMITED_RATIO / _SATURATED_FULL
+
+
+def saturated_tau_reading(
+    pulse_s: np.ndarray | float,
+    rest_s: np.ndarray | float | None = None,
+    *,
+    v_inf: Literal["last_sample", "fitted"] = "fitted",
+) -> np.ndarray:
+    """The τ a pulse-limited relaxation reads: the largest τ transport can give for this protocol.
+
+    When R²/D ≫ t_p and the rest, the particle surface behaves as a semi-infinite medium: after a
+    constant-flux pulse of length t_p it relaxes as √(t + t_p) − √t (Crank, eq. 2.9 superposed).
+    Normalised from V0 (the first rest point) to V∞, the 1 − 1/e read-out solves
+    √(x + 1) − √x = L with x = τ/t_p and L = 1 − (1 − 1/e)(1 − s), where s = 0 for the true
+    asymptote (``v_inf="fitted"`` or no rest length given: x = 1.381, the sphere's saturation of
+    MODEL.md) and s = √(r + 1) − √r for V∞ read at the end of a rest of r = t_rest/t_p
+    (``v_inf="last_sample"``: a 2 h rest after a 36 min pulse saturates at 0.46 t_p). Hence
+    x = ((1 − L²)/(2L))².
+
+    Examples
+    --------
+    >>> round(float(saturated_tau_reading(1.0)[0]), 3)
+    1.381
+    >>> round(float(saturated_tau_reading(2153.0, 7200.0, v_inf="last_sample")[0] / 2153.0), 2)
+    0.46
+    """
+    tp = np.atleast_1d(np.asarray(pulse_s, dtype=float))
+    if rest_s is None or v_inf == "fitted":
+        s_end = np.zeros_like(tp)
+    else:
+        r = np.atleast_1d(np.asarray(rest_s, dtype=float)) / tp
+        s_end = np.sqrt(r + 1.0) - np.sqrt(r)
+    level = 1.0 - (1.0 - np.exp(-1.0)) * (1.0 - s_end)
+    return tp * ((1.0 - level**2) / (2.0 * level)) ** 2
 _ORDINALS = (
     "first",
     "second",
@@ -832,7 +872,10 @@ def relaxation_times(
     Notes
     -----
     For a sphere the 1 − 1/e time after a constant-current pulse is τ_e = G(t_p D/R²)·R²/D (MODEL.md,
-    "GITT interpretation"), which saturates near 1.38 t_p; τ ≥ 1.2 t_p is flagged ``pulse_limited``.
+    "GITT interpretation"), which saturates near 1.38 t_p; τ ≥ 1.2 t_p is flagged ``pulse_limited``
+    when V∞ is the fitted asymptote. With V∞ = last sample a finite rest caps the read-out lower
+    (0.46 t_p for the study's 2 h rest after a 36 min pulse), and the flag is raised at the same
+    fraction (0.87) of that saturated reading (:func:`saturated_tau_reading`).
     """
     _check_steps(data, steps)
     _check_choice("v0", v0, ("last_under_current", "first_rest_point"))
@@ -926,7 +969,12 @@ def relaxation_times(
         unrelaxed_fraction=unrelaxed,
         settled=np.nan_to_num(unrelaxed, nan=np.inf) <= max_unrelaxed_fraction,
         pulse_duration_s=dur,
-        pulse_limited=reached & (np.nan_to_num(tau) >= PULSE_LIMITED_RATIO * dur),
+        pulse_limited=reached
+        & (
+            np.nan_to_num(tau)
+            >= PULSE_LIMITED_FRACTION
+            * saturated_tau_reading(dur, (steps.rest_end_s - steps.rest_start_s)[idx], v_inf=v_inf)
+        ),
         v0_convention=v0,
         v_inf_method=v_inf,
         target_fraction=float(target),
@@ -1388,9 +1436,11 @@ class SphereDiffusivity:
 
 
 _PULSE_LIMIT_NOTE = (
-    "tau >= 1.2 t_p for {n} of {m} points: pulse-limited. The 1/e time of a sphere saturates near "
-    "1.38 t_p, so these tau only bound D from above, and a tau ratio between particle sizes is not by "
-    "itself proof of L^2 scaling (one D plus pulse-length saturation gives the same ratio)."
+    "{n} of {m} tau are pulse-limited (>= 0.87 of the saturated read-out: 1.2 t_p for a full "
+    "relaxation, less when V_inf is the last sample of a finite rest). The 1/e time of a sphere "
+    "saturates near 1.38 t_p, so these tau only bound D from above, and a tau ratio between particle "
+    "sizes is not by itself proof of L^2 scaling (one D plus pulse-length saturation gives the same "
+    "ratio)."
 )
 
 
@@ -1507,6 +1557,8 @@ def transport_scaling(
     tau_low_s: np.ndarray | Sequence[float] | None = None,
     tau_high_s: np.ndarray | Sequence[float] | None = None,
     pulse_s: np.ndarray | Sequence[float] | float | None = None,
+    rest_s: np.ndarray | Sequence[float] | float | None = None,
+    v_inf: Literal["last_sample", "fitted"] = "fitted",
 ) -> TransportScaling:
     """Fit τ ∝ L^n across particle sizes and report n with its uncertainty.
 
@@ -1516,7 +1568,8 @@ def transport_scaling(
     The study argues n ≈ 2 in the first discharge and n ≈ 0 afterwards. A τ ≥ 1.2 t_p is
     pulse-limited (MODEL.md): the 1/e time of a sphere saturates near 1.38 t_p, so such a τ bounds
     the transport time only from below and the fitted n is then not evidence for L² scaling; the
-    ``note`` says so.
+    ``note`` says so. With ``rest_s`` and ``v_inf="last_sample"`` the threshold is the same fraction of
+    the saturated reading of that finite rest (:func:`saturated_tau_reading`).
 
     Raises
     ------
@@ -1581,7 +1634,8 @@ def transport_scaling(
     limited = np.zeros(len(tau_k), bool)
     notes = []
     if tp is not None:
-        limited = tau_k >= PULSE_LIMITED_RATIO * tp[keep]
+        rest = None if rest_s is None else np.broadcast_to(np.asarray(rest_s, dtype=float), tau.shape)[keep]
+        limited = tau_k >= PULSE_LIMITED_FRACTION * saturated_tau_reading(tp[keep], rest, v_inf=v_inf)
         if limited.any():
             notes.append(_PULSE_LIMIT_NOTE.format(n=int(limited.sum()), m=len(tau_k)))
     if n_sizes == 2 and sig is None:
