@@ -282,13 +282,16 @@ class GittSteps:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-Python dict (lists for arrays) for JSON."""
-        return {
-            k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in _fields(self).items()
-        }
+        return _plain_dict(self)
 
 
 def _fields(obj: Any) -> dict[str, Any]:
     return {name: getattr(obj, name) for name in obj.__dataclass_fields__}
+
+
+def _plain_dict(obj: Any) -> dict[str, Any]:
+    """A result's fields as JSON-ready values (arrays become lists)."""
+    return {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in _fields(obj).items()}
 
 
 def _runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -639,9 +642,7 @@ class RelaxationCurves:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in _fields(self).items()
-        }
+        return _plain_dict(self)
 
 
 def _v_inf(
@@ -819,9 +820,7 @@ class RelaxationTimes:
         return pd.DataFrame(cols)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in _fields(self).items()
-        }
+        return _plain_dict(self)
 
 
 def _tau_of(tt: np.ndarray, vv: np.ndarray, v0v: float, vi: float) -> float:
@@ -1205,9 +1204,7 @@ class DiffusionCoefficients:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in _fields(self).items()
-        }
+        return _plain_dict(self)
 
 
 def diffusion_coefficients(
@@ -1430,9 +1427,7 @@ class SphereDiffusivity:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in _fields(self).items()
-        }
+        return _plain_dict(self)
 
 
 _PULSE_LIMIT_NOTE = (
