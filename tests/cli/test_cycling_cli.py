@@ -81,3 +81,22 @@ def test_cycling_cli_on_real_files(tmp_path) -> None:
     assert res.exit_code == 0, res.output
     doc = json.loads(res.stdout)
     assert [c["format"] for c in doc["cells"]] == ["biologic-mpr", "arbin-res", "neware", "maccor"]
+
+
+def test_cycling_mass_from_composite_and_tga(tmp_path) -> None:
+    # TGA export with a 49.0 wt% sulfur step; composite 5.0 mg -> 2.45 mg sulfur
+    t = np.linspace(30.0, 600.0, 400)
+    m = 100.0 - 49.0 / (1 + np.exp(-(t - 280.0) / 10.0))
+    tga = tmp_path / "tga.txt"
+    tga.write_text("##Temp./°C;Mass/%\n" + "\n".join(f"{a:.2f};{b:.4f}" for a, b in zip(t, m, strict=True)))
+    f = _file(tmp_path, mass=2.45)
+    res = runner.invoke(
+        app, ["cycling", str(f), "--composite-mass-mg", "5.0", "--tga", str(tga), "--out", str(tmp_path / "o"), "--json"]
+    )
+    assert res.exit_code == 0, res.output
+    cell = json.loads(res.stdout)["cells"][0]
+    assert cell["cell"]["mass_source"] == "composite"
+    assert cell["cell"]["sulfur_mass_mg"] == pytest.approx(2.45, rel=3e-3)
+    assert cell["summary"][1]["Discharge capacity [mAh/g]"] == pytest.approx(700 * (1 - 0.5 / 40), rel=6e-3)
+    res = runner.invoke(app, ["cycling", str(f), "--composite-mass-mg", "5.0", "--out", str(tmp_path / "o")])
+    assert res.exit_code == 1 and "--sulfur-fraction or --tga" in res.output

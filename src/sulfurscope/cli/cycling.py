@@ -23,7 +23,9 @@ from sulfurscope.cycling import (
     voltage_profiles,
 )
 from sulfurscope.errors import SulfurscopeError
+from sulfurscope.spectra import sulfur_fraction as tga_sulfur_fraction
 from sulfurscope.io import read_cycler
+from sulfurscope.io.tga import read_tga
 from sulfurscope.report import (
     plot_dqdv,
     plot_rate_capability,
@@ -129,6 +131,9 @@ def register(app: typer.Typer) -> None:
         sulfur_mass_mg: Annotated[list[float] | None, typer.Option("--sulfur-mass-mg", help="Sulfur mass in mg (once, or once per file).")] = None,
         loading_mg_cm2: Annotated[list[float] | None, typer.Option("--loading-mg-cm2", help="Areal sulfur loading in mg/cm² (once, or once per file).")] = None,
         area_cm2: Annotated[float, typer.Option("--area-cm2", help="Electrode area, cm².")] = DISC_AREA_13MM_CM2,
+        composite_mass_mg: Annotated[list[float] | None, typer.Option("--composite-mass-mg", help="Coating (composite) mass in mg, with --sulfur-fraction or --tga (once, or once per file).")] = None,
+        sulfur_fraction: Annotated[float | None, typer.Option("--sulfur-fraction", help="Sulfur mass fraction of the composite, 0-1.")] = None,
+        tga: Annotated[Path | None, typer.Option("--tga", help="TGA export of the composite: the sulfur fraction is its 150-400 °C mass-loss step.", exists=True, dir_okay=False)] = None,
         label: Annotated[list[str] | None, typer.Option("--label", help="Cell label (once per file).")] = None,
         first: Annotated[str, typer.Option("--first", help="Which half opens a cycle: discharge or charge.")] = "discharge",
         as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
@@ -136,11 +141,25 @@ def register(app: typer.Typer) -> None:
         """Capacity, efficiency, rate capability and retention of cycler files (Fig 1d–f)."""
 
         def run() -> dict[str, Any]:
-            if sulfur_mass_mg and loading_mg_cm2:
-                raise SulfurscopeError("give --sulfur-mass-mg or --loading-mg-cm2, not both")
+            routes = [bool(sulfur_mass_mg), bool(loading_mg_cm2), bool(composite_mass_mg)]
+            if sum(routes) > 1:
+                raise SulfurscopeError(
+                    "give one of --sulfur-mass-mg, --loading-mg-cm2 or --composite-mass-mg, not both"
+                )
+            fraction = sulfur_fraction
+            if tga is not None:
+                if fraction is not None:
+                    raise SulfurscopeError("give --sulfur-fraction or --tga, not both")
+                curve = read_tga(tga).frame
+                fraction = tga_sulfur_fraction(
+                    curve["Temperature [°C]"].to_numpy(), curve["Mass [%]"].to_numpy()
+                ).sulfur_fraction
+            if composite_mass_mg and fraction is None:
+                raise SulfurscopeError("--composite-mass-mg needs --sulfur-fraction or --tga")
             n = len(files)
             masses = _per_file(sulfur_mass_mg, n, "--sulfur-mass-mg")
             loads = _per_file(loading_mg_cm2, n, "--loading-mg-cm2")
+            composites = _per_file(composite_mass_mg, n, "--composite-mass-mg")
             labels = label or []
             if labels and len(labels) != n:
                 raise SulfurscopeError(f"--label was given {len(labels)} times for {n} files")
@@ -149,6 +168,8 @@ def register(app: typer.Typer) -> None:
                     label=labels[k] if labels else files[k].stem,
                     sulfur_mass_mg=masses[k],
                     loading_mg_cm2=loads[k],
+                    composite_mass_mg=composites[k],
+                    sulfur_fraction=fraction if composites[k] is not None else None,
                     electrode_area_cm2=area_cm2,
                 )
                 for k in range(n)
