@@ -34,9 +34,41 @@ def test_particles_json_with_pixel_size(tmp_path):
     rec = json.loads(res.output)["images"][0]
     assert rec["length_unit"] == "um" and rec["calibration"]["source"] == "user"
     assert rec["distribution"]["number_mean"] == pytest.approx(np.mean(diam) * 0.05, rel=0.05)
+    seg = rec["segmentation"]  # the resolved automatic settings are recorded
+    assert seg["threshold"] == "otsu" and seg["background"] == "none"
+    assert set(seg["estimated"]) == {"background", "threshold", "min_area_px", "split_depth"}
+    assert seg["typical_diameter_px"] == pytest.approx(np.mean(diam), rel=0.15)
     for suffix in ("_particles.csv", "_distribution.csv", "_overlay.png", "_histogram.png"):
         assert (tmp_path / "out" / f"discs{suffix}").exists()
     assert not list((tmp_path / "out").glob(".*"))  # no temp files left behind
+
+
+def test_particles_explicit_settings_override_auto(tmp_path):
+    img, _ = render_discs((160, 160), n=8, mean_d_px=18, seed=2)
+    p = _write_png(tmp_path / "d.png", img)
+    res = runner.invoke(
+        app,
+        [
+            "particles",
+            str(p),
+            "--threshold",
+            "multiotsu",
+            "--min-area-px",
+            "5",
+            "--background",
+            "tophat",
+            "--background-radius-px",
+            "15",
+            "--out",
+            str(tmp_path / "o"),
+            "--json",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    seg = json.loads(res.output)["images"][0]["segmentation"]
+    assert (seg["threshold"], seg["min_area_px"]) == ("multiotsu", 5)
+    assert (seg["background"], seg["background_radius_px"]) == ("tophat", 15.0)
+    assert seg["estimated"] == ["split_depth"]
 
 
 def test_particles_uncalibrated_says_pixels(tmp_path):
@@ -139,6 +171,7 @@ def test_lattice_json(tmp_path):
         (["particles", "nope.png"], "no such image"),
         (["lattice", "nope.tif"], "no such image"),
         (["particles", "BAD", "--threshold", "triangle"], "threshold"),
+        (["particles", "BAD", "--split-depth", "deep"], "--split-depth"),
     ],
 )
 def test_errors_are_one_line(tmp_path, args, match):
@@ -168,6 +201,23 @@ _REAL = [
     "images/soot_hrtem_botero.tif",
     "spectro/hrtem/SrTiO3_ABF_STEM_512px.hspy",
 ]
+
+
+@pytest.mark.realdata
+def test_particles_default_path_on_the_textured_film(tmp_path):
+    """The CLI's defaults are the automatic mode: the hand-masked textured film scores well."""
+    from tests.conftest import realdata_path
+
+    img = realdata_path("images", "nffa_L2_0a111f.jpg")
+    mask = realdata_path("images", "nffa_L2_0a111f_mask.png")
+    res = runner.invoke(
+        app,
+        ["particles", str(img), "--truth-mask", str(mask), "--out", str(tmp_path), "--json"],
+    )
+    assert res.exit_code == 0, res.output
+    rec = json.loads(res.output)["images"][0]
+    assert rec["segmentation"]["threshold"] == "multiotsu"
+    assert rec["accuracy"]["precision"] >= 0.8 and rec["accuracy"]["recall"] >= 0.6
 
 
 @pytest.mark.realdata

@@ -63,6 +63,19 @@ def _parse_phase(text: str) -> Any:
     return Phase(parts[0], **kw)
 
 
+def _number_or_auto(text: str, option: str, *, keep_words: bool = False) -> Any:
+    """``"auto"`` stays ``"auto"``, a number becomes a float; other words are kept for
+    ``keep_words`` options (method names) and rejected otherwise."""
+    if text == "auto":
+        return text
+    try:
+        return float(text)
+    except ValueError:
+        if keep_words:
+            return text
+        raise ValueError(f"{option} must be 'auto' or a number, got {text!r}") from None
+
+
 def register(app: typer.Typer) -> None:
     """Add ``particles`` and ``lattice`` to app."""
 
@@ -90,21 +103,30 @@ def register(app: typer.Typer) -> None:
             bool, typer.Option("--invert", help="Particles darker than background")
         ] = False,
         threshold: Annotated[
-            str, typer.Option("--threshold", help="otsu | multiotsu | local | none | a number")
-        ] = "otsu",
+            str,
+            typer.Option(
+                "--threshold", help="auto | otsu | multiotsu | local | background | none | a number"
+            ),
+        ] = "auto",
         smooth_sigma_px: Annotated[float, typer.Option("--smooth-sigma-px")] = 1.0,
         background: Annotated[
-            str, typer.Option("--background", help="none | gaussian | tophat")
-        ] = "none",
-        background_radius_px: Annotated[float, typer.Option("--background-radius-px")] = 50.0,
+            str, typer.Option("--background", help="auto | none | gaussian | tophat")
+        ] = "auto",
+        background_radius_px: Annotated[
+            str, typer.Option("--background-radius-px", help="auto | a radius in px")
+        ] = "auto",
         split: Annotated[
             str, typer.Option("--split", help="distance | intensity | gradient | none")
         ] = "distance",
-        split_depth: Annotated[float, typer.Option("--split-depth")] = 1.0,
+        split_depth: Annotated[
+            str, typer.Option("--split-depth", help="auto | a seed depth")
+        ] = "auto",
         min_distance_px: Annotated[int, typer.Option("--min-distance-px")] = 3,
         fill_holes: Annotated[bool, typer.Option("--fill-holes")] = False,
         keep_edge: Annotated[bool, typer.Option("--keep-edge", help="Keep edge particles")] = False,
-        min_area_px: Annotated[int, typer.Option("--min-area-px")] = 20,
+        min_area_px: Annotated[
+            str, typer.Option("--min-area-px", help="auto | an area in px")
+        ] = "auto",
         sample_size: Annotated[int, typer.Option("--sample-size", help="0 = all")] = 300,
         seed: Annotated[int, typer.Option("--seed")] = 0,
         truth_mask: Annotated[
@@ -121,16 +143,19 @@ def register(app: typer.Typer) -> None:
             match_particles,
             measure_particles,
             segment_particles,
+            segmentation_parameters,
             size_distribution,
         )
         from sulfurscope.report.microscopy import particle_overlay_figure, size_histogram_figure
 
-        try:
-            thr: Any = float(threshold)
-        except ValueError:
-            thr = threshold
         results = []
         try:
+            thr: Any = _number_or_auto(threshold, "--threshold", keep_words=True)
+            radius = _number_or_auto(background_radius_px, "--background-radius-px")
+            depth = _number_or_auto(split_depth, "--split-depth")
+            min_area = _number_or_auto(min_area_px, "--min-area-px")
+            if min_area != "auto":
+                min_area = int(min_area)
             out.mkdir(parents=True, exist_ok=True)
             if truth_mask is not None and len(images) != 1:
                 raise SulfurscopeError("--truth-mask scores one image: give exactly one IMAGE")
@@ -146,21 +171,39 @@ def register(app: typer.Typer) -> None:
                 if rois is not None:
                     labels = labels_from_polygons(read_rois(rois), image.shape)
                     method = f"Fiji ROIs {rois.name}"
+                    segmentation = None
                 else:
-                    labels = segment_particles(
+                    settings = segmentation_parameters(
                         image,
                         invert=invert,
                         smooth_sigma_px=smooth_sigma_px,
                         threshold=thr,
                         background=background,  # type: ignore[arg-type]
-                        background_radius_px=background_radius_px,
+                        background_radius_px=radius,
                         split=split,  # type: ignore[arg-type]
-                        split_depth=split_depth,
+                        split_depth=depth,
                         min_distance_px=min_distance_px,
                         fill_holes=fill_holes,
                         exclude_edge=not keep_edge,
-                        min_area_px=min_area_px,
+                        min_area_px=min_area,
                     )
+                    # segment with the resolved settings (the threshold as its method, so a
+                    # local threshold stays local)
+                    labels = segment_particles(
+                        image,
+                        invert=invert,
+                        smooth_sigma_px=smooth_sigma_px,
+                        threshold=thr if thr != "auto" else settings.threshold,  # type: ignore[arg-type]
+                        background=settings.background,  # type: ignore[arg-type]
+                        background_radius_px=settings.background_radius_px,
+                        split=split,  # type: ignore[arg-type]
+                        split_depth=settings.split_depth,
+                        min_distance_px=min_distance_px,
+                        fill_holes=fill_holes,
+                        exclude_edge=not keep_edge,
+                        min_area_px=settings.min_area_px,
+                    )
+                    segmentation = settings.to_dict()
                     method = "segmentation"
                 table = measure_particles(labels, pixel_size_nm=px)
                 ecd_col = next(c for c in table.columns if c.startswith("Equivalent diameter"))
@@ -173,6 +216,7 @@ def register(app: typer.Typer) -> None:
                     "calibration": mic.calibration.to_dict(),
                     "data_bar": bar.to_dict(),
                     "method": method,
+                    "segmentation": segmentation,
                     "n_particles": len(table),
                     "length_unit": unit,
                     "warnings": [str(w.message) for w in caught],

@@ -30,11 +30,13 @@ from sulfurscope.microscopy.lattice import (
 from sulfurscope.microscopy.particles import (
     ParticleMatch,
     ParticleSizeDistribution,
+    SegmentationParameters,
     labels_from_polygons,
     length_unit_for,
     match_particles,
     measure_particles,
     segment_particles,
+    segmentation_parameters,
     size_distribution,
 )
 
@@ -47,6 +49,7 @@ __all__ = [
     "ParticleMatch",
     "Phase",
     "ParticleSizeDistribution",
+    "SegmentationParameters",
     "correct_spots",
     "crop_data_bar",
     "detect_data_bar",
@@ -66,6 +69,7 @@ __all__ = [
     "reference_spacings",
     "refine_calibration",
     "segment_particles",
+    "segmentation_parameters",
     "size_distribution",
     "spot_angles",
     "uncalibrated",

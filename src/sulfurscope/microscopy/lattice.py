@@ -324,6 +324,16 @@ def _subpixel(logp: np.ndarray, y: int, x: int) -> tuple[float, float]:
         return 0.0 if den >= 0 else float(np.clip(0.5 * (m - p) / den, -0.5, 0.5))
 
     ny, nx = logp.shape
+    # the candidate is a maximum of the background-subtracted power; the parabola needs the
+    # maximum of the power itself, which can sit one pixel away (a parabola clipped at ±0.5 px
+    # would then stop half a pixel short): climb to it first
+    for _ in range(3):
+        if not (0 < y < ny - 1 and 0 < x < nx - 1):
+            break
+        k = int(np.argmax(logp[y - 1 : y + 2, x - 1 : x + 2]))
+        if k == 4:
+            break
+        y, x = y - 1 + k // 3, x - 1 + k % 3
     if 0 < y < ny - 1 and 0 < x < nx - 1:
         dy = off(logp[y - 1, x], logp[y, x], logp[y + 1, x])
         dx = off(logp[y, x - 1], logp[y, x], logp[y, x + 1])
