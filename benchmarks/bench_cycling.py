@@ -55,7 +55,7 @@ def main() -> None:
         import numpy as np
 
         if not hasattr(np, "trapz"):  # navani 0.1.22 still calls np.trapz, removed in NumPy 2.0
-            np.trapz = np.trapezoid  # type: ignore[attr-defined]
+            np.trapz = np.trapezoid  # type: ignore[attr-defined]  # noqa: NPY201
     except ImportError:
         nav = None
 
@@ -83,7 +83,9 @@ def main() -> None:
 
     warnings.simplefilter("ignore")  # galvani warns about unknown column ids on several real files
     files = sorted(Path(args.data, "echem").glob("*.mpr"))
-    print(f"{'file':44s} {'points':>7s} {'galvani':>9s} {'read':>9s} {'summary':>9s} {'full':>9s} {'navani':>9s} {'rd/galv':>8s} {'nav/sum':>8s} {'nav/full':>8s}")
+    print(
+        f"{'file':44s} {'points':>7s} {'galvani':>9s} {'read':>9s} {'summary':>9s} {'full':>9s} {'navani':>9s} {'rd/galv':>8s} {'nav/sum':>8s} {'nav/full':>8s}"
+    )
     tot = {"g": 0.0, "r": 0.0, "s": 0.0, "f": 0.0, "n": 0.0, "s_nav": 0.0, "f_nav": 0.0}
     nav_ok = nav is not None
     for f in files:
@@ -106,9 +108,13 @@ def main() -> None:
             tot["n"] += nv
             tot["s_nav"] += su
             tot["f_nav"] += fu
-        print(f"{f.name[:44]:44s} {n_pts:7d} {g * 1e3:7.2f}ms {r * 1e3:7.2f}ms {su * 1e3:7.2f}ms {fu * 1e3:7.2f}ms {nv * 1e3:7.2f}ms {r / g:8.2f} {nv / su:8.1f} {nv / fu:8.1f}")
+        print(
+            f"{f.name[:44]:44s} {n_pts:7d} {g * 1e3:7.2f}ms {r * 1e3:7.2f}ms {su * 1e3:7.2f}ms {fu * 1e3:7.2f}ms {nv * 1e3:7.2f}ms {r / g:8.2f} {nv / su:8.1f} {nv / fu:8.1f}"
+        )
     ms = {k: v * 1e3 for k, v in tot.items()}
-    print(f"{'TOTAL':44s} {'':7s} {ms['g']:7.2f}ms {ms['r']:7.2f}ms {ms['s']:7.2f}ms {ms['f']:7.2f}ms {ms['n']:7.2f}ms {tot['r'] / tot['g']:8.2f} {tot['n'] / max(tot['s_nav'], 1e-12):8.1f} {tot['n'] / max(tot['f_nav'], 1e-12):8.1f}")
+    print(
+        f"{'TOTAL':44s} {'':7s} {ms['g']:7.2f}ms {ms['r']:7.2f}ms {ms['s']:7.2f}ms {ms['f']:7.2f}ms {ms['n']:7.2f}ms {tot['r'] / tot['g']:8.2f} {tot['n'] / max(tot['s_nav'], 1e-12):8.1f} {tot['n'] / max(tot['f_nav'], 1e-12):8.1f}"
+    )
     print("targets: read/galvani <= 1.2 ; navani/summary >= 10")
 
 

@@ -19,19 +19,25 @@ runner = CliRunner()
 
 def _file(tmp_path, name="cell.mpt", mass=2.0):
     law = lambda c, r, d: 700 * (1 - 0.5 * r)  # noqa: E731
-    frame = simulate_run(rate_test_schedule(law, cycles_per_rate=2), sulfur_mass_mg=mass, points_per_half_cycle=40)
+    frame = simulate_run(
+        rate_test_schedule(law, cycles_per_rate=2), sulfur_mass_mg=mass, points_per_half_cycle=40
+    )
     return write_mpt(frame, tmp_path / name)
 
 
 def test_cycling_writes_tables_and_figures(tmp_path) -> None:
     f1, f2 = _file(tmp_path, "a.mpt"), _file(tmp_path, "b.mpt")
     out = tmp_path / "out"
-    res = runner.invoke(app, ["cycling", str(f1), str(f2), "--sulfur-mass-mg", "2.0", "--out", str(out)])
+    res = runner.invoke(
+        app, ["cycling", str(f1), str(f2), "--sulfur-mass-mg", "2.0", "--out", str(out)]
+    )
     assert res.exit_code == 0, res.output
     for stem in ("a", "b"):
         s = pd.read_parquet(out / f"{stem}_summary.parquet")
         assert s["Cell"].iloc[0] == stem
-        np.testing.assert_allclose(s["Discharge capacity [mAh/g]"].iloc[1:3], 700 * (1 - 0.5 / 40), rtol=5e-3)
+        np.testing.assert_allclose(
+            s["Discharge capacity [mAh/g]"].iloc[1:3], 700 * (1 - 0.5 / 40), rtol=5e-3
+        )
         rc = pd.read_csv(out / f"{stem}_rate_capability.csv")
         assert list(rc["Label"]) == ["C/10", "C/40", "C/20", "C/10", "C/5", "C/2.5"]
     for fig in ("voltage_profiles.png", "rate_capability.png", "retention.png", "dqdv.png"):
@@ -40,12 +46,16 @@ def test_cycling_writes_tables_and_figures(tmp_path) -> None:
 
 def test_cycling_json_and_loading(tmp_path) -> None:
     f = _file(tmp_path, mass=2.0 * 1.32)
-    res = runner.invoke(app, ["cycling", str(f), "--loading-mg-cm2", "2.0", "--out", str(tmp_path / "o"), "--json"])
+    res = runner.invoke(
+        app, ["cycling", str(f), "--loading-mg-cm2", "2.0", "--out", str(tmp_path / "o"), "--json"]
+    )
     assert res.exit_code == 0, res.output
     doc = json.loads(res.stdout)
     cell = doc["cells"][0]
     assert cell["cell"]["sulfur_mass_mg"] == pytest.approx(2.64)
-    assert cell["summary"][1]["Discharge capacity [mAh/g]"] == pytest.approx(700 * (1 - 0.5 / 40), rel=5e-3)
+    assert cell["summary"][1]["Discharge capacity [mAh/g]"] == pytest.approx(
+        700 * (1 - 0.5 / 40), rel=5e-3
+    )
     assert [b["Label"] for b in cell["rate_capability"]][-1] == "C/2.5"
 
 
@@ -77,7 +87,10 @@ def test_cycling_cli_on_real_files(tmp_path) -> None:
         realdata_path("echem", "neware_cccv_5cycles_nw4-120-6-1-36.ndax"),
         realdata_path("echem", "maccor_diag_xTESLADIAG_000019_CH70.070"),
     ]
-    res = runner.invoke(app, ["cycling", *map(str, files), "--sulfur-mass-mg", "6.52", "--out", str(tmp_path), "--json"])
+    res = runner.invoke(
+        app,
+        ["cycling", *map(str, files), "--sulfur-mass-mg", "6.52", "--out", str(tmp_path), "--json"],
+    )
     assert res.exit_code == 0, res.output
     doc = json.loads(res.stdout)
     assert [c["format"] for c in doc["cells"]] == ["biologic-mpr", "arbin-res", "neware", "maccor"]
@@ -88,15 +101,32 @@ def test_cycling_mass_from_composite_and_tga(tmp_path) -> None:
     t = np.linspace(30.0, 600.0, 400)
     m = 100.0 - 49.0 / (1 + np.exp(-(t - 280.0) / 10.0))
     tga = tmp_path / "tga.txt"
-    tga.write_text("##Temp./°C;Mass/%\n" + "\n".join(f"{a:.2f};{b:.4f}" for a, b in zip(t, m, strict=True)))
+    tga.write_text(
+        "##Temp./°C;Mass/%\n" + "\n".join(f"{a:.2f};{b:.4f}" for a, b in zip(t, m, strict=True))
+    )
     f = _file(tmp_path, mass=2.45)
     res = runner.invoke(
-        app, ["cycling", str(f), "--composite-mass-mg", "5.0", "--tga", str(tga), "--out", str(tmp_path / "o"), "--json"]
+        app,
+        [
+            "cycling",
+            str(f),
+            "--composite-mass-mg",
+            "5.0",
+            "--tga",
+            str(tga),
+            "--out",
+            str(tmp_path / "o"),
+            "--json",
+        ],
     )
     assert res.exit_code == 0, res.output
     cell = json.loads(res.stdout)["cells"][0]
     assert cell["cell"]["mass_source"] == "composite"
     assert cell["cell"]["sulfur_mass_mg"] == pytest.approx(2.45, rel=3e-3)
-    assert cell["summary"][1]["Discharge capacity [mAh/g]"] == pytest.approx(700 * (1 - 0.5 / 40), rel=6e-3)
-    res = runner.invoke(app, ["cycling", str(f), "--composite-mass-mg", "5.0", "--out", str(tmp_path / "o")])
+    assert cell["summary"][1]["Discharge capacity [mAh/g]"] == pytest.approx(
+        700 * (1 - 0.5 / 40), rel=6e-3
+    )
+    res = runner.invoke(
+        app, ["cycling", str(f), "--composite-mass-mg", "5.0", "--out", str(tmp_path / "o")]
+    )
     assert res.exit_code == 1 and "--sulfur-fraction or --tga" in res.output

@@ -36,7 +36,9 @@ def test_demo_shows_the_particle_size_story(demo) -> None:
     out, _ = demo
     t = pd.read_csv(out / "rate_capability_by_size.csv")
     assert set(t["Rate"]) == {"C/10", "C/40", "C/20", "C/5", "C/2.5"}
-    fast = t[t["Rate"] == "C/2.5"].set_index("Particle size [um]")["Mean discharge capacity [mAh/g]"]
+    fast = t[t["Rate"] == "C/2.5"].set_index("Particle size [um]")[
+        "Mean discharge capacity [mAh/g]"
+    ]
     # the study: ~600 vs ~300 mAh/g_S at C/2.5 for the smallest vs the largest particles
     assert 480 < fast[1.0] < 720
     assert 240 < fast[8.0] < 380
@@ -48,7 +50,9 @@ def test_demo_shows_the_particle_size_story(demo) -> None:
 def test_demo_gitt_first_discharge_tau_grows_with_size(demo) -> None:
     out, _ = demo
     tau = pd.read_csv(out / "gitt_tau_by_size.csv")
-    first = tau[tau["Half cycle label"] == "first discharge"].set_index("Particle size [um]")["Median tau [s]"]
+    first = tau[tau["Half cycle label"] == "first discharge"].set_index("Particle size [um]")[
+        "Median tau [s]"
+    ]
     assert first[8.0] > first[4.0] > first[1.0]
     steps = pd.read_parquet(out / "gitt" / "AC-S_8um_gitt_gitt_steps.parquet")
     assert (steps["V0 convention"] == "first_rest_point").all()

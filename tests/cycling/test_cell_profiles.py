@@ -6,14 +6,23 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sulfurscope.cycling import cycle_summary, dqdv, make_cell, one_c_current_ma, require_sulfur_mass, voltage_profiles
+from sulfurscope.cycling import (
+    cycle_summary,
+    dqdv,
+    make_cell,
+    one_c_current_ma,
+    require_sulfur_mass,
+    voltage_profiles,
+)
 from sulfurscope.errors import SulfurscopeError
 from sulfurscope.simulate.cycling import HalfCycleSpec, simulate_run
 
 
 def test_mass_from_loading_uses_13mm_disc_area() -> None:
     assert make_cell(loading_mg_cm2=1.7).sulfur_mass_mg == pytest.approx(1.7 * 1.32)
-    assert make_cell(loading_mg_cm2=2.5, electrode_area_cm2=2.0).sulfur_mass_mg == pytest.approx(5.0)
+    assert make_cell(loading_mg_cm2=2.5, electrode_area_cm2=2.0).sulfur_mass_mg == pytest.approx(
+        5.0
+    )
 
 
 def test_mass_from_tga_fraction() -> None:

@@ -27,7 +27,9 @@ def test_known_capacities_recovered_to_half_percent() -> None:
     assert list(s["Cycle"]) == [1, 2]
     np.testing.assert_allclose(s["Discharge capacity [mAh/g]"], [650.0, 580.0], rtol=5e-3)
     np.testing.assert_allclose(s["Charge capacity [mAh/g]"], [600.0, 570.0], rtol=5e-3)
-    np.testing.assert_allclose(s["Coulombic efficiency [%]"], [100 * 600 / 650, 100 * 570 / 580], rtol=5e-3)
+    np.testing.assert_allclose(
+        s["Coulombic efficiency [%]"], [100 * 600 / 650, 100 * 570 / 580], rtol=5e-3
+    )
     np.testing.assert_allclose(s["Discharge C-rate"], [0.1, 0.2], rtol=1e-6)
     # mean charge voltage above mean discharge voltage: positive overpotential
     assert (s["Overpotential [V]"] > 0).all()
@@ -41,7 +43,9 @@ def test_energy_equals_mean_voltage_times_capacity() -> None:
         s["Mean discharge voltage [V]"] * s["Discharge capacity [mAh]"], rel=1e-12
     )
     # specific energy in Wh/kg is mWh per g
-    assert s["Discharge energy [Wh/kg]"] == pytest.approx(s["Discharge energy [mWh]"] / (MASS / 1000))
+    assert s["Discharge energy [Wh/kg]"] == pytest.approx(
+        s["Discharge energy [mWh]"] / (MASS / 1000)
+    )
 
 
 def test_charge_first_convention_pairs_differently() -> None:
@@ -52,7 +56,9 @@ def test_charge_first_convention_pairs_differently() -> None:
     assert list(dis_first["Cycle"]) == [0, 1, 2]
     assert np.isnan(dis_first["Discharge capacity [mAh]"].iloc[0])
     assert list(ch_first["Cycle"]) == [1, 2]
-    np.testing.assert_allclose(ch_first["Coulombic efficiency [%]"], [100 * 290 / 300, 100 * 270 / 280], rtol=5e-3)
+    np.testing.assert_allclose(
+        ch_first["Coulombic efficiency [%]"], [100 * 290 / 300, 100 * 270 / 280], rtol=5e-3
+    )
 
 
 def test_rests_and_cv_hold_do_not_split_half_cycles() -> None:
@@ -110,7 +116,9 @@ def test_property_charge_conservation(caps: list[float], rate: float) -> None:
     net = frame["Charge [mAh]"].iloc[-1] - frame["Charge [mAh]"].iloc[0]
     total = np.nansum(s["Charge capacity [mAh]"]) - np.nansum(s["Discharge capacity [mAh]"])
     assert total == pytest.approx(net, rel=1e-9, abs=1e-12)
-    got = np.sort(np.r_[s["Discharge capacity [mAh/g]"].dropna(), s["Charge capacity [mAh/g]"].dropna()])
+    got = np.sort(
+        np.r_[s["Discharge capacity [mAh/g]"].dropna(), s["Charge capacity [mAh/g]"].dropna()]
+    )
     np.testing.assert_allclose(got, np.sort(caps), rtol=1e-6)
 
 
@@ -130,7 +138,12 @@ def test_missing_column_is_named() -> None:
 
 def test_no_current_is_refused() -> None:
     frame = pd.DataFrame(
-        {"Time [s]": [0.0, 1.0], "Voltage [V]": [2.0, 2.0], "Current [mA]": [0.0, 0.0], "Charge [mAh]": [0.0, 0.0]}
+        {
+            "Time [s]": [0.0, 1.0],
+            "Voltage [V]": [2.0, 2.0],
+            "Current [mA]": [0.0, 0.0],
+            "Charge [mAh]": [0.0, 0.0],
+        }
     )
     with pytest.raises(SulfurscopeError, match="no current"):
         cycle_summary(frame)

@@ -14,7 +14,12 @@ from sulfurscope.cycling import (
     retention,
 )
 from sulfurscope.errors import SulfurscopeError
-from sulfurscope.simulate.cycling import HalfCycleSpec, long_cycling_schedule, rate_test_schedule, simulate_run
+from sulfurscope.simulate.cycling import (
+    HalfCycleSpec,
+    long_cycling_schedule,
+    rate_test_schedule,
+    simulate_run,
+)
 
 MASS = 2.2
 RATES = (1 / 40, 1 / 20, 1 / 10, 1 / 5, 1 / 2.5)
@@ -31,7 +36,9 @@ def _law(cycle: int, c_rate: float, direction: int) -> float:
 
 @pytest.fixture(scope="module")
 def rate_run():
-    frame = simulate_run(rate_test_schedule(_law), sulfur_mass_mg=MASS, rng=np.random.default_rng(3))
+    frame = simulate_run(
+        rate_test_schedule(_law), sulfur_mass_mg=MASS, rng=np.random.default_rng(3)
+    )
     return cycle_summary(frame, sulfur_mass_mg=MASS)
 
 
@@ -62,7 +69,9 @@ def test_retention_fit_recovers_early_fade_law() -> None:
             return 700.0
         return float(early_fade(np.array([cycle]), q_inf, q2, n_c)[0])
 
-    frame = simulate_run(long_cycling_schedule(law, cycles=60), sulfur_mass_mg=MASS, points_per_half_cycle=60)
+    frame = simulate_run(
+        long_cycling_schedule(law, cycles=60), sulfur_mass_mg=MASS, points_per_half_cycle=60
+    )
     r = retention(cycle_summary(frame, sulfur_mass_mg=MASS))
     assert r.fit_ok
     assert r.q_inf == pytest.approx(q_inf, rel=5e-3)
@@ -76,7 +85,9 @@ def test_retention_fit_recovers_early_fade_law() -> None:
 
 def test_retention_flat_run_fit_marked() -> None:
     frame = simulate_run(
-        long_cycling_schedule(lambda c, r, d: 500.0, cycles=12), sulfur_mass_mg=MASS, points_per_half_cycle=40
+        long_cycling_schedule(lambda c, r, d: 500.0, cycles=12),
+        sulfur_mass_mg=MASS,
+        points_per_half_cycle=40,
     )
     r = retention(cycle_summary(frame, sulfur_mass_mg=MASS))
     # no fade: either the fit says N_c ran away or the excess is zero; never a silent NaN with fit_ok
@@ -107,10 +118,14 @@ def test_asymmetric_pairs_discharge_with_preceding_charge() -> None:
     ]
     np.testing.assert_allclose(p["Mean discharge capacity [mAh/g]"], [520.0, 300.0], rtol=5e-3)
     # "slow discharge after a fast charge gives less"
-    assert p["Mean discharge capacity [mAh/g]"].iloc[1] < p["Mean discharge capacity [mAh/g]"].iloc[0]
+    assert (
+        p["Mean discharge capacity [mAh/g]"].iloc[1] < p["Mean discharge capacity [mAh/g]"].iloc[0]
+    )
 
 
-@pytest.mark.parametrize(("rate", "label"), [(0.4, "C/2.5"), (0.025, "C/40"), (2.0, "2C"), (0.0, "n/a")])
+@pytest.mark.parametrize(
+    ("rate", "label"), [(0.4, "C/2.5"), (0.025, "C/40"), (2.0, "2C"), (0.0, "n/a")]
+)
 def test_c_rate_labels(rate: float, label: str) -> None:
     assert c_rate_label(rate) == label
 
@@ -120,8 +135,16 @@ def test_synthetic_file_recovered_through_mpt(tmp_path, decimal: str, newline: s
     """Known capacities, rate blocks and fade → EC-Lab .mpt → read_cycler → within 0.5 %."""
     from sulfurscope.io import read_cycler, write_mpt
 
-    frame = simulate_run(rate_test_schedule(_law), sulfur_mass_mg=MASS, rng=np.random.default_rng(9))
-    path = write_mpt(frame, tmp_path / "synthetic.mpt", metadata={"sulfur_mass_mg": MASS}, decimal=decimal, newline=newline)
+    frame = simulate_run(
+        rate_test_schedule(_law), sulfur_mass_mg=MASS, rng=np.random.default_rng(9)
+    )
+    path = write_mpt(
+        frame,
+        tmp_path / "synthetic.mpt",
+        metadata={"sulfur_mass_mg": MASS},
+        decimal=decimal,
+        newline=newline,
+    )
     data = read_cycler(path)
     summary = cycle_summary(data.frame, sulfur_mass_mg=MASS)
     rc = rate_capability(summary).table
@@ -132,5 +155,9 @@ def test_synthetic_file_recovered_through_mpt(tmp_path, decimal: str, newline: s
     t = summary.table.set_index("Cycle")
     for cycle in (2, 9, 26):
         rate = RATES[(cycle - 2) // 5]
-        assert t.loc[cycle, "Discharge capacity [mAh/g]"] == pytest.approx(_law(cycle, rate, -1), rel=5e-3)
-        assert t.loc[cycle, "Charge capacity [mAh/g]"] == pytest.approx(_law(cycle, rate, 1), rel=5e-3)
+        assert t.loc[cycle, "Discharge capacity [mAh/g]"] == pytest.approx(
+            _law(cycle, rate, -1), rel=5e-3
+        )
+        assert t.loc[cycle, "Charge capacity [mAh/g]"] == pytest.approx(
+            _law(cycle, rate, 1), rel=5e-3
+        )

@@ -37,7 +37,9 @@ def test_study_fractions_recovered(tmp_path, w: float, decimal: str, sep: str) -
     data = read_tga(f)
     assert data.metadata["sample"] == "AC-S 800 rpm"
     assert data.frame["Time [s]"].iloc[10] == pytest.approx(60.0)
-    r = sulfur_fraction(data.frame["Temperature [°C]"].to_numpy(), data.frame["Mass [%]"].to_numpy())
+    r = sulfur_fraction(
+        data.frame["Temperature [°C]"].to_numpy(), data.frame["Mass [%]"].to_numpy()
+    )
     assert r.sulfur_fraction == pytest.approx(w, abs=0.002)
     assert 260 < r.dtg_peak_c < 300
     assert r.onset_c < r.dtg_peak_c < r.endset_c
@@ -53,11 +55,16 @@ def test_initial_normalisation_counts_moisture(tmp_path) -> None:
 def test_generic_csv_in_mg_and_kelvin(tmp_path) -> None:
     t, m = _curve(0.5)
     f = tmp_path / "generic.csv"
-    f.write_text("Temperature (K),Weight (mg)\n" + "\n".join(f"{a + 273.15},{b / 10}" for a, b in zip(t, m, strict=True)))
+    f.write_text(
+        "Temperature (K),Weight (mg)\n"
+        + "\n".join(f"{a + 273.15},{b / 10}" for a, b in zip(t, m, strict=True))
+    )
     d = read_tga(f)
     assert d.frame["Temperature [°C]"].iloc[0] == pytest.approx(30.0)
     assert d.frame["Mass [%]"].iloc[0] == pytest.approx(100.0)
-    assert sulfur_fraction(d.frame["Temperature [°C]"], d.frame["Mass [%]"]).sulfur_fraction == pytest.approx(0.5, abs=2e-3)
+    assert sulfur_fraction(
+        d.frame["Temperature [°C]"], d.frame["Mass [%]"]
+    ).sulfur_fraction == pytest.approx(0.5, abs=2e-3)
 
 
 def test_tga_errors(tmp_path) -> None:

@@ -7,7 +7,13 @@ import pytest
 from matplotlib.colors import to_hex
 
 from sulfurscope.cycling import cycle_summary, dqdv, rate_capability, retention, voltage_profiles
-from sulfurscope.report import plot_dqdv, plot_rate_capability, plot_retention, plot_voltage_profiles, save_figure
+from sulfurscope.report import (
+    plot_dqdv,
+    plot_rate_capability,
+    plot_retention,
+    plot_voltage_profiles,
+    save_figure,
+)
 from sulfurscope.simulate.cycling import long_cycling_schedule, rate_test_schedule, simulate_run
 
 
@@ -16,13 +22,17 @@ def cells():
     out = {}
     for label, scale in (("1 um", 1.0), ("8 um", 0.5)):
         law = lambda c, r, d, s=scale: s * 800 * (1 - 0.3 * r) * (1 - 0.002 * c)  # noqa: E731
-        frame = simulate_run(rate_test_schedule(law, cycles_per_rate=2), sulfur_mass_mg=2.0, points_per_half_cycle=40)
+        frame = simulate_run(
+            rate_test_schedule(law, cycles_per_rate=2), sulfur_mass_mg=2.0, points_per_half_cycle=40
+        )
         out[label] = frame
     return out
 
 
 def test_profiles_figure_one_colour_per_cell(cells) -> None:
-    fig = plot_voltage_profiles({k: voltage_profiles(f, sulfur_mass_mg=2.0) for k, f in cells.items()})
+    fig = plot_voltage_profiles(
+        {k: voltage_profiles(f, sulfur_mass_mg=2.0) for k, f in cells.items()}
+    )
     ax = fig.axes[0]
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert labels == ["1 um (cycle 2)", "8 um (cycle 2)"]
@@ -44,7 +54,9 @@ def test_rate_figure_labels_blocks(cells) -> None:
 
 def test_retention_and_dqdv_figures(tmp_path, cells) -> None:
     law = lambda c, r, d: 500 * (0.8 + 0.2 * np.exp(-max(c - 2, 0) / 8))  # noqa: E731
-    f = simulate_run(long_cycling_schedule(law, cycles=30), sulfur_mass_mg=2.0, points_per_half_cycle=40)
+    f = simulate_run(
+        long_cycling_schedule(law, cycles=30), sulfur_mass_mg=2.0, points_per_half_cycle=40
+    )
     r = retention(cycle_summary(f, sulfur_mass_mg=2.0))
     fig = plot_retention({"cell": r})
     top = fig.axes[0]

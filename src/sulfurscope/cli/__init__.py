@@ -21,7 +21,6 @@ app = typer.Typer(
 )
 
 
-
 @app.callback()
 def _root() -> None:
     """Lithium-sulfur cathode study toolkit: raw instrument files to figures and tables."""

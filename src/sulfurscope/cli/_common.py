@@ -28,7 +28,9 @@ __all__ = [
 T = TypeVar("T")
 
 
-def write_table(frame: pd.DataFrame, out_dir: Path, stem: str, *, parquet: bool = True) -> list[Path]:
+def write_table(
+    frame: pd.DataFrame, out_dir: Path, stem: str, *, parquet: bool = True
+) -> list[Path]:
     """Write ``stem.csv`` (and ``stem.parquet``) atomically; return the paths written."""
     written = []
     p = out_dir / f"{stem}.csv"

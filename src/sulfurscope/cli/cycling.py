@@ -23,7 +23,6 @@ from sulfurscope.cycling import (
     voltage_profiles,
 )
 from sulfurscope.errors import SulfurscopeError
-from sulfurscope.spectra import sulfur_fraction as tga_sulfur_fraction
 from sulfurscope.io import read_cycler
 from sulfurscope.io.tga import read_tga
 from sulfurscope.report import (
@@ -33,6 +32,7 @@ from sulfurscope.report import (
     plot_voltage_profiles,
     save_figure,
 )
+from sulfurscope.spectra import sulfur_fraction as tga_sulfur_fraction
 
 __all__ = ["analyse_cycling_files", "register"]
 
@@ -44,7 +44,9 @@ def _per_file(values: list[float] | None, n: int, name: str) -> list[float | Non
     if len(out) == 1:
         return out * n
     if len(out) != n:
-        raise SulfurscopeError(f"{name} was given {len(out)} times for {n} files: give it once or once per file")
+        raise SulfurscopeError(
+            f"{name} was given {len(out)} times for {n} files: give it once or once per file"
+        )
     return out
 
 
@@ -126,16 +128,56 @@ def register(app: typer.Typer) -> None:
 
     @app.command("cycling")
     def cycling(
-        files: Annotated[list[Path], typer.Argument(help="Cycler files (.mpr, .mpt, .res, .nda/.ndax, Maccor).", exists=True, dir_okay=False)],
-        out: Annotated[Path, typer.Option("--out", help="Output folder.")] = Path("sulfurscope-cycling"),
-        sulfur_mass_mg: Annotated[list[float] | None, typer.Option("--sulfur-mass-mg", help="Sulfur mass in mg (once, or once per file).")] = None,
-        loading_mg_cm2: Annotated[list[float] | None, typer.Option("--loading-mg-cm2", help="Areal sulfur loading in mg/cm² (once, or once per file).")] = None,
-        area_cm2: Annotated[float, typer.Option("--area-cm2", help="Electrode area, cm².")] = DISC_AREA_13MM_CM2,
-        composite_mass_mg: Annotated[list[float] | None, typer.Option("--composite-mass-mg", help="Coating (composite) mass in mg, with --sulfur-fraction or --tga (once, or once per file).")] = None,
-        sulfur_fraction: Annotated[float | None, typer.Option("--sulfur-fraction", help="Sulfur mass fraction of the composite, 0-1.")] = None,
-        tga: Annotated[Path | None, typer.Option("--tga", help="TGA export of the composite: the sulfur fraction is its 150-400 °C mass-loss step.", exists=True, dir_okay=False)] = None,
-        label: Annotated[list[str] | None, typer.Option("--label", help="Cell label (once per file).")] = None,
-        first: Annotated[str, typer.Option("--first", help="Which half opens a cycle: discharge or charge.")] = "discharge",
+        files: Annotated[
+            list[Path],
+            typer.Argument(
+                help="Cycler files (.mpr, .mpt, .res, .nda/.ndax, Maccor).",
+                exists=True,
+                dir_okay=False,
+            ),
+        ],
+        out: Annotated[Path, typer.Option("--out", help="Output folder.")] = Path(
+            "sulfurscope-cycling"
+        ),
+        sulfur_mass_mg: Annotated[
+            list[float] | None,
+            typer.Option("--sulfur-mass-mg", help="Sulfur mass in mg (once, or once per file)."),
+        ] = None,
+        loading_mg_cm2: Annotated[
+            list[float] | None,
+            typer.Option(
+                "--loading-mg-cm2", help="Areal sulfur loading in mg/cm² (once, or once per file)."
+            ),
+        ] = None,
+        area_cm2: Annotated[
+            float, typer.Option("--area-cm2", help="Electrode area, cm².")
+        ] = DISC_AREA_13MM_CM2,
+        composite_mass_mg: Annotated[
+            list[float] | None,
+            typer.Option(
+                "--composite-mass-mg",
+                help="Coating (composite) mass in mg, with --sulfur-fraction or --tga (once, or once per file).",
+            ),
+        ] = None,
+        sulfur_fraction: Annotated[
+            float | None,
+            typer.Option("--sulfur-fraction", help="Sulfur mass fraction of the composite, 0-1."),
+        ] = None,
+        tga: Annotated[
+            Path | None,
+            typer.Option(
+                "--tga",
+                help="TGA export of the composite: the sulfur fraction is its 150-400 °C mass-loss step.",
+                exists=True,
+                dir_okay=False,
+            ),
+        ] = None,
+        label: Annotated[
+            list[str] | None, typer.Option("--label", help="Cell label (once per file).")
+        ] = None,
+        first: Annotated[
+            str, typer.Option("--first", help="Which half opens a cycle: discharge or charge.")
+        ] = "discharge",
         as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
     ) -> None:
         """Capacity, efficiency, rate capability and retention of cycler files (Fig 1d–f)."""
@@ -174,10 +216,14 @@ def register(app: typer.Typer) -> None:
                 )
                 for k in range(n)
             ]
-            return analyse_cycling_files(files, cells, out, first=first, show_progress=n > 1 and not as_json)
+            return analyse_cycling_files(
+                files, cells, out, first=first, show_progress=n > 1 and not as_json
+            )
 
         result = exit_on_error(run)
         if as_json:
             echo_json(result)
         else:
-            typer.echo(f"wrote {len(result['cells'])} cell(s) and {len(result['figures'])} figure(s) to {out}")
+            typer.echo(
+                f"wrote {len(result['cells'])} cell(s) and {len(result['figures'])} figure(s) to {out}"
+            )

@@ -23,12 +23,26 @@ from sulfurscope.cli.gitt import analyse_gitt_files
 from sulfurscope.cli.model import fit_study_results
 from sulfurscope.cycling import make_cell
 from sulfurscope.io.images import read_image
-from sulfurscope.microscopy import crop_data_bar, measure_particles, segment_particles, size_distribution
-from sulfurscope.microscopy.lattice import REFERENCE_PHASES, fft_filter, index_spots, lattice_spacings
+from sulfurscope.microscopy import (
+    crop_data_bar,
+    measure_particles,
+    segment_particles,
+    size_distribution,
+)
+from sulfurscope.microscopy.lattice import (
+    REFERENCE_PHASES,
+    fft_filter,
+    index_spots,
+    lattice_spacings,
+)
 from sulfurscope.model import gaussian_distribution, measured_distribution, predict_rate_capability
 from sulfurscope.report import plot_active_fraction, plot_rate_predictions, save_figure
 from sulfurscope.report.html import ReportSection, write_html_report
-from sulfurscope.report.microscopy import lattice_figure, particle_overlay_figure, size_histogram_figure
+from sulfurscope.report.microscopy import (
+    lattice_figure,
+    particle_overlay_figure,
+    size_histogram_figure,
+)
 from sulfurscope.simulate.microscopy import render_hrtem, render_sem, write_tiff_with_sidecar
 from sulfurscope.simulate.study import SIMULATED_NOTE, SimulatedCell, simulate_study
 
@@ -73,21 +87,34 @@ def _particles_section(cells: list[SimulatedCell], out: Path, *, seed: int) -> d
             pixel_size_nm=cell.particle_size_um * 1000.0 / 45.0,
             rng=rng,
         )
-        tif = write_tiff_with_sidecar(sim, out.parent / "raw" / "sem" / f"{name}.tif", note=SIMULATED_NOTE)
+        tif = write_tiff_with_sidecar(
+            sim, out.parent / "raw" / "sem" / f"{name}.tif", note=SIMULATED_NOTE
+        )
         mic = read_image(tif)
         image, bar = crop_data_bar(mic.image)
         labels = segment_particles(image)
         table = measure_particles(labels, pixel_size_nm=mic.calibration.pixel_size_nm)
         col = next(c for c in table.columns if c.startswith("Equivalent diameter"))
         unit = col[col.index("[") + 1 : -1]
-        dist = size_distribution(table[col].to_numpy(), sample_size=300, seed=seed, length_unit=unit)
+        dist = size_distribution(
+            table[col].to_numpy(), sample_size=300, seed=seed, length_unit=unit
+        )
         write_table(table, out, f"{name}_particles", parquet=False)
-        write_table(table, out.parent / "cycling" / "rate", f"{cell.label}_particles", parquet=False)
+        write_table(
+            table, out.parent / "cycling" / "rate", f"{cell.label}_particles", parquet=False
+        )
         tables[name] = (table, col)
-        figures.append(save_figure(size_histogram_figure(dist, title=f"{name} (simulated SEM)"), out / f"{name}_histogram.png"))
         figures.append(
             save_figure(
-                particle_overlay_figure(image, labels, title=name, pixel_size_nm=mic.calibration.pixel_size_nm),
+                size_histogram_figure(dist, title=f"{name} (simulated SEM)"),
+                out / f"{name}_histogram.png",
+            )
+        )
+        figures.append(
+            save_figure(
+                particle_overlay_figure(
+                    image, labels, title=name, pixel_size_nm=mic.calibration.pixel_size_nm
+                ),
                 out / f"{name}_overlay.png",
             )
         )
@@ -118,7 +145,9 @@ def _lattice_section(out: Path, *, seed: int) -> dict[str, Any]:
     indexed = index_spots(res.spots, list(REFERENCE_PHASES), tolerance=0.02)
     freq = res.spots[["fx [1/px]", "fy [1/px]"]].to_numpy()
     filtered = fft_filter(sim.image, freq, radius=2.0 / min(sim.image.shape))
-    fig = lattice_figure(sim.image, res, indexed=indexed, filtered=filtered, title="simulated HRTEM")
+    fig = lattice_figure(
+        sim.image, res, indexed=indexed, filtered=filtered, title="simulated HRTEM"
+    )
     out.mkdir(parents=True, exist_ok=True)
     keep = [c for c in indexed.columns if c not in ("Candidates",)]
     table = indexed[keep]
@@ -138,7 +167,9 @@ def _model_section(
     measured_tables = particles["tables"]
     dists = {
         name: (
-            measured_distribution(measured_tables[name][0], column=measured_tables[name][1], bins=24)
+            measured_distribution(
+                measured_tables[name][0], column=measured_tables[name][1], bins=24
+            )
             if name in measured_tables
             else gaussian_distribution(c.particle_size_um, c.particle_sd_um, n_classes=24)
         )
@@ -152,14 +183,16 @@ def _model_section(
         for name, dist in dists.items()
         if name != ref_name
     }
-    measured = {
-        name: rate[(rate["Sample"] == name) & (rate["Cycles"] > 1)] for name in preds
-    }
+    measured = {name: rate[(rate["Sample"] == name) & (rate["Cycles"] > 1)] for name in preds}
     frames = []
     for name, p in preds.items():
         f = p.to_frame()
         f.insert(0, "Sample", name)
-        m = measured[name].groupby("C-rate", as_index=False)["Mean discharge capacity [mAh/g]"].mean()
+        m = (
+            measured[name]
+            .groupby("C-rate", as_index=False)["Mean discharge capacity [mAh/g]"]
+            .mean()
+        )
         f["Measured capacity [mAh/g]"] = [
             float(m.iloc[(m["C-rate"] - c).abs().argmin()]["Mean discharge capacity [mAh/g]"])
             for c in f[f.columns[1]]
@@ -215,7 +248,13 @@ def run_demo(out: Path, *, seed: int = 2026, show_progress: bool = False) -> dic
     )
     tau = pd.concat([c["steps"] for c in gitt["cells"]], ignore_index=True)
     tau_summary = (
-        tau.assign(**{"Particle size [um]": tau["Cell"].map({c.label: c.particle_size_um for c in gitt_cells})})
+        tau.assign(
+            **{
+                "Particle size [um]": tau["Cell"].map(
+                    {c.label: c.particle_size_um for c in gitt_cells}
+                )
+            }
+        )
         .groupby(["Half cycle label", "Particle size [um]"], sort=False)["Tau [s]"]
         .median()
         .rename("Median tau [s]")
@@ -264,7 +303,11 @@ def run_demo(out: Path, *, seed: int = 2026, show_progress: bool = False) -> dic
             figures=tuple(Path(f) for f in gitt["figures"]),
             tables=tuple(
                 [("Median τ by half-cycle and size", tau_summary)]
-                + ([("Transport scaling", gitt["transport_scaling"])] if "transport_scaling" in gitt else [])
+                + (
+                    [("Transport scaling", gitt["transport_scaling"])]
+                    if "transport_scaling" in gitt
+                    else []
+                )
             ),
         ),
         ReportSection(
@@ -283,7 +326,9 @@ def run_demo(out: Path, *, seed: int = 2026, show_progress: bool = False) -> dic
             tables=(("Predicted vs measured", model["predictions"]),),
         ),
     ]
-    report = write_html_report(out / "report.html", sections, title="sulfurscope demo", note=SIMULATED_NOTE)
+    report = write_html_report(
+        out / "report.html", sections, title="sulfurscope demo", note=SIMULATED_NOTE
+    )
     lines = [
         "# sulfurscope demo",
         "",
@@ -301,7 +346,10 @@ def run_demo(out: Path, *, seed: int = 2026, show_progress: bool = False) -> dic
         "",
         "Capacity at C/2.5 (mAh/g_S):",
     ]
-    lines += [f"- {r['Particle size [um]']:g} um: {r['Mean discharge capacity [mAh/g]']:.0f}" for _, r in fast.iterrows()]
+    lines += [
+        f"- {r['Particle size [um]']:g} um: {r['Mean discharge capacity [mAh/g]']:.0f}"
+        for _, r in fast.iterrows()
+    ]
     write_text("\n".join(lines) + "\n", out / "README.md")
     return {
         "note": SIMULATED_NOTE,
@@ -310,7 +358,11 @@ def run_demo(out: Path, *, seed: int = 2026, show_progress: bool = False) -> dic
         "files": [c.path for c in cells],
         "figures": [
             str(f)
-            for f in cycling["figures"] + gitt["figures"] + particles["figures"] + lattice["figures"] + model["figures"]
+            for f in cycling["figures"]
+            + gitt["figures"]
+            + particles["figures"]
+            + lattice["figures"]
+            + model["figures"]
         ],
         "particle_sizes": particles["summary"],
         "lattice_spots": lattice["table"],
@@ -337,7 +389,9 @@ def register(app: typer.Typer) -> None:
 
     @app.command("demo")
     def demo(
-        out: Annotated[Path, typer.Option("--out", help="Output folder.")] = Path("sulfurscope-demo"),
+        out: Annotated[Path, typer.Option("--out", help="Output folder.")] = Path(
+            "sulfurscope-demo"
+        ),
         seed: Annotated[int, typer.Option("--seed", help="Random seed of the simulation.")] = 2026,
         as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
     ) -> None:
@@ -347,8 +401,12 @@ def register(app: typer.Typer) -> None:
             echo_json(result)
             return
         typer.echo(SIMULATED_NOTE)
-        typer.echo(f"wrote {len(result['files'])} simulated files and {len(result['figures'])} figures to {out}/")
+        typer.echo(
+            f"wrote {len(result['files'])} simulated files and {len(result['figures'])} figures to {out}/"
+        )
         fast = result["rate_capability_by_size"]
         for _, r in fast[fast["Rate"] == "C/2.5"].sort_values("Particle size [um]").iterrows():
-            typer.echo(f"  {r['Particle size [um]']:g} um at C/2.5: {r['Mean discharge capacity [mAh/g]']:.0f} mAh/g_S")
+            typer.echo(
+                f"  {r['Particle size [um]']:g} um at C/2.5: {r['Mean discharge capacity [mAh/g]']:.0f} mAh/g_S"
+            )
         typer.echo(f"report: {result['report']}  ({result['seconds']:.0f} s)")

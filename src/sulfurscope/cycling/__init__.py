@@ -12,7 +12,13 @@ from sulfurscope.cycling.cell import (
     one_c_current_ma,
     require_sulfur_mass,
 )
-from sulfurscope.cycling.cycles import CycleSummary, HalfCycles, cycle_summary, half_cycles, label_cycles
+from sulfurscope.cycling.cycles import (
+    CycleSummary,
+    HalfCycles,
+    cycle_summary,
+    half_cycles,
+    label_cycles,
+)
 from sulfurscope.cycling.gitt import (
     DiffusionCoefficients,
     GittSteps,

@@ -196,9 +196,7 @@ class HalfCycles:
         return self.table
 
 
-def _half_cycle_arrays(
-    a: dict[str, np.ndarray], seg: _Segments
-) -> dict[str, np.ndarray]:
+def _half_cycle_arrays(a: dict[str, np.ndarray], seg: _Segments) -> dict[str, np.ndarray]:
     """Per-half-cycle aggregates as arrays (the work of :func:`half_cycles`, without pandas)."""
     t, v, i, q = a["t"], a["v"], a["i"], a["q"]
     n = len(t)
@@ -433,7 +431,9 @@ def cycle_summary(
         "Charge current [mA]": ic,
     }
     if sulfur_mass_mg is not None:
-        i1c = one_c_current_ma(sulfur_mass_mg, theoretical_capacity_mah_g=theoretical_capacity_mah_g)
+        i1c = one_c_current_ma(
+            sulfur_mass_mg, theoretical_capacity_mah_g=theoretical_capacity_mah_g
+        )
         g = sulfur_mass_mg / 1000.0
         cols["Discharge capacity [mAh/g]"] = qd / g
         cols["Charge capacity [mAh/g]"] = qc / g

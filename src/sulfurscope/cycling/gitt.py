@@ -22,8 +22,8 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from sulfurscope.cycling import _relaxation as _rx
 from sulfurscope import _sphere
+from sulfurscope.cycling import _relaxation as _rx
 from sulfurscope.errors import MissingColumnError, SulfurscopeError
 from sulfurscope.units import CHARGE, CURRENT, REST, TIME, VOLTAGE
 
@@ -91,6 +91,8 @@ def saturated_tau_reading(
         s_end = np.sqrt(r + 1.0) - np.sqrt(r)
     level = 1.0 - (1.0 - np.exp(-1.0)) * (1.0 - s_end)
     return tp * ((1.0 - level**2) / (2.0 * level)) ** 2
+
+
 _ORDINALS = (
     "first",
     "second",
@@ -1629,8 +1631,14 @@ def transport_scaling(
     limited = np.zeros(len(tau_k), bool)
     notes = []
     if tp is not None:
-        rest = None if rest_s is None else np.broadcast_to(np.asarray(rest_s, dtype=float), tau.shape)[keep]
-        limited = tau_k >= PULSE_LIMITED_FRACTION * saturated_tau_reading(tp[keep], rest, v_inf=v_inf)
+        rest = (
+            None
+            if rest_s is None
+            else np.broadcast_to(np.asarray(rest_s, dtype=float), tau.shape)[keep]
+        )
+        limited = tau_k >= PULSE_LIMITED_FRACTION * saturated_tau_reading(
+            tp[keep], rest, v_inf=v_inf
+        )
         if limited.any():
             notes.append(_PULSE_LIMIT_NOTE.format(n=int(limited.sum()), m=len(tau_k)))
     if n_sizes == 2 and sig is None:

@@ -222,4 +222,6 @@ def dqdv(
             "no half-cycle spans enough voltage for dQ/dV "
             f"(need at least window × dv = {window * dv_v:.3f} V)"
         )
-    return DQDV(table=pd.concat(parts, ignore_index=True), dv_v=dv_v, window=window, polyorder=polyorder)
+    return DQDV(
+        table=pd.concat(parts, ignore_index=True), dv_v=dv_v, window=window, polyorder=polyorder
+    )

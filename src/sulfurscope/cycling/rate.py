@@ -165,9 +165,13 @@ def rate_capability(
                 "Last cycle": int(n_all[hi - 1]),
                 "Cycles": int(hi - lo),
                 "Mean discharge capacity [mAh/g]": mean_d,
-                "SD discharge capacity [mAh/g]": float(np.std(qd[ok], ddof=1)) if ok.sum() > 1 else 0.0,
+                "SD discharge capacity [mAh/g]": float(np.std(qd[ok], ddof=1))
+                if ok.sum() > 1
+                else 0.0,
                 "Mean charge capacity [mAh/g]": float(np.mean(qc[okc])) if okc.any() else np.nan,
-                "SD charge capacity [mAh/g]": float(np.std(qc[okc], ddof=1)) if okc.sum() > 1 else 0.0,
+                "SD charge capacity [mAh/g]": float(np.std(qc[okc], ddof=1))
+                if okc.sum() > 1
+                else 0.0,
                 "Mean coulombic efficiency [%]": float(np.mean(ce[okce])) if okce.any() else np.nan,
                 "Fade in block [%]": float(fade),
                 "Fade rate [%/cycle]": float(fade_rate),

@@ -82,7 +82,9 @@ def _fit_early_fade(x: np.ndarray, y: np.ndarray, n_ref: float) -> dict[str, Any
     }
 
 
-def early_fade(cycle: np.ndarray, q_inf: float, q_2: float, n_c: float, n_ref: float = 2.0) -> np.ndarray:
+def early_fade(
+    cycle: np.ndarray, q_inf: float, q_2: float, n_c: float, n_ref: float = 2.0
+) -> np.ndarray:
     """Early-fade law Q_N = Q_∞ + (Q_ref − Q_∞) exp(−(N − N_ref)/N_c) (MODEL.md §C).
 
     Examples

@@ -33,7 +33,11 @@ def plot_voltage_profiles(
     colours = cell_colours(len(profiles))
     for (label, prof), colour in zip(profiles.items(), colours, strict=True):
         t = prof.table
-        qcol = "Specific capacity [mAh/g]" if "Specific capacity [mAh/g]" in t.columns else "Capacity [mAh]"
+        qcol = (
+            "Specific capacity [mAh/g]"
+            if "Specific capacity [mAh/g]" in t.columns
+            else "Capacity [mAh]"
+        )
         avail = sorted(t["Cycle"].unique())
         chosen = list(cycles) if cycles is not None else ([2] if 2 in avail else avail[:1])
         for k, cyc in enumerate(chosen):
@@ -52,7 +56,11 @@ def plot_voltage_profiles(
                     lw=1.4,
                     label=f"{label} (cycle {cyc})" if direction == "discharge" else None,
                 )
-    unit = "mAh/g$_S$" if all("Specific capacity [mAh/g]" in p.table.columns for p in profiles.values()) else "mAh"
+    unit = (
+        "mAh/g$_S$"
+        if all("Specific capacity [mAh/g]" in p.table.columns for p in profiles.values())
+        else "mAh"
+    )
     a.set_xlabel(f"Capacity ({unit})")
     a.set_ylabel("Voltage (V vs Li/Li$^+$)")
     a.set_title(title)
@@ -110,7 +118,9 @@ def plot_retention(
         t = r.table[r.table["Cycle"] >= r.reference_cycle]  # the formation cycle is not a retention
         top.plot(t["Cycle"], t["Retention [%]"], "o", ms=3, color=colour, label=label)
         later = t[t["Cycle"] > r.reference_cycle]
-        bottom.plot(later["Cycle"], later["Cycle-to-cycle retention [%]"], ".-", ms=3, lw=0.8, color=colour)
+        bottom.plot(
+            later["Cycle"], later["Cycle-to-cycle retention [%]"], ".-", ms=3, lw=0.8, color=colour
+        )
         if r.fit_ok:
             n = np.linspace(r.reference_cycle, t["Cycle"].max(), 200)
             fit = r.q_inf + (r.q_ref - r.q_inf) * np.exp(-(n - r.reference_cycle) / r.n_c)
@@ -126,7 +136,9 @@ def plot_retention(
     return fig
 
 
-def plot_dqdv(curves: Mapping[str, DQDV], *, cycle: int | None = None, title: str = "dQ/dV") -> Figure:
+def plot_dqdv(
+    curves: Mapping[str, DQDV], *, cycle: int | None = None, title: str = "dQ/dV"
+) -> Figure:
     """Differential capacity vs voltage; discharge below the axis (negative), charge above."""
     fig, ax = new_figure()
     a = ax[0, 0]
@@ -134,11 +146,21 @@ def plot_dqdv(curves: Mapping[str, DQDV], *, cycle: int | None = None, title: st
     for (label, d), colour in zip(curves.items(), colours, strict=True):
         t = d.table
         ycol = [c for c in t.columns if c.startswith("dQ/dV")][0]
-        cyc = cycle if cycle is not None else (2 if (t["Cycle"] == 2).any() else int(t["Cycle"].min()))
+        cyc = (
+            cycle
+            if cycle is not None
+            else (2 if (t["Cycle"] == 2).any() else int(t["Cycle"].min()))
+        )
         g = t[t["Cycle"] == cyc]
         for direction, sign in (("discharge", -1), ("charge", 1)):
             h = g[g["Direction"] == direction]
-            a.plot(h["Voltage [V]"], sign * h[ycol], color=colour, lw=1.2, label=label if sign < 0 else None)
+            a.plot(
+                h["Voltage [V]"],
+                sign * h[ycol],
+                color=colour,
+                lw=1.2,
+                label=label if sign < 0 else None,
+            )
     a.axhline(0, color="0.6", lw=0.6)
     a.set_xlabel("Voltage (V)")
     a.set_ylabel(next(iter(curves.values())).table.columns[-1])

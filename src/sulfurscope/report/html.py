@@ -43,7 +43,11 @@ th{background:#f3f3f3} caption{text-align:left;font-weight:600;padding:.3em 0}
 def _table_html(title: str, table: pd.DataFrame, max_rows: int) -> str:
     shown = table.head(max_rows)
     body = shown.to_html(index=False, float_format=lambda x: f"{x:.4g}", border=0, na_rep="")
-    more = f"<p><em>{len(table) - max_rows} more rows in the CSV.</em></p>" if len(table) > max_rows else ""
+    more = (
+        f"<p><em>{len(table) - max_rows} more rows in the CSV.</em></p>"
+        if len(table) > max_rows
+        else ""
+    )
     return f"<div><strong>{html.escape(title)}</strong>{body}{more}</div>"
 
 
@@ -62,7 +66,13 @@ def render_html_report(
     ]
     if note:
         parts.append(f"<p class='note'>{html.escape(note)}</p>")
-    parts.append("<ul>" + "".join(f"<li><a href='#s{k}'>{html.escape(s.title)}</a></li>" for k, s in enumerate(sections)) + "</ul>")
+    parts.append(
+        "<ul>"
+        + "".join(
+            f"<li><a href='#s{k}'>{html.escape(s.title)}</a></li>" for k, s in enumerate(sections)
+        )
+        + "</ul>"
+    )
     for k, s in enumerate(sections):
         parts.append(f"<h2 id='s{k}'>{html.escape(s.title)}</h2>")
         if s.text:
@@ -87,4 +97,6 @@ def write_html_report(
     note: str = "",
 ) -> Path:
     """Render and write the report atomically; return its path."""
-    return atomic_write_bytes(path, render_html_report(sections, title=title, note=note).encode("utf-8"))
+    return atomic_write_bytes(
+        path, render_html_report(sections, title=title, note=note).encode("utf-8")
+    )

@@ -60,7 +60,9 @@ def particle_overlay_figure(
     return fig
 
 
-def size_histogram_figure(dist: ParticleSizeDistribution, *, title: str = "", bins: int = 25) -> Figure:
+def size_histogram_figure(
+    dist: ParticleSizeDistribution, *, title: str = "", bins: int = 25
+) -> Figure:
     """Histogram of equivalent diameters with the Gaussian and log-normal fits (Figure 1a–c style).
 
     Parameters

@@ -72,7 +72,7 @@ class VoltageShape:
 
 
 def rate_test_schedule(
-    capacity_mah_g: "CapacityLaw",
+    capacity_mah_g: CapacityLaw,
     *,
     rates: Sequence[float] = (1 / 40, 1 / 20, 1 / 10, 1 / 5, 1 / 2.5),
     cycles_per_rate: int = 5,
@@ -96,7 +96,7 @@ def rate_test_schedule(
 
 
 def long_cycling_schedule(
-    capacity_mah_g: "CapacityLaw",
+    capacity_mah_g: CapacityLaw,
     *,
     cycles: int = 50,
     c_rate: float = 0.4,

@@ -133,8 +133,12 @@ def simulate_study(
     manifest = {
         "note": SIMULATED_NOTE,
         "seed": seed,
-        "model": {c.sample: cell_model(c.particle_size_um, c.particle_sd_um).to_dict() for c in cells},
+        "model": {
+            c.sample: cell_model(c.particle_size_um, c.particle_sd_um).to_dict() for c in cells
+        },
         "cells": [asdict(c) for c in cells],
     }
-    atomic_write_bytes(out / "manifest.json", json.dumps(manifest, indent=1, default=float).encode())
+    atomic_write_bytes(
+        out / "manifest.json", json.dumps(manifest, indent=1, default=float).encode()
+    )
     return cells
