@@ -55,8 +55,14 @@ def test_rate_tests_recover_model_b_and_c_parameters(tmp_path):
         data = _through_files(frame, tmp_path / f"{name}.mpt")
         summary = cycle_summary(data, sulfur_mass_mg=MASS_MG)
         tables[name] = (summary.table, rate_capability(summary).table)
-    # model C from the smallest particles' cycle summary (D₀ matters little there: f ≈ 1)
-    fit_c = fit_cycling_model(tables["small"][0], small, formation=TRUE_B, n_cells=16)
+    # model C from the smallest particles' cycle summary (D₀ matters little there: f ≈ 1). The
+    # solid-state diffusion term counts towards the voltage limits, so the capacities depend on D_s too:
+    # it is not fitted here (the GITT test below recovers it), so the fit holds it at its true value;
+    # the fitted parameters start from the defaults.
+    known = CyclingParameters(solid_diffusivity_m2_s=TRUE_C.solid_diffusivity_m2_s)
+    fit_c = fit_cycling_model(
+        tables["small"][0], small, formation=TRUE_B, cycling=known, n_cells=16
+    )
     for key in ("k_c_per_h", "m_c", "fade_per_cycle"):
         assert fit_c.values[key] == pytest.approx(getattr(TRUE_C, key), rel=0.05), key
     # model B's D₀ from both samples' rate-capability blocks, model C fixed at its fit

@@ -7,6 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sulfurscope._sphere import sphere_tau_dimless as tau_dimless
+from sulfurscope._sphere import sphere_tau_s as tau_s
 from sulfurscope.errors import SulfurscopeError
 from sulfurscope.model import (
     CellModel,
@@ -21,8 +23,6 @@ from sulfurscope.model import (
     single_size,
     sphere_roots,
 )
-from sulfurscope._sphere import sphere_tau_dimless as tau_dimless
-from sulfurscope._sphere import sphere_tau_s as tau_s
 
 FLAT = CyclingParameters(ocv_slope_v=0.0)
 

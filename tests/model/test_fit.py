@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sulfurscope._sphere import sphere_tau_s as tau_s
 from sulfurscope.errors import FitError, MissingColumnError
 from sulfurscope.model import (
     CellModel,
@@ -19,7 +20,6 @@ from sulfurscope.model import (
     protocol_from_table,
     rate_test_protocol,
 )
-from sulfurscope._sphere import sphere_tau_s as tau_s
 
 RATES = (1 / 40, 1 / 10, 1 / 2.5)
 

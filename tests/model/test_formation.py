@@ -7,12 +7,13 @@ import pytest
 
 from sulfurscope.errors import SulfurscopeError
 from sulfurscope.model import (
+    THIN_SHELL_FACTOR,
     FormationParameters,
     gaussian_distribution,
     sharp_front_active_fraction,
     simulate_formation,
 )
-from sulfurscope.model.formation import _System
+from sulfurscope.model.formation import _planar_thin_shell_factor, _System
 
 
 def _system(k: int = 2, n: int = 8) -> _System:
@@ -84,6 +85,45 @@ def test_sharp_front_closed_form():
             n_cells=30,
         )
         assert r.active_fraction[0] >= float(sharp_front_active_fraction(lam_s))
+
+
+def _thin_shell_f(lam_s: float) -> float:
+    # β = 1, σ large (pore reagent 1/σ ≪ f), 8 µm at C/10: D₀ from Λ_s = Λ/(εσ)
+    eps, sigma = 0.3, 2e4
+    d0 = lam_s * eps * sigma * (4e-6) ** 2 / 36000.0
+    r = simulate_formation(
+        8.0,
+        FormationParameters(beta=1.0, sigma=sigma, diffusivity_m2_s=d0),
+        c_rate=0.1,
+        n_cells=80,
+        grid_power=3.0,
+    )
+    return float(r.active_fraction[0])
+
+
+def test_sharp_front_limit_converges_to_the_renormalised_closed_form():
+    """MODEL.md §B: the sharp-front limit. Model B's front is sharp on the particle scale only as the
+    shell gets thin (Λ_s → 0, β = 1, σ → ∞); there f → 1 − (1 + 3AΛ_s)⁻³ with A = THIN_SHELL_FACTOR
+    (formation module notes), with a relative error that falls like ≈ 2.3 Λ_s."""
+    lams = (0.03, 0.01, 0.003)
+    f = np.array([_thin_shell_f(x) for x in lams])
+    renorm = sharp_front_active_fraction(THIN_SHELL_FACTOR * np.array(lams))
+    err = np.abs(f / renorm - 1.0)
+    assert np.all(np.diff(err) < 0), err  # decreasing as the limit is approached
+    assert err[-1] < 0.01
+    np.testing.assert_array_less(err / np.array(lams), 3.0)  # O(Λ_s) convergence
+    # the un-renormalised closed form stays a lower bound, ~40 % low however thin the shell
+    plain = sharp_front_active_fraction(np.array(lams))
+    assert np.all(f > plain) and f[-1] / plain[-1] - 1.0 > 0.5
+
+
+def test_thin_shell_factor_from_the_planar_problem():
+    """Oracle for A: the universal planar problem, solved independently of model B (first order in the
+    step; Richardson-extrapolated)."""
+    coarse = _planar_thin_shell_factor(length=8.0, step=0.05, dphi=0.1)
+    fine = _planar_thin_shell_factor(length=8.0, step=0.05, dphi=0.05)
+    assert abs(fine - THIN_SHELL_FACTOR) < abs(coarse - THIN_SHELL_FACTOR)
+    assert 2.0 * fine - coarse == pytest.approx(THIN_SHELL_FACTOR, abs=2e-3)
 
 
 def test_grid_convergence():

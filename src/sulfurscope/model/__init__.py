@@ -38,6 +38,7 @@ from sulfurscope.model.fit import (
     protocol_from_table,
 )
 from sulfurscope.model.formation import (
+    THIN_SHELL_FACTOR,
     FormationParameters,
     FormationResult,
     sharp_front_active_fraction,
@@ -90,6 +91,7 @@ __all__ = [
     "rate_law_capacity",
     "rate_test_protocol",
     "sharp_front_active_fraction",
+    "THIN_SHELL_FACTOR",
     "simulate_formation",
     "simulate_half_cycle",
     "simulate_protocol",

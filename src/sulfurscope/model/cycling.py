@@ -35,12 +35,27 @@ sample of a 2 h rest), a pulse-saturated sphere reads τ ≈ 0.46 t_p, so a 3× 
 particles well out of saturation (T_p = t_p D/R² ≈ 0.1 → D_p ≈ 2e-17); the layers left by formation
 are ≈ 0.5 µm (1 µm particles, fully converted) to ≈ 1.5 µm (8 µm), and with that same D the later τ
 would differ ~3× as well. Alike later τ need the layers in the saturated regime, D_s ≲ 2e-18 (slower
-transport in the converted Li₂S/CEI layer). With the simulator's defaults: first-discharge τ ≈ 450 /
-1200 / 1350 s and later τ ≈ 1000 / 1150 / 1200 s for 1 / 4 / 8 µm (12-class Gaussians, sd = 0.3 d).
+transport in the converted Li₂S/CEI layer); much lower D_s drives |u| of the 8 µm layers into the
+|u| ≤ 1 bound, whose rests then stay flat and read absurd τ (5e-19 gave 3700 s).
+
+Defaults and the voltage limits (retuned). The protocol simulator ends every current step when the full
+voltage, diffusion term included, reaches V_min / V_max (see :mod:`sulfurscope.model.protocols`); before,
+model C alone decided the end and the diffusion term was clipped on top, so charges ran on flat at
+3.000 V. With the old defaults (k_c = 1e-6 h⁻¹, s_D = 0.25 V, λ = 0.03 µm) honest limits cut the charges
+short: C/2.5 discharge 350 / 147 / 65 mAh/g_S for 1 / 4 / 8 µm instead of the study's ~600 / ~300 — the
+thick layers of big particles reach |u| ≈ 1 within a C/2.5 charge and lose the whole s_D. The defaults
+are therefore k_c = 8e-5 h⁻¹ (compensates the diffusion term's share of the 0.9 V charge window,
+≈ e^{α s_D/V_T}), s_D = 0.2 V (the big particles' penalty; lower values leave the 1 µm later-cycle GITT
+relaxations only a few times the 2 mV noise, and their τ scatter) and λ = 0.045 µm (small particles fade
+a little more, which brings the 1 µm sample's C/2.5 capacity back towards ~600). Other values are
+MODEL.md's illustrative ones. With these defaults (12-class Gaussians, sd = 0.3 d, 2 mV noise): C/2.5
+discharge ≈ 684 / 510 / 343 mAh/g_S; first-discharge τ ≈ 490 / 1200 / 1350 s and later τ ≈ 1020 /
+1240 / 1170 s for 1 / 4 / 8 µm.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -67,7 +82,8 @@ Direction = Literal["discharge", "charge"]
 
 @dataclass(frozen=True, slots=True)
 class CyclingParameters:
-    """Parameters of model C (MODEL.md §C illustrative values as defaults).
+    """Parameters of model C (MODEL.md §C illustrative values as defaults, except k_c, s_D and λ: see
+    the module notes, "Defaults and the voltage limits").
 
     Attributes
     ----------
@@ -103,7 +119,7 @@ class CyclingParameters:
     """
 
     k_d_per_h: float = 1e-3
-    k_c_per_h: float = 1e-6
+    k_c_per_h: float = 8e-5
     m_d: float = 2.0
     m_c: float = 8.0
     alpha: float = 0.5
@@ -112,11 +128,11 @@ class CyclingParameters:
     ohmic_v_per_c: float = 0.05
     v_min: float = 0.5
     v_max: float = 3.0
-    fade_layer_um: float = 0.03
+    fade_layer_um: float = 0.045
     fade_per_cycle: float = 0.08
     fade_per_hour: float = 0.002
     solid_diffusivity_m2_s: float = 2e-18
-    diffusion_v: float = 0.25
+    diffusion_v: float = 0.2
     pristine_diffusivity_m2_s: float = 2e-17
     pristine_diffusion_v: float = 0.8
     temperature_k: float = 298.15
@@ -191,7 +207,8 @@ class HalfCycle:
     x : (M, K) ndarray
         Lithiated fraction per class.
     voltage_v : (M,) ndarray
-        Terminal voltage without the diffusion term (added by the protocol simulator).
+        Terminal voltage: model C's, plus ``extra_voltage_v`` when one was given (the protocol simulator
+        passes its solid-state diffusion term there, so the limit applies to the full voltage).
     rate_per_h : (M, K) ndarray
         dx_k/dt.
     capacity_mah_g : float
@@ -226,6 +243,10 @@ class HalfCycle:
         }
 
 
+#: Largest spacing (s) of the grid on which a half-cycle's first limit crossing is bracketed.
+_CROSSING_GRID_S = 600.0
+
+
 def _voltage(x: np.ndarray, a: np.ndarray, i: float, sign: int, p: CyclingParameters) -> np.ndarray:
     """Voltage for states x (..., K); sign −1 discharge, +1 charge."""
     a_tot = a.sum()
@@ -250,8 +271,13 @@ def simulate_half_cycle(
     max_capacity_mah_g: float | None = None,
     max_duration_s: float | None = None,
     sample_interval_s: float = 60.0,
+    extra_voltage_v: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> HalfCycle:
     """Run one constant-current half-cycle of model C until a voltage, capacity or time limit.
+
+    The voltage limit applies to the full terminal voltage, model C's plus ``extra_voltage_v``: the
+    half-cycle ends at the first time that sum reaches V_min (discharge) / V_max (charge), as a cycler
+    ends a constant-current step, and the state and capacity are those at that time.
 
     Parameters
     ----------
@@ -269,6 +295,10 @@ def simulate_half_cycle(
         Stop after this time.
     sample_interval_s : float
         Output spacing (the end point is always included).
+    extra_voltage_v : callable, optional
+        η_extra(t_s) → V, (M,) → (M,): a voltage added to model C's terminal voltage, a function of the
+        time since the start of the half-cycle (s) only (e.g. the simulator's solid-state diffusion
+        overpotential, sign included). Must accept an array of times.
 
     Returns
     -------
@@ -278,7 +308,7 @@ def simulate_half_cycle(
     --------
     >>> hc = simulate_half_cycle([1.0], [1.0], c_rate=0.1, direction="charge")
     >>> round(hc.capacity_mah_g / 1672, 2)
-    0.52
+    0.72
     """
     p = params or CyclingParameters()
     x0 = np.atleast_1d(np.asarray(x0, dtype=float))
@@ -303,7 +333,13 @@ def simulate_half_cycle(
     def past(v: float) -> bool:
         return v <= limit if sign < 0 else v >= limit
 
-    v0 = float(_voltage(x0, a, i, sign, p))
+    def extra(t_h: np.ndarray) -> np.ndarray:
+        t_h = np.asarray(t_h, dtype=float)
+        if extra_voltage_v is None:
+            return np.zeros(t_h.shape)
+        return np.asarray(extra_voltage_v(t_h * 3600.0), dtype=float).reshape(t_h.shape)
+
+    v0 = float(_voltage(x0, a, i, sign, p)) + float(extra(np.zeros(1))[0])
     if a_tot <= 0 or past(v0):
         return HalfCycle(
             np.zeros(1), x0[None, :], np.array([v0]), np.zeros((1, x0.size)), 0.0, "empty"
@@ -316,19 +352,44 @@ def simulate_half_cycle(
         x_far = 1.0 if sign < 0 else 0.0
         t_full = (x_far - x_start) / dxdt
 
-        def vol_at(t: float) -> float:
-            xx = np.full(x0.size, x_start + dxdt * t)
-            return float(_voltage(xx, a, i, sign, p)) - limit
+        def excess(t: np.ndarray) -> np.ndarray:
+            # > 0 beyond the limit: (V_C + η_extra − limit) · (−1 on discharge, +1 on charge)
+            t = np.asarray(t, dtype=float)
+            xx = (x_start + dxdt * t)[..., None] * np.ones(x0.size)
+            v = _voltage(xx, a, i, sign, p) + extra(t)
+            return (v - limit) * (1.0 if sign > 0 else -1.0)
 
-        t_hi = t_full * (1.0 - 1e-15)
-        if vol_at(t_hi) * (1 if sign < 0 else -1) > 0:  # never reaches the limit (no kinetic limit)
-            t_v = t_full
-        else:
-            t_v = optimize.brentq(vol_at, 0.0, t_hi, xtol=1e-12 * max(t_full, 1e-9), rtol=1e-13)
-        if t_v <= t_stop_other:
+        t_hi = min(t_full * (1.0 - 1e-15), t_stop_other)
+        # first crossing: a uniform grid (≥ 48 intervals, ≤ _CROSSING_GRID_S apart, independent of the
+        # output sampling so that every caller finds the same end) plus points clustered at the end
+        # (the kinetic limit is steep there), then a root in the first bracket; the full voltage need
+        # not be monotone (crossings narrower than the grid spacing are not resolved)
+        n_uniform = int(min(max(49, np.ceil(t_hi * 3600.0 / _CROSSING_GRID_S) + 1), 4001))
+        grid = np.unique(
+            np.concatenate(
+                [np.linspace(0.0, t_hi, n_uniform), t_hi * (1.0 - np.geomspace(1e-9, 0.5, 24))]
+            )
+        )
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ex = excess(grid)
+        beyond = np.flatnonzero(ex >= 0)
+        if beyond.size:
+            j = int(beyond[0])
+            if j == 0:
+                t_v = 0.0
+            else:
+                t_v = optimize.brentq(
+                    lambda t: float(excess(np.array([t]))[0]),
+                    grid[j - 1],
+                    grid[j],
+                    xtol=1e-12 * max(t_hi, 1e-9),
+                    rtol=1e-13,
+                )
             t_end, ended = t_v, "voltage"
-        else:
+        elif t_stop_other < t_full:
             t_end, ended = t_stop_other, other
+        else:  # never reaches the limit (no kinetic limit): everything converted
+            t_end, ended = t_full, "voltage"
         dt_h = sample_interval_s / 3600.0
         tt = np.arange(0.0, t_end, dt_h) if t_end > 0 else np.zeros(0)
         tt = np.append(tt, t_end)
@@ -346,7 +407,7 @@ def simulate_half_cycle(
             return -sign * i * g / max(s, 1e-300)
 
         def ev(t: float, x: np.ndarray) -> float:
-            return float(_voltage(x, a, i, sign, p)) - limit
+            return float(_voltage(x, a, i, sign, p)) + float(extra(np.array([t]))[0]) - limit
 
         ev.terminal = True  # type: ignore[attr-defined]
         t_max = min(t_stop_other, 10.0 / i)
@@ -368,6 +429,6 @@ def simulate_half_cycle(
         tt = np.append(np.arange(0.0, t_end, dt_h), t_end)
         x = sol.sol(tt).T
         rate = np.array([rhs(0.0, xi) for xi in x])
-    v = _voltage(x, a, i, sign, p)
+    v = _voltage(x, a, i, sign, p) + extra(tt)
     cap = float(np.sum(a * np.abs(x[-1] - x0))) * Q_THEORETICAL_SULFUR_MAH_G
     return HalfCycle(tt * 3600.0, x, np.asarray(v, dtype=float), rate, cap, ended)

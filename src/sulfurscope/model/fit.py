@@ -31,9 +31,9 @@ import lmfit
 import numpy as np
 import pandas as pd
 
+from sulfurscope._sphere import sphere_tau_s as _sphere_tau_s
 from sulfurscope.errors import FitError, MissingColumnError, SulfurscopeError
 
-from sulfurscope._sphere import sphere_tau_s as _sphere_tau_s
 from .active_volume import SizeDistribution, single_size
 from .cycling import CyclingParameters
 from .formation import FormationParameters

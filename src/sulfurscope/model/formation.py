@@ -17,6 +17,36 @@ Numerics (MODEL.md §B): finite volumes on a surface-clustered grid (faces r̃_j
 conservative spherical volumes, harmonic-mean face diffusivities; method of lines; SciPy BDF with an
 analytic Jacobian = local (tridiagonal-block) part + the rank-one term u ∂K/∂y; terminal event at the
 cut-off.
+
+The sharp-front limit of this model (MODEL.md §B's verification "sharp-front limit vs the closed form")
+------------------------------------------------------------------------------------------------------
+The closed form f = 1 − (1 + 3Λ_s/i)⁻³ (:func:`sharp_front_active_fraction`) assumes a converted shell
+(θ = 1) around an untouched core (θ = 0), fed by quasi-steady diffusion through the shell with the shell
+group Λ_s = β_shell Λ/(εσ). Model B approaches it only in one limit, and with a renormalised Λ:
+
+1. σ → ∞ (pore reagent negligible): ∂c̃/∂t̃ = (Λ/ε)∇·(D̃∇c̃) − σ∂θ/∂t̃ divided by σ gives the quasi-steady
+   Λ_u ∇·(D̃∇c̃) = ∂θ/∂t̃, Λ_u = Λ/(εσ), with ∂θ/∂t̃ = K c̃ (1 − θ) and ⟨∂θ/∂t̃⟩ = i.
+2. The reaction zone is never thin compared with the shell. At t = 0 (θ = 0, D̃ = 1) the profile is
+   c̃ = sinh(φr̃)/(r̃ sinh φ) with φ² = K/Λ_u, and the current fixes 3Λ_u(φ coth φ − 1) = i: the
+   penetration depth 1/φ ≈ 3Λ_u/i is the closed form's own shell thickness δ/R ≈ 3Λ_s/i. Sealing
+   (β < 1 at fixed Λ_s) makes it worse — the unconverted core then conducts Λ_s/β, the reagent spreads
+   deeper and f rises above the closed form (e.g. Λ_s = 0.1: f = 0.80, 0.93, 0.98 for β = 1, 0.1, 0.01;
+   closed form 0.54). So the front is sharp only on the scale of the particle, in the thin-shell limit
+   Λ_s → 0 (β = 1, where Λ_s = Λ_u).
+3. Thin-shell (planar) limit: with x = 1 − r̃ ≪ 1, ⟨·⟩ = 3∫·dx, and the scalings x = (3Λ_s/i) X,
+   t̃ = (9Λ_s/i²) T, k = 9Λ_s K/i², the problem becomes parameter-free:
+   c'' = θ_T,  θ_T = k(T) c (1 − θ),  ∫θ_T dX = 1 (so −c'(0) = 1),  c(0) = 1, c(∞) = 0.
+   The run ends when k(T) diverges (the supply through the nearly converted outer layer fails; model
+   B's exhaustion event), at T_end = ∫θ dX = A. Then f = 3∫θ dx = 9AΛ_s/i, while the sharp-front
+   closed form gives 9Λ_s/i to the same order: the model's sharp-front limit is
+   f → 1 − (1 + 3Λ_eff/i)⁻³ with Λ_eff = A Λ_s, A = :data:`THIN_SHELL_FACTOR` ≈ 1.709
+   (:func:`_planar_thin_shell_factor` solves the planar problem: first-order in the step, A = 1.7144 /
+   1.7098 / 1.7092 at Δφ = 0.05 / 0.01 / 0.005, Richardson-extrapolated 1.7086, grid- and
+   cap-independent to 1e-5). The partly converted zone ahead of the front holds the extra 71 %.
+4. Curvature corrects it at O(Λ_s): model B (β = 1, σ = 1e5, 200 cells) gives Λ_eff/Λ_s = 1.712,
+   1.722, 1.756, 1.860 at Λ_s = 0.001, 0.003, 0.01, 0.03 (≈ A + 4Λ_s), i.e. a relative error in f of
+   ≈ 2.3 Λ_s against the renormalised closed form — the convergence tests/model/test_formation.py
+   asserts. The un-renormalised closed form (Λ_eff = Λ_s) stays a lower bound, 41 % low as Λ_s → 0.
 """
 
 from __future__ import annotations
@@ -39,11 +69,16 @@ from .active_volume import SizeDistribution, class_weights, single_size
 _S_FLOOR = 1e-9
 
 __all__ = [
+    "THIN_SHELL_FACTOR",
     "FormationParameters",
     "FormationResult",
     "sharp_front_active_fraction",
     "simulate_formation",
 ]
+
+#: A of model B's thin-shell limit: f → 1 − (1 + 3AΛ_s/i)⁻³ as Λ_s → 0 (β = 1, σ → ∞); see the module
+#: notes. The universal planar problem's T_end, from :func:`_planar_thin_shell_factor` (extrapolated).
+THIN_SHELL_FACTOR = 1.709
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +136,10 @@ def sharp_front_active_fraction(shell_lambda: Any, *, current: float = 1.0) -> n
     R/r_c = 1 + 3Λ_s/i, so f = 1 − (1 + 3Λ_s/i)⁻³ and δ = 3Λ_s R/(i + 3Λ_s). Here
     Λ_s = D_shell t_C c_b/(R² ν c_S) = β_shell Λ/(ε σ) is the shell's diffusion group (D_shell = β_shell D₀).
 
+    Model B itself tends to this form only in the thin-shell limit and with Λ_s renormalised:
+    ``sharp_front_active_fraction(THIN_SHELL_FACTOR * lam_s)`` (β = 1, σ → ∞, Λ_s → 0; see the module
+    notes, "The sharp-front limit of this model").
+
     Examples
     --------
     >>> float(sharp_front_active_fraction(1.0 / 3.0))
@@ -110,6 +149,64 @@ def sharp_front_active_fraction(shell_lambda: Any, *, current: float = 1.0) -> n
     if np.any(lam < 0) or current <= 0:
         raise SulfurscopeError("shell_lambda must be >= 0 and current > 0")
     return 1.0 - (1.0 + 3.0 * lam / current) ** -3
+
+
+def _planar_thin_shell_factor(
+    *, length: float = 10.0, step: float = 0.01, dphi: float = 0.01, k_cap: float = 1e8
+) -> float:
+    """A = T_end of the universal planar problem of model B's thin-shell limit (module notes, step 3).
+
+    c'' = k(1 − θ)c on [0, ``length``] (c(0) = 1, no flux at the far end; nodes ``step`` apart), k from
+    the current constraint ∫ k c (1 − θ) dX = 1 (root in log k), θ advanced exactly for frozen k, c with
+    1 − θ = e^{−φ} and steps max Δφ = ``dphi`` (first order in ``dphi``); ends when k would exceed
+    ``k_cap``. Returns the converted amount ∫θ dX.
+    """
+    from scipy.linalg import solve_banded
+    from scipy.optimize import brentq
+
+    x = np.arange(0.0, length + 0.5 * step, step)
+    n = x.size
+    m = n - 1
+    h2 = 1.0 / step**2
+
+    def consumption(k: float, om: np.ndarray) -> tuple[float, np.ndarray]:
+        ab = np.zeros((3, m))
+        ab[1] = -2.0 * h2 - k * om[1:]
+        ab[0, 1:] = h2
+        ab[2, :-1] = h2
+        ab[2, -2] = 2.0 * h2  # mirror node at the far end (no flux)
+        rhs = np.zeros(m)
+        rhs[0] = -h2
+        c = np.concatenate([[1.0], solve_banded((1, 1), ab, rhs)])
+        g = k * c * om
+        return float(step * (g.sum() - 0.5 * g[0] - 0.5 * g[-1])), c
+
+    phi = np.zeros(n)
+    total = 0.0
+    log_k = 0.0
+    while True:
+        om = np.exp(-phi)
+
+        def excess(lk: float, om: np.ndarray = om) -> float:
+            return consumption(float(np.exp(lk)), om)[0] - 1.0
+
+        lo, hi = log_k - 2.0, log_k + 2.0
+        while True:
+            if hi > np.log(k_cap):
+                return total  # the supply fails: k diverges
+            if excess(hi) >= 0:
+                break
+            hi += 2.0
+        while excess(lo) > 0 and lo > -50.0:
+            lo -= 2.0
+        log_k = brentq(excess, lo, hi, xtol=1e-12)
+        k = float(np.exp(log_k))
+        c = consumption(k, om)[1]
+        rate = k * c  # dφ/dT
+        dt = dphi / float(rate.max())
+        dth = om * (1.0 - np.exp(-rate * dt))
+        total += float(step * (dth.sum() - 0.5 * dth[0] - 0.5 * dth[-1]))
+        phi = phi + rate * dt
 
 
 @dataclass(frozen=True, slots=True)

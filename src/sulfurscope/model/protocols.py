@@ -11,7 +11,18 @@ sphere modes of its surface-minus-mean lithiation u_k. During the first (formati
 the particle radius R_k with the pristine diffusivity D_p, driven by each class's conversion rate from
 model B (so big particles polarise more and relax more slowly, saturated by the pulse length); after
 formation they span the active layer L_k with D_s. The voltage carries −s Σ a_k u_k / Σ a_k on top of
-model B / model C; GITT rests relax it. Capacities are decided by models B and C alone.
+model B / model C; GITT rests relax it.
+
+Voltage limits (as a cycler applies them): every current step (formation discharge or pulse, CC
+half-cycle, GITT pulse) ends at the first time the *full* voltage — model B/C's, including the ohmic drop,
+plus the diffusion term — reaches V_min (discharge) / V_max (charge); the capacity, model C's state x_k
+and the diffusion modes are those at that time, so the next half-cycle can only return what this one
+delivered. No sample under current lies beyond a limit and nothing is clipped. The formation's crossing
+is found on its sampled curve (``_FORMATION_POINTS`` per segment, linear within the interval), model
+C's by a root solve. After a GITT pulse has reached the limit, the further pulses of that half-cycle
+(same mode) do not run (``"empty"``) and their rests are ``"skipped"``, as a cycler's GITT loop moves on
+to the next sequence. :func:`protocol_capacities` decides the same end points as
+:func:`simulate_protocol` (it carries the diffusion modes without sampling them).
 
 Everything is pure: :func:`simulate_protocol` returns a DataFrame with ``Time [s]``, ``Voltage [V]``,
 ``Current [mA]`` (positive = charge), ``Charge [mAh]`` (cumulative), ``Step`` (int) and ``Rest`` (bool);
@@ -300,18 +311,32 @@ class _State:
         a = self.share
         return self.amplitude_v * (u @ a) / max(float(a.sum()), 1e-300)
 
+    def _modes_at(self, t_s: np.ndarray, rate_per_s: float | np.ndarray) -> np.ndarray:
+        """Modes (T, K, n) at times t_s into a step of constant dx/dt (exact update), not advanced."""
+        lam = self.lam[None, :, :]
+        rate = np.broadcast_to(np.asarray(rate_per_s, dtype=float), self.w.shape)
+        e = np.exp(-lam * np.asarray(t_s, dtype=float)[:, None, None])
+        return self.modes[None] * e + (2.0 / 3.0) * rate[None, :, None] / lam * (1.0 - e)
+
+    def diffusion_at(self, t_s: np.ndarray, rate_per_s: float | np.ndarray) -> np.ndarray:
+        """η_diff at times t_s into a step of constant dx/dt, without advancing the modes."""
+        t_s = np.atleast_1d(np.asarray(t_s, dtype=float))
+        if self.amplitude_v == 0:
+            return np.zeros(t_s.size)
+        return self._eta(self._modes_at(t_s, rate_per_s).sum(axis=2))
+
+    def advance(self, t_s: float, rate_per_s: float | np.ndarray) -> None:
+        """Advance the modes by t_s at constant dx/dt (the same exact update as :meth:`diffusion_v`)."""
+        self.modes = self._modes_at(np.array([float(t_s)]), rate_per_s)[0]
+
     def diffusion_v(self, t_s: np.ndarray, rate_per_s: float | np.ndarray) -> np.ndarray:
         """η_diff at times t_s into a step of constant dx/dt (exact mode update); advances the modes.
 
         ``rate_per_s`` is one dx/dt for every class or one per class, (K,).
         """
-        lam = self.lam[None, :, :]
-        rate = np.broadcast_to(np.asarray(rate_per_s, dtype=float), self.w.shape)
-        e = np.exp(-lam * t_s[:, None, None])
-        m = self.modes[None] * e + (2.0 / 3.0) * rate[None, :, None] / lam * (1.0 - e)
-        u = m.sum(axis=2)  # (T, K) surface − mean lithiation
+        m = self._modes_at(t_s, rate_per_s)
         self.modes = m[-1]
-        return self._eta(u)
+        return self._eta(m.sum(axis=2))
 
     def formation_diffusion_v(self, t_s: np.ndarray, converted: np.ndarray) -> np.ndarray:
         """η_diff along a formation curve: per-class conversion ⟨θ_k⟩(t) (M, K), piecewise-constant
@@ -332,6 +357,84 @@ class _State:
         return self._eta(u)
 
 
+#: Output points per continuous formation segment (pulses get a tenth): fixed, so that the formation's
+#: end point (the first time the full voltage reaches V_min) is the same for every sampling interval
+#: and for :func:`protocol_capacities`.
+_FORMATION_POINTS = 600
+
+
+def _truncate_formation(
+    fr: FormationResult, v_full: np.ndarray, v_min: float
+) -> tuple[FormationResult, np.ndarray]:
+    """End the formation at the first sample time under current at which the full voltage (model B's
+    minus the solid-state diffusion term) reaches ``v_min``, interpolated linearly within the sampled
+    interval (under constant current Σ w⟨θ⟩ is linear in time, so the charge stays exact).
+
+    Returns the truncated result (curves cut, active fractions at the crossing) and the full voltage.
+    The θ(r)/reagent profiles stay model B's at its own end (at most one output interval later when the
+    crossing falls in the last pulse or the final plunge, as it does for the default parameters).
+    """
+    under = fr.current_c < 0
+    hit = np.flatnonzero(under & (v_full <= v_min))
+    if hit.size == 0:
+        return fr, v_full
+    j = int(hit[0])
+    if j == 0 or not under[j - 1]:
+        # a pulse that starts beyond the limit does not run: the formation ends with the rest before
+        keep = max(j, 1)
+        t = fr.time_s[:keep]
+        v_b = fr.voltage_v[:keep]
+        cur = fr.current_c[:keep]
+        conv = fr.converted[:keep]
+        conv_k = fr.class_converted[:keep]
+        v_out = v_full[:keep].copy()
+        if j == 0:
+            v_out[-1] = v_min
+    else:
+        v_a, v_b_ = v_full[j - 1], v_full[j]
+        t_a, t_b = fr.time_s[j - 1], fr.time_s[j]
+        frac = 1.0 if (t_b <= t_a or v_a == v_b_) else float((v_a - v_min) / (v_a - v_b_))
+
+        def at(arr: np.ndarray) -> np.ndarray:
+            return arr[j - 1] + frac * (arr[j] - arr[j - 1])
+
+        t = np.append(fr.time_s[:j], t_a + frac * (t_b - t_a))
+        v_b = np.append(fr.voltage_v[:j], at(fr.voltage_v))
+        cur = np.append(fr.current_c[:j], fr.current_c[j])
+        conv = np.append(fr.converted[:j], at(fr.converted))
+        conv_k = np.vstack([fr.class_converted[:j], at(fr.class_converted)[None, :]])
+        v_out = np.append(v_full[:j], v_min)
+    f_k = conv_k[-1].copy()
+    big_f = float(np.sum(fr.weight * f_k))
+    out = replace(
+        fr,
+        time_s=t,
+        voltage_v=v_b,
+        current_c=cur,
+        converted=conv,
+        class_converted=conv_k,
+        active_fraction=f_k,
+        electrode_active_fraction=big_f,
+        capacity_mah_g=big_f * Q_THEORETICAL_SULFUR_MAH_G,
+        ended_by_cutoff=True,
+    )
+    return out, v_out
+
+
+def _row(
+    n: int, mode: str, c_rate: float, cap: float, dur: float, ended: str, st: _State
+) -> dict[str, Any]:
+    return {
+        "Step": n,
+        "Mode": mode,
+        "C-rate": c_rate,
+        "Capacity [mAh/g]": cap,
+        "Duration [s]": dur,
+        "Ended by": ended,
+        "Active fraction": float(st.share.sum()),
+    }
+
+
 def _run(
     protocol: Sequence[ProtocolStep],
     cell: CellModel,
@@ -340,12 +443,15 @@ def _run(
     want_series: bool,
     formation_result: FormationResult | None = None,
 ) -> tuple[list[dict[str, Any]], list[tuple[np.ndarray, np.ndarray, np.ndarray, int, bool]], Any]:
+    """Drive the protocol; the end point of every step is decided here, identically whether or not the
+    time series is wanted (``want_series`` only adds the samples)."""
     st = _State(cell)
     p = cell.cycling
     rows: list[dict[str, Any]] = []
     series: list[tuple[np.ndarray, np.ndarray, np.ndarray, int, bool]] = []
     formation: FormationResult | None = None
     skip_rest = False  # a rest after a step that could not run (GITT pulses past the limit)
+    at_limit: str | None = None  # mode whose voltage limit the last current step reached
     for n, step in enumerate(protocol):
         if step.mode == "formation":
             if st.formed:
@@ -362,19 +468,19 @@ def _run(
                     n_cells=cell.n_cells,
                     gitt_pulse_mah_g=step.pulse_mah_g,
                     gitt_rest_s=step.pulse_rest_s,
-                    n_output=max(50, int(3600.0 / step.c_rate / sample_interval_s))
-                    if want_series
-                    else 50,
+                    n_output=_FORMATION_POINTS,
                 )
+            # solid-state diffusion across each particle's radius (pristine composite), driven by each
+            # class's conversion; the rests relax it. The cycler ends the discharge when the full
+            # voltage reaches V_min.
+            v_full = fr.voltage_v - st.formation_diffusion_v(fr.time_s, fr.class_converted)
+            fr, v_form = _truncate_formation(fr, v_full, p.v_min)
             formation = fr
+            st.form(fr.active_fraction)
+            skip_rest = False
+            at_limit = "discharge"
             if want_series:
                 t = fr.time_s
-                # solid-state diffusion across each particle's radius (pristine composite), driven
-                # by each class's conversion; the rests relax it
-                v_form = fr.voltage_v - st.formation_diffusion_v(t, fr.class_converted)
-                v_form = np.clip(v_form, p.v_min, p.v_max)
-            st.form(fr.active_fraction)
-            if want_series:
                 if step.pulse_mah_g is None:
                     tt = np.append(np.arange(0.0, t[-1], sample_interval_s), t[-1])
                     v = np.interp(tt, t, v_form)
@@ -395,15 +501,15 @@ def _run(
                             )
                         )
             rows.append(
-                {
-                    "Step": n,
-                    "Mode": "formation",
-                    "C-rate": step.c_rate,
-                    "Capacity [mAh/g]": fr.capacity_mah_g,
-                    "Duration [s]": float(fr.time_s[-1]),
-                    "Ended by": "voltage",
-                    "Active fraction": float(st.share.sum()),
-                }
+                _row(
+                    n,
+                    "formation",
+                    step.c_rate,
+                    fr.capacity_mah_g,
+                    float(fr.time_s[-1]),
+                    "voltage",
+                    st,
+                )
             )
             continue
         if not st.formed:
@@ -412,17 +518,7 @@ def _run(
             if step.duration_s is None or step.duration_s < 0:
                 raise SulfurscopeError(f"protocol step {n}: a rest needs duration_s >= 0")
             if skip_rest:
-                rows.append(
-                    {
-                        "Step": n,
-                        "Mode": "rest",
-                        "C-rate": 0.0,
-                        "Capacity [mAh/g]": 0.0,
-                        "Duration [s]": 0.0,
-                        "Ended by": "skipped",
-                        "Active fraction": float(st.share.sum()),
-                    }
-                )
+                rows.append(_row(n, "rest", 0.0, 0.0, 0.0, "skipped", st))
                 continue
             if want_series:
                 tt = np.append(np.arange(0.0, step.duration_s, sample_interval_s), step.duration_s)
@@ -434,20 +530,25 @@ def _run(
                 eta = st.diffusion_v(tt, 0.0)
                 u = _voltage(st.x, st.share, 0.0, -1, p)
                 series.append((tt, np.full(tt.size, float(u)) - eta, np.zeros(tt.size), n, True))
-            rows.append(
-                {
-                    "Step": n,
-                    "Mode": "rest",
-                    "C-rate": 0.0,
-                    "Capacity [mAh/g]": 0.0,
-                    "Duration [s]": float(step.duration_s or 0.0),
-                    "Ended by": "time",
-                    "Active fraction": float(st.share.sum()),
-                }
-            )
+            else:
+                st.advance(float(step.duration_s), 0.0)
+            rows.append(_row(n, "rest", 0.0, 0.0, float(step.duration_s or 0.0), "time", st))
             continue
         if step.c_rate <= 0:
             raise SulfurscopeError(f"protocol step {n}: c_rate must be > 0 for {step.mode}")
+        if step.max_capacity_mah_g is not None and at_limit == step.mode:
+            # a GITT pulse after the half-cycle reached its voltage limit: the cycler has moved on
+            skip_rest = True
+            rows.append(_row(n, step.mode, step.c_rate, 0.0, 0.0, "empty", st))
+            continue
+        sign = -1 if step.mode == "discharge" else 1
+        rate = -sign * step.c_rate / max(st.share.sum(), 1e-300) / 3600.0  # dx/dt, 1/s
+        modes0 = st.modes.copy()
+
+        def extra(t_s: np.ndarray, rate: float = rate) -> np.ndarray:
+            # eta > 0 on discharge (surface more lithiated) lowers the voltage
+            return -st.diffusion_at(t_s, rate)
+
         hc = simulate_half_cycle(
             st.x,
             st.share,
@@ -457,29 +558,35 @@ def _run(
             max_capacity_mah_g=step.max_capacity_mah_g,
             max_duration_s=step.duration_s,
             sample_interval_s=sample_interval_s,
+            extra_voltage_v=extra,
         )
-        sign = -1 if step.mode == "discharge" else 1
         skip_rest = hc.ended_by == "empty"
         if hc.ended_by != "empty":
             st.x = hc.x[-1].copy()
-            dur_h = float(hc.time_s[-1]) / 3600.0
+            st.modes = modes0
+            st.advance(float(hc.time_s[-1]), rate)
+            at_limit = step.mode if hc.ended_by == "voltage" else None
             if want_series:
-                rate = -sign * step.c_rate / max(st.share.sum(), 1e-300) / 3600.0  # dx/dt, 1/s
-                eta = st.diffusion_v(hc.time_s, rate)
-                v = hc.voltage_v - eta  # eta > 0 on discharge (surface more lithiated)
-                v = np.clip(v, p.v_min, p.v_max)
-                series.append((hc.time_s, v, np.full(hc.time_s.size, sign * step.c_rate), n, False))
-            st.age(dur_h)
+                series.append(
+                    (
+                        hc.time_s,
+                        hc.voltage_v,
+                        np.full(hc.time_s.size, sign * step.c_rate),
+                        n,
+                        False,
+                    )
+                )
+            st.age(float(hc.time_s[-1]) / 3600.0)
         rows.append(
-            {
-                "Step": n,
-                "Mode": step.mode,
-                "C-rate": step.c_rate,
-                "Capacity [mAh/g]": hc.capacity_mah_g,
-                "Duration [s]": float(hc.time_s[-1]),
-                "Ended by": hc.ended_by,
-                "Active fraction": float(st.share.sum()),
-            }
+            _row(
+                n,
+                step.mode,
+                step.c_rate,
+                hc.capacity_mah_g,
+                float(hc.time_s[-1]),
+                hc.ended_by,
+                st,
+            )
         )
     return rows, series, formation
 
