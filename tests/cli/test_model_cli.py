@@ -153,6 +153,16 @@ def test_fit_command(tmp_path):
     assert "diffusivity_m2_s" in data["formation_fit"]["values"]
     assert data["shell_fit"]["shell_um"] > 0
     assert (out / "model_fit.json").exists() and (out / "fitted_vs_measured.csv").exists()
+    # every sample's rate test, retention and first discharge predicted with the fitted parameters
+    rate = pd.read_csv(out / "predicted_rate_test.csv")
+    fitted = pd.read_csv(out / "fitted_vs_measured.csv")
+    assert set(rate["Sample"]) == set(fitted["Sample"])
+    ret = pd.read_csv(out / "predicted_retention.csv")
+    assert (ret.loc[ret["Cycle"] == 2, "Retention [%]"] == 100.0).all()
+    first = pd.read_csv(out / "predicted_first_discharge.csv")
+    assert first.groupby("Sample")["Voltage [V]"].last().between(0.45, 0.55).all()
+    assert (out / "predictions.png").stat().st_size > 1000
+    assert set(data["predictions"]["active_fraction"]) == set(rate["Sample"])
 
 
 def test_errors_are_one_line_exit_1(tmp_path):

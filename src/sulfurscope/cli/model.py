@@ -35,6 +35,7 @@ from sulfurscope.model import (
     lognormal_distribution,
     measured_distribution,
     predict_rate_capability,
+    predict_samples,
     simulate_formation,
     single_size,
 )
@@ -44,6 +45,7 @@ from sulfurscope.report.model import (
     plot_formation_profiles,
     plot_model_fit,
     plot_rate_predictions,
+    plot_sample_predictions,
 )
 
 __all__ = ["fit_study_results", "register"]
@@ -248,10 +250,12 @@ def fit_study_results(
     result: dict[str, Any] = {"reference": ref, "cycling_fit": fit_c.to_dict()}
     files = write_table(fit_c.to_frame(), out, "cycling_fit_parameters")
     files.append(save_figure(plot_model_fit(fit_c), out / "cycling_fit.png"))
+    final_formation = fit_c.formation
     if len(dists) > 1:
         fit_b = fit_formation_model(
             {k: (dists[k], tables[k][0]) for k in dists}, cycling=fit_c.cycling, n_cells=n_cells
         )
+        final_formation = fit_b.formation
         result["formation_fit"] = fit_b.to_dict()
         files += write_table(fit_b.to_frame(), out, "formation_fit_parameters")
         files += write_table(fit_b.table, out, "fitted_vs_measured")
@@ -282,6 +286,20 @@ def fit_study_results(
             )
         except SulfurscopeError as exc:
             result["shell_fit"] = {"skipped": str(exc)}
+    # predict every sample's rate test, retention and first discharge with the fitted parameters
+    preds = predict_samples(
+        dists, cycling=fit_c.cycling, formation=final_formation, n_cells=min(n_cells, 20)
+    )
+    files += write_table(preds.rate, out, "predicted_rate_test")
+    files += write_table(preds.retention, out, "predicted_retention")
+    files += write_table(preds.first_discharge, out, "predicted_first_discharge")
+    measured = {
+        name: table[["Cycle", "Discharge capacity [mAh/g]"]]
+        for name, (table, kind) in tables.items()
+        if kind == "summary"
+    }
+    files.append(save_figure(plot_sample_predictions(preds, measured), out / "predictions.png"))
+    result["predictions"] = preds.to_dict()
     files.append(write_text(json.dumps(jsonable(result), indent=1), out / "model_fit.json"))
     result["files"] = [str(f) for f in files]
     return result

@@ -44,6 +44,7 @@ from sulfurscope.model.formation import (
     sharp_front_active_fraction,
     simulate_formation,
 )
+from sulfurscope.model.predict import SamplePredictions, predict_samples
 from sulfurscope.model.protocols import (
     CellModel,
     ProtocolStep,
@@ -65,6 +66,7 @@ __all__ = [
     "ModelFit",
     "ProtocolStep",
     "RatePrediction",
+    "SamplePredictions",
     "ShellFit",
     "SizeDistribution",
     "StepOutcome",
@@ -86,6 +88,7 @@ __all__ = [
     "long_cycling_protocol",
     "measured_distribution",
     "predict_rate_capability",
+    "predict_samples",
     "protocol_capacities",
     "protocol_from_table",
     "rate_law_capacity",

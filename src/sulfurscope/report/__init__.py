@@ -13,6 +13,7 @@ from sulfurscope.report.model import (
     plot_formation_profiles,
     plot_model_fit,
     plot_rate_predictions,
+    plot_sample_predictions,
     plot_voltage_comparison,
 )
 
@@ -27,6 +28,7 @@ __all__ = [
     "plot_relaxation_curves",
     "plot_relaxation_times",
     "plot_retention",
+    "plot_sample_predictions",
     "plot_voltage_comparison",
     "plot_voltage_profiles",
     "save_figure",

@@ -16,6 +16,7 @@ from sulfurscope.model import (
     FormationResult,
     ModelFit,
     RatePrediction,
+    SamplePredictions,
     SizeDistribution,
     active_fraction,
     class_weights,
@@ -25,6 +26,7 @@ from sulfurscope.report._style import cell_colours, new_figure
 from sulfurscope.units import CHARGE, TIME, VOLTAGE
 
 __all__ = [
+    "plot_sample_predictions",
     "plot_active_fraction",
     "plot_formation_profiles",
     "plot_model_fit",
@@ -167,4 +169,43 @@ def plot_model_fit(fit: ModelFit) -> Figure:
     ax.set_xlabel(x_col)
     ax.set_ylabel("Discharge capacity [mAh/g$_S$]")
     ax.legend(fontsize=7)
+    return fig
+
+
+def plot_sample_predictions(
+    predictions: SamplePredictions,
+    measured_rate: Mapping[str, pd.DataFrame] | None = None,
+) -> Figure:
+    """The fitted model's predictions per sample: rate test (with measured points), retention and the
+    first-discharge (formation) curve; one colour per sample."""
+    fig, axes = new_figure(11.0, 3.4, ncols=3)
+    ax_rate, ax_ret, ax_form = axes[0]
+    names = list(dict.fromkeys(predictions.rate["Sample"]))
+    for name, colour in zip(names, cell_colours(len(names)), strict=True):
+        r = predictions.rate[predictions.rate["Sample"] == name]
+        ax_rate.plot(
+            r["Cycle"], r["Discharge capacity [mAh/g]"], "-", color=colour, label=f"{name} model"
+        )
+        if measured_rate and name in measured_rate:
+            m = measured_rate[name]
+            ax_rate.plot(
+                m["Cycle"], m["Discharge capacity [mAh/g]"], "o", ms=3, mfc="none", color=colour
+            )
+        t = predictions.retention[predictions.retention["Sample"] == name]
+        t = t[t["Cycle"] >= 2]
+        ax_ret.plot(t["Cycle"], t["Retention [%]"], "-", color=colour, label=name)
+        f = predictions.first_discharge[predictions.first_discharge["Sample"] == name]
+        ax_form.plot(
+            f["Specific capacity [mAh/g]"], f["Voltage [V]"], "-", color=colour, label=name
+        )
+    ax_rate.set_xlabel("Cycle")
+    ax_rate.set_ylabel("Discharge capacity [mAh/g$_S$]")
+    ax_rate.set_title("Rate test: model (lines), measured (o)", fontsize=9)
+    ax_rate.legend(fontsize=7)
+    ax_ret.set_xlabel("Cycle")
+    ax_ret.set_ylabel("Q$_n$/Q$_2$ [%]")
+    ax_ret.set_title("Predicted retention", fontsize=9)
+    ax_form.set_xlabel("Specific capacity [mAh/g$_S$]")
+    ax_form.set_ylabel("Voltage [V]")
+    ax_form.set_title("Predicted first discharge", fontsize=9)
     return fig
