@@ -91,3 +91,16 @@ def test_demo_hrtem_finds_lif_and_li2s(demo) -> None:
     found = set(zip(spots["Phase"], spots["hkl"], strict=True))
     assert {("LiF", "(111)"), ("Li2S", "(111)")} <= found
     assert spots["d error [%]"].abs().max() < 1.0
+
+
+def test_demo_rate_and_long_tests_have_rests_and_model_comparison(demo) -> None:
+    out, _ = demo
+    from sulfurscope.io import read_cycler
+
+    data = read_cycler(out / "raw" / "AC-S_4um_long.mpt")
+    rest = data.frame["Rest"].to_numpy()
+    # an OCV rest after every half-cycle: rests start about twice per cycle
+    starts = int(((~rest[:-1]) & rest[1:]).sum())
+    assert starts >= 2 * 49
+    assert (out / "model" / "first_discharge_model_vs_measured.png").stat().st_size > 1000
+    assert (out / "model" / "fit" / "predicted_retention.csv").exists()

@@ -21,7 +21,8 @@ from sulfurscope.cli._common import echo_json, exit_on_error, write_table, write
 from sulfurscope.cli.cycling import analyse_cycling_files
 from sulfurscope.cli.gitt import analyse_gitt_files
 from sulfurscope.cli.model import fit_study_results
-from sulfurscope.cycling import make_cell
+from sulfurscope.cycling import make_cell, voltage_profiles
+from sulfurscope.io import read_cycler
 from sulfurscope.io.images import read_image
 from sulfurscope.microscopy import (
     crop_data_bar,
@@ -36,7 +37,12 @@ from sulfurscope.microscopy.lattice import (
     lattice_spacings,
 )
 from sulfurscope.model import gaussian_distribution, measured_distribution, predict_rate_capability
-from sulfurscope.report import plot_active_fraction, plot_rate_predictions, save_figure
+from sulfurscope.report import (
+    plot_active_fraction,
+    plot_first_discharge_comparison,
+    plot_rate_predictions,
+    save_figure,
+)
 from sulfurscope.report.html import ReportSection, write_html_report
 from sulfurscope.report.microscopy import (
     lattice_figure,
@@ -206,6 +212,21 @@ def _model_section(
     ]
     fit = fit_study_results(out.parent / "cycling" / "rate", out / "fit")
     figures += [Path(f) for f in fit["files"] if str(f).endswith(".png")]
+    # the fitted model's first discharge against the measured one, per sample
+    predicted = pd.read_csv(out / "fit" / "predicted_first_discharge.csv")
+    measured_first = {}
+    for c in cells:
+        if c.protocol == "rate":
+            prof = voltage_profiles(
+                read_cycler(c.path).frame, sulfur_mass_mg=c.sulfur_mass_mg, cycles=[1]
+            ).table
+            measured_first[c.label] = prof[prof["Direction"] == "discharge"]
+    figures.append(
+        save_figure(
+            plot_first_discharge_comparison(predicted, measured_first),
+            out / "first_discharge_model_vs_measured.png",
+        )
+    )
     return {"predictions": pred_table, "fit": fit, "figures": figures}
 
 

@@ -256,8 +256,11 @@ def _voltage(x: np.ndarray, a: np.ndarray, i: float, sign: int, p: CyclingParame
     else:
         g = p.k_c_per_h * np.clip(x, 0.0, 1.0) ** p.m_c
     s = (g * a).sum(axis=-1)
-    with np.errstate(divide="ignore"):
-        eta = (_vt(p) / p.alpha) * np.arcsinh(i / (2.0 * s))
+    if i == 0:  # open circuit: no charge-transfer overpotential, even where no sulfur can react
+        eta = np.zeros_like(s)
+    else:
+        with np.errstate(divide="ignore"):
+            eta = (_vt(p) / p.alpha) * np.arcsinh(i / (2.0 * s))
     return p.ocv_v - p.ocv_slope_v * (xbar - 0.5) + sign * (eta + i * p.ohmic_v_per_c)
 
 

@@ -10,6 +10,7 @@ from sulfurscope.report.cycling import (
 from sulfurscope.report.gitt import plot_gitt_voltage, plot_relaxation_curves, plot_relaxation_times
 from sulfurscope.report.model import (
     plot_active_fraction,
+    plot_first_discharge_comparison,
     plot_formation_profiles,
     plot_model_fit,
     plot_rate_predictions,
@@ -20,6 +21,7 @@ from sulfurscope.report.model import (
 __all__ = [
     "plot_active_fraction",
     "plot_dqdv",
+    "plot_first_discharge_comparison",
     "plot_formation_profiles",
     "plot_gitt_voltage",
     "plot_model_fit",

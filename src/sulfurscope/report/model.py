@@ -26,6 +26,7 @@ from sulfurscope.report._style import cell_colours, new_figure
 from sulfurscope.units import CHARGE, TIME, VOLTAGE
 
 __all__ = [
+    "plot_first_discharge_comparison",
     "plot_sample_predictions",
     "plot_active_fraction",
     "plot_formation_profiles",
@@ -208,4 +209,41 @@ def plot_sample_predictions(
     ax_form.set_xlabel("Specific capacity [mAh/g$_S$]")
     ax_form.set_ylabel("Voltage [V]")
     ax_form.set_title("Predicted first discharge", fontsize=9)
+    return fig
+
+
+def plot_first_discharge_comparison(
+    predicted: pd.DataFrame,
+    measured: Mapping[str, pd.DataFrame],
+) -> Figure:
+    """First (CEI-forming) discharge: the fitted model's curve (solid) against the measured one
+    (dashed) per sample. ``predicted`` has ``Sample``, ``Specific capacity [mAh/g]``, ``Voltage [V]``
+    (:class:`SamplePredictions` ``.first_discharge``); ``measured`` maps each sample to a table with
+    the same two columns (e.g. :func:`sulfurscope.cycling.voltage_profiles` of cycle 1)."""
+    fig, axes = new_figure(5.5, 3.6)
+    ax = axes[0, 0]
+    names = list(dict.fromkeys(predicted["Sample"]))
+    for name, colour in zip(names, cell_colours(len(names)), strict=True):
+        p = predicted[predicted["Sample"] == name]
+        ax.plot(
+            p["Specific capacity [mAh/g]"],
+            p["Voltage [V]"],
+            "-",
+            color=colour,
+            label=f"{name} model",
+        )
+        if name in measured:
+            m = measured[name]
+            ax.plot(
+                m["Specific capacity [mAh/g]"],
+                m["Voltage [V]"],
+                "--",
+                color=colour,
+                lw=1.0,
+                label=f"{name} measured",
+            )
+    ax.set_xlabel("Specific capacity [mAh/g$_S$]")
+    ax.set_ylabel("Voltage [V]")
+    ax.set_title("First discharge: fitted model vs measurement", fontsize=9)
+    ax.legend(fontsize=6)
     return fig

@@ -19,6 +19,7 @@ import numpy as np
 from sulfurscope._files import atomic_write_bytes
 from sulfurscope.model import (
     CellModel,
+    ProtocolStep,
     electrode_active_fraction,
     gaussian_distribution,
     gitt_protocol,
@@ -27,9 +28,26 @@ from sulfurscope.model import (
     simulate_protocol,
 )
 
-__all__ = ["SIMULATED_NOTE", "SimulatedCell", "default_cell_model", "simulate_study"]
+__all__ = [
+    "SIMULATED_NOTE",
+    "SimulatedCell",
+    "default_cell_model",
+    "simulate_study",
+    "with_rests",
+]
 
 SIMULATED_NOTE = "SIMULATED DATA (sulfurscope demo) - not a measurement"
+
+
+def with_rests(protocol: Sequence[ProtocolStep], rest_s: float) -> tuple[ProtocolStep, ...]:
+    """The protocol with an open-circuit rest of ``rest_s`` after every current step (as cyclers
+    are usually programmed: a short OCV period between half-cycles)."""
+    out: list[ProtocolStep] = []
+    for step in protocol:
+        out.append(step)
+        if step.mode != "rest" and rest_s > 0:
+            out.append(ProtocolStep("rest", duration_s=rest_s))
+    return tuple(out)
 
 
 def default_cell_model(mean_um: float, sd_um: float) -> CellModel:
@@ -59,6 +77,7 @@ def simulate_study(
     relative_sd: float = 0.3,
     long_cycles: int = 50,
     long_c_rate: float = 0.4,
+    rest_s: float = 600.0,
     protocols: Sequence[str] = ("rate", "long", "gitt"),
     cell_model: Callable[[float, float], CellModel] = default_cell_model,
     seed: int = 2026,
@@ -75,6 +94,9 @@ def simulate_study(
         Standard deviation of each Gaussian size distribution relative to its mean.
     long_cycles, long_c_rate : int, float
         Length and C-rate of the long cycling test.
+    rest_s : float
+        Open-circuit rest after every half-cycle of the rate and long tests, s (the GITT has its own
+        2 h rests).
     protocols : sequence of {"rate", "long", "gitt"}
         Which tests to simulate.
     cell_model : callable
@@ -92,8 +114,10 @@ def simulate_study(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     builders = {
-        "rate": lambda: rate_test_protocol(),
-        "long": lambda: long_cycling_protocol(c_rate=long_c_rate, n_cycles=long_cycles),
+        "rate": lambda: with_rests(rate_test_protocol(), rest_s),
+        "long": lambda: with_rests(
+            long_cycling_protocol(c_rate=long_c_rate, n_cycles=long_cycles), rest_s
+        ),
         "gitt": lambda: gitt_protocol(),
     }
     cells: list[SimulatedCell] = []
