@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from sulfurscope.cli import cycling, demo, gitt, microscopy, model
+from sulfurscope.cli import cycling, demo, eds, eels, gitt, microscopy, model, raman, study, xps
 
 __all__ = ["app", "main"]
 
@@ -26,7 +26,7 @@ def _root() -> None:
     """Lithium-sulfur cathode study toolkit: raw instrument files to figures and tables."""
 
 
-for _module in (cycling, gitt, model, microscopy, demo):
+for _module in (cycling, gitt, model, microscopy, xps, raman, eds, eels, study, demo):
     _module.register(app)
 
 
