@@ -59,6 +59,12 @@ from .cycling import (
 )
 from .formation import FormationParameters, FormationResult, simulate_formation
 
+_ROOTS_SQ = _ROOTS**2
+#: Σ_{n≥N} x_n⁻² for N = 0 … len(_ROOTS): the settled tail of the mode sum in closed form.
+_INV_ROOTS_SQ_TAIL = np.concatenate([np.cumsum((1.0 / _ROOTS_SQ)[::-1])[::-1], [0.0]])
+#: λt beyond which a mode has forgotten its start (e^−50 ≈ 2e−22).
+_MEMORY_CUTOFF = 50.0
+
 __all__ = [
     "CellModel",
     "ProtocolStep",
@@ -311,19 +317,57 @@ class _State:
         a = self.share
         return self.amplitude_v * (u @ a) / max(float(a.sum()), 1e-300)
 
+    def _head(self, t_s: np.ndarray) -> int:
+        """Number of leading modes that still carry memory at every time in ``t_s``.
+
+        Mode n of class k decays as exp(−λ_kn t) with λ_kn = x_n² c_k; for λ_kn t ≥ 50 (e^−50 ≈ 2e−22)
+        it sits at its steady value (2/3)·r/λ_kn to double precision, so only the modes below the first
+        x_n² ≥ 50/(c_min t_min) need the exponential (about 20 of 400 a few seconds into a step).
+        """
+        positive = t_s[t_s > 0.0]
+        t_min = float(positive.min()) if positive.size else 0.0
+        c_min = float(self.lam[:, 0].min()) / _ROOTS_SQ[0]
+        if t_min <= 0.0 or c_min <= 0.0:
+            return _ROOTS.size
+        return int(np.searchsorted(_ROOTS_SQ, _MEMORY_CUTOFF / (c_min * t_min), side="right"))
+
     def _modes_at(self, t_s: np.ndarray, rate_per_s: float | np.ndarray) -> np.ndarray:
         """Modes (T, K, n) at times t_s into a step of constant dx/dt (exact update), not advanced."""
-        lam = self.lam[None, :, :]
+        t_s = np.asarray(t_s, dtype=float)
         rate = np.broadcast_to(np.asarray(rate_per_s, dtype=float), self.w.shape)
-        e = np.exp(-lam * np.asarray(t_s, dtype=float)[:, None, None])
-        return self.modes[None] * e + (2.0 / 3.0) * rate[None, :, None] / lam * (1.0 - e)
+        n = self._head(t_s)
+        lam = self.lam[None, :, :n]
+        e = np.exp(-lam * t_s[:, None, None])
+        head = self.modes[None, :, :n] * e + (2.0 / 3.0) * rate[None, :, None] / lam * (1.0 - e)
+        tail = np.broadcast_to(
+            (2.0 / 3.0) * rate[:, None] / self.lam[:, n:], (t_s.size, *self.lam[:, n:].shape)
+        )
+        out = np.concatenate([head, tail], axis=2)
+        out[t_s <= 0.0] = self.modes  # no time into the step: the modes as they are
+        return out
 
     def diffusion_at(self, t_s: np.ndarray, rate_per_s: float | np.ndarray) -> np.ndarray:
-        """η_diff at times t_s into a step of constant dx/dt, without advancing the modes."""
+        """η_diff at times t_s into a step of constant dx/dt, without advancing the modes.
+
+        Sums the decayed modes exactly and the settled tail in closed form,
+        Σ_{n≥N} (2/3) r/(x_n² c_k) = (2/3)(r/c_k) Σ_{n≥N} x_n⁻² (see :meth:`_head`).
+        """
         t_s = np.atleast_1d(np.asarray(t_s, dtype=float))
         if self.amplitude_v == 0:
             return np.zeros(t_s.size)
-        return self._eta(self._modes_at(t_s, rate_per_s).sum(axis=2))
+        rate = np.broadcast_to(np.asarray(rate_per_s, dtype=float), self.w.shape)
+        n = self._head(t_s)
+        lam = self.lam[None, :, :n]
+        e = np.exp(-lam * t_s[:, None, None])
+        head = (
+            self.modes[None, :, :n] * e + (2.0 / 3.0) * rate[None, :, None] / lam * (1.0 - e)
+        ).sum(axis=2)
+        c = self.lam[:, 0] / _ROOTS_SQ[0]
+        u = head + ((2.0 / 3.0) * rate / c * _INV_ROOTS_SQ_TAIL[n])[None, :]
+        start = t_s <= 0.0
+        if start.any():  # no time into the step: the modes as they are
+            u[start] = self.modes.sum(axis=1)
+        return self._eta(u)
 
     def advance(self, t_s: float, rate_per_s: float | np.ndarray) -> None:
         """Advance the modes by t_s at constant dx/dt (the same exact update as :meth:`diffusion_v`)."""

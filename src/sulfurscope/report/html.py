@@ -40,11 +40,13 @@ th{background:#f3f3f3} caption{text-align:left;font-weight:600;padding:.3em 0}
 """
 
 
-def _table_html(title: str, table: pd.DataFrame, max_rows: int) -> str:
+def _table_html(title: str, table: pd.DataFrame, max_rows: int, more_rows_in: str = "the CSV") -> str:
     shown = table.head(max_rows)
-    body = shown.to_html(index=False, float_format=lambda x: f"{x:.4g}", border=0, na_rep="")
+    body = shown.to_html(
+        index=False, float_format=lambda x: f"{x:.4g}", border=0, na_rep="", escape=True
+    )
     more = (
-        f"<p><em>{len(table) - max_rows} more rows in the CSV.</em></p>"
+        f"<p><em>{len(table) - max_rows} more rows in {html.escape(more_rows_in)}.</em></p>"
         if len(table) > max_rows
         else ""
     )
@@ -57,10 +59,15 @@ def render_html_report(
     title: str,
     note: str = "",
     max_rows: int = 40,
+    more_rows_in: str = "the CSV",
 ) -> str:
-    """The report as one HTML string (figures read from their files and embedded)."""
+    """The report as one HTML string (figures read from their files and embedded).
+
+    Every string (titles, text, table cells, file names) is HTML-escaped; the page loads nothing
+    from the network (figures are ``data:`` URIs, the icon is empty).
+    """
     parts = [
-        "<!doctype html><html><head><meta charset='utf-8'>",
+        "<!doctype html><html><head><meta charset='utf-8'><link rel='icon' href='data:,'>",
         f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>",
         f"<h1>{html.escape(title)}</h1>",
     ]
@@ -84,7 +91,7 @@ def render_html_report(
                 f"<figcaption>{html.escape(Path(fig).name)}</figcaption></figure>"
             )
         for name, table in s.tables:
-            parts.append(_table_html(name, table, max_rows))
+            parts.append(_table_html(name, table, max_rows, more_rows_in))
     parts.append("</body></html>")
     return "\n".join(parts)
 
@@ -95,8 +102,13 @@ def write_html_report(
     *,
     title: str,
     note: str = "",
+    max_rows: int = 40,
+    more_rows_in: str = "the CSV",
 ) -> Path:
     """Render and write the report atomically; return its path."""
     return atomic_write_bytes(
-        path, render_html_report(sections, title=title, note=note).encode("utf-8")
+        path,
+        render_html_report(
+            sections, title=title, note=note, max_rows=max_rows, more_rows_in=more_rows_in
+        ).encode("utf-8"),
     )
