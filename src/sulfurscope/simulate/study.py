@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -70,6 +71,58 @@ class SimulatedCell:
     path: str
 
 
+def _simulate_cell(
+    d: float,
+    sd: float,
+    protocol: str,
+    loading: float,
+    stream: np.random.SeedSequence,
+    out: Path,
+    long_cycles: int,
+    long_c_rate: float,
+    rest_s: float,
+    cell_model: Callable[[float, float], CellModel],
+) -> SimulatedCell:
+    from sulfurscope.io import write_mpt  # shell-to-shell import: the writer lives in io
+
+    builders = {
+        "rate": lambda: with_rests(rate_test_protocol(), rest_s),
+        "long": lambda: with_rests(
+            long_cycling_protocol(c_rate=long_c_rate, n_cycles=long_cycles), rest_s
+        ),
+        "gitt": lambda: gitt_protocol(),
+    }
+    model = cell_model(d, sd)
+    f_geo = float(electrode_active_fraction(model.distribution, shell_um=1.0))
+    sample = f"AC-S_{d:g}um"
+    mass = round(loading * 1.32, 4)
+    frame = simulate_protocol(
+        builders[protocol](), model, sulfur_mass_mg=mass, rng=np.random.default_rng(stream)
+    )
+    label = f"{sample}_{protocol}"
+    path = out / f"{label}.mpt"
+    write_mpt(
+        frame,
+        path,
+        metadata={
+            "sulfur_mass_mg": mass,
+            "electrode_area_cm2": 1.32,
+            "comments": f"{SIMULATED_NOTE}; particle size {d:g} +/- {sd:.2g} um; {protocol} test",
+        },
+    )
+    return SimulatedCell(
+        label=label,
+        sample=sample,
+        particle_size_um=float(d),
+        particle_sd_um=float(sd),
+        protocol=protocol,
+        sulfur_mass_mg=mass,
+        loading_mg_cm2=loading,
+        geometric_active_fraction=f_geo,
+        path=str(path),
+    )
+
+
 def simulate_study(
     out_dir: str | Path,
     *,
@@ -81,6 +134,7 @@ def simulate_study(
     protocols: Sequence[str] = ("rate", "long", "gitt"),
     cell_model: Callable[[float, float], CellModel] = default_cell_model,
     seed: int = 2026,
+    workers: int = 1,
 ) -> list[SimulatedCell]:
     """Simulate and write a rate test, a long cycling test and a GITT per particle size.
 
@@ -103,57 +157,46 @@ def simulate_study(
         ``(mean_um, sd_um) -> CellModel``: the model sample for a size distribution.
     seed : int
         Seed of the random generator (loadings and noise): the same seed writes the same files.
+    workers : int
+        Processes to simulate the cells in (a picklable ``cell_model`` is needed for more than one);
+        the files are the same for any number of workers.
 
     Returns
     -------
     list of SimulatedCell
     """
-    from sulfurscope.io import write_mpt  # shell-to-shell import: the writer lives in io
-
     rng = np.random.default_rng(seed)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    builders = {
-        "rate": lambda: with_rests(rate_test_protocol(), rest_s),
-        "long": lambda: with_rests(
-            long_cycling_protocol(c_rate=long_c_rate, n_cycles=long_cycles), rest_s
-        ),
-        "gitt": lambda: gitt_protocol(),
-    }
-    cells: list[SimulatedCell] = []
+    jobs = []
     for d in sizes_um:
-        sd = relative_sd * d
-        model = cell_model(d, sd)
-        f_geo = float(electrode_active_fraction(model.distribution, shell_um=1.0))
-        sample = f"AC-S_{d:g}um"
         for protocol in protocols:
+            if protocol not in ("rate", "long", "gitt"):
+                raise ValueError(f"protocols: {protocol!r} is not one of rate, long, gitt")
             loading = float(rng.uniform(1.7, 2.5))
-            mass = round(loading * 1.32, 4)
-            frame = simulate_protocol(builders[protocol](), model, sulfur_mass_mg=mass, rng=rng)
-            label = f"{sample}_{protocol}"
-            path = out / f"{label}.mpt"
-            write_mpt(
-                frame,
-                path,
-                metadata={
-                    "sulfur_mass_mg": mass,
-                    "electrode_area_cm2": 1.32,
-                    "comments": f"{SIMULATED_NOTE}; particle size {d:g} +/- {sd:.2g} um; {protocol} test",
-                },
-            )
-            cells.append(
-                SimulatedCell(
-                    label=label,
-                    sample=sample,
-                    particle_size_um=float(d),
-                    particle_sd_um=float(sd),
-                    protocol=protocol,
-                    sulfur_mass_mg=mass,
-                    loading_mg_cm2=loading,
-                    geometric_active_fraction=f_geo,
-                    path=str(path),
-                )
-            )
+            jobs.append((float(d), protocol, loading))
+    # one independent noise stream per cell, so the files do not depend on how many workers ran
+    streams = np.random.SeedSequence(seed).spawn(len(jobs))
+    args = [
+        (
+            d,
+            relative_sd * d,
+            protocol,
+            loading,
+            stream,
+            out,
+            long_cycles,
+            long_c_rate,
+            rest_s,
+            cell_model,
+        )
+        for (d, protocol, loading), stream in zip(jobs, streams, strict=True)
+    ]
+    if workers > 1 and len(args) > 1:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            cells = list(pool.map(_simulate_cell, *zip(*args, strict=True)))
+    else:
+        cells = [_simulate_cell(*a) for a in args]
     manifest = {
         "note": SIMULATED_NOTE,
         "seed": seed,
