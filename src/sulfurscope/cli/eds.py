@@ -42,12 +42,15 @@ MAX_STORED_MAP_PX = 128
 def map_check_table(data: EdsData) -> pd.DataFrame:
     """Our gross window sums from the spectrum image vs each JEOL ``.map`` of the project."""
     si = data.spectrum_image
-    rows = []
+    rows: list[dict[str, Any]] = []
     if si is None or not data.maps or "coef_a_kev" not in data.calibration:
         return pd.DataFrame(rows)
     for m in data.maps:
-        lo, hi = jeol_map_window_kev(m.roi_channels, coef_a_kev=data.calibration["coef_a_kev"],
-                                     coef_b_kev=data.calibration["coef_b_kev"])
+        lo, hi = jeol_map_window_kev(
+            m.roi_channels,
+            coef_a_kev=data.calibration["coef_a_kev"],
+            coef_b_kev=data.calibration["coef_b_kev"],
+        )
         ours = window_map(si, (lo, hi))
         theirs = m.counts.astype(float)
         if ours.shape != theirs.shape:
@@ -57,20 +60,24 @@ def map_check_table(data: EdsData) -> pd.DataFrame:
             ny, nx = ours.shape
             theirs = theirs.reshape(ny, factor, nx, factor).sum(axis=(1, 3))
         a, b = ours.ravel(), theirs.ravel()
-        rows.append({
-            "Map": m.title,
-            "File": m.path.name,
-            "ROI start [channel]": m.roi_channels[0],
-            "ROI end [channel]": m.roi_channels[1],
-            "Window start [keV]": lo,
-            "Window end [keV]": hi,
-            "Sweeps": m.sweeps,
-            "JEOL counts": float(b.sum()),
-            "Our counts": float(a.sum()),
-            "Ratio ours/JEOL": float(a.sum() / b.sum()) if b.sum() else float("nan"),
-            "Pixels equal [%]": float(np.mean(a == b) * 100),
-            "Pearson r": float(np.corrcoef(a, b)[0, 1]) if a.std() and b.std() else float("nan"),
-        })
+        rows.append(
+            {
+                "Map": m.title,
+                "File": m.path.name,
+                "ROI start [channel]": m.roi_channels[0],
+                "ROI end [channel]": m.roi_channels[1],
+                "Window start [keV]": lo,
+                "Window end [keV]": hi,
+                "Sweeps": m.sweeps,
+                "JEOL counts": float(b.sum()),
+                "Our counts": float(a.sum()),
+                "Ratio ours/JEOL": float(a.sum() / b.sum()) if b.sum() else float("nan"),
+                "Pixels equal [%]": float(np.mean(a == b) * 100),
+                "Pearson r": float(np.corrcoef(a, b)[0, 1])
+                if a.std() and b.std()
+                else float("nan"),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -87,7 +94,9 @@ def _parse_surface(surface: str | None) -> np.ndarray | None:
     try:
         v = [float(s) for s in surface.replace(";", ",").split(",") if s.strip()]
     except ValueError:
-        raise SulfurscopeError(f"--surface must be numbers x0,y0,x1,y1[,...], got {surface!r}") from None
+        raise SulfurscopeError(
+            f"--surface must be numbers x0,y0,x1,y1[,...], got {surface!r}"
+        ) from None
     if len(v) < 4 or len(v) % 2:
         raise SulfurscopeError(
             f"--surface needs an even number ≥ 4 of pixel coordinates x0,y0,x1,y1[,...], got {len(v)}"
@@ -107,12 +116,14 @@ def eds_tables(
     max_depth_nm: float | None = None,
     downsample: int = 1,
     cutoff_kev: float | None = None,
+    edge_line: str | None = None,
 ) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
     """Read ``path`` and compute every EDS table; returns (tables, summary).
 
     ``surface``: polyline "x0,y0,x1,y1,..." (pixels of the full-resolution image) or ``None`` to
-    detect the particle edge from the summed gross maps of ``lines``. ``inside``: "left",
-    "right" or "auto" (the side with more counts in those maps).
+    detect the particle edge from the gross map of ``edge_line`` (default: the first of
+    ``lines``; choose an element spread evenly through the particle, e.g. S_Ka). ``inside``:
+    "left", "right" or "auto" (the side with more counts in that map).
     """
     p = Path(path)
     if not lines:
@@ -129,8 +140,12 @@ def eds_tables(
     notes = [str(w.message) for w in caught if issubclass(w.category, SulfurscopeWarning)]
     tables: dict[str, pd.DataFrame] = {"eds_lines": lm.to_frame()}
     tables["eds_lines"].insert(1, "File", p.name)
-    summary: dict[str, Any] = {"file": str(p), "format": data.format,
-                               "spectrum_image": si.to_dict(), "overlap_warnings": notes}
+    summary: dict[str, Any] = {
+        "file": str(p),
+        "format": data.format,
+        "spectrum_image": si.to_dict(),
+        "overlap_warnings": notes,
+    }
     ny, nx = si.shape[:2]
     # maps, binned for storage
     factor = max(1, int(np.ceil(max(ny, nx) / MAX_STORED_MAP_PX)))
@@ -138,49 +153,99 @@ def eds_tables(
     for k, line in enumerate(lm.lines):
         for kind, arr in (("gross", lm.gross[k]), ("net", lm.net[k])):
             b = _bin_map(arr, factor)
-            yy, xx = np.mgrid[0: b.shape[0], 0: b.shape[1]]
-            rows.append(pd.DataFrame({
-                "Line": line, "Kind": kind, "Bin [px]": factor * downsample,
-                "Pixel size [nm]": si.pixel_size_nm * factor,
-                "y [px]": yy.ravel(), "x [px]": xx.ravel(), "Counts": b.ravel(),
-            }))
+            yy, xx = np.mgrid[0 : b.shape[0], 0 : b.shape[1]]
+            rows.append(
+                pd.DataFrame(
+                    {
+                        "Line": line,
+                        "Kind": kind,
+                        "Bin [px]": factor * downsample,
+                        "Pixel size [nm]": si.pixel_size_nm * factor,
+                        "y [px]": yy.ravel(),
+                        "x [px]": xx.ravel(),
+                        "Counts": b.ravel(),
+                    }
+                )
+            )
     tables["eds_maps"] = pd.concat(rows, ignore_index=True)
     tables["eds_map_check"] = map_check_table(data)
     # depth profile
     if ny * nx > 1:
         poly = surface if isinstance(surface, np.ndarray) else _parse_surface(surface)
-        weight = lm.gross.sum(axis=0)
+        edge_line = edge_line or lm.lines[0]
+        if edge_line not in lm.lines:
+            raise SulfurscopeError(
+                f"--edge-line {edge_line!r} must be one of --lines {list(lm.lines)}"
+            )
+        weight = lm.gross[lm.lines.index(edge_line)]
         if poly is not None:
             poly = poly / downsample
             side = inside
             if side == "auto":
                 left = polyline_depth((ny, nx), poly, inside="left", band_width_px=band_width_px)
                 band = left.valid & (np.abs(left.depth_px) <= max(ny, nx) / 4)
-                mean_left = weight[band & (left.depth_px > 0)].mean() if (band & (left.depth_px > 0)).any() else 0.0
-                mean_right = weight[band & (left.depth_px < 0)].mean() if (band & (left.depth_px < 0)).any() else 0.0
+                mean_left = (
+                    weight[band & (left.depth_px > 0)].mean()
+                    if (band & (left.depth_px > 0)).any()
+                    else 0.0
+                )
+                mean_right = (
+                    weight[band & (left.depth_px < 0)].mean()
+                    if (band & (left.depth_px < 0)).any()
+                    else 0.0
+                )
                 side = "left" if mean_left >= mean_right else "right"
-            dm: DepthMap = polyline_depth((ny, nx), poly, inside=side,  # type: ignore[arg-type]
-                                          band_width_px=band_width_px)
-            summary["surface"] = {"method": "polyline", "inside": side,
-                                  "polyline_xy_px": (poly * downsample).tolist()}
+            dm: DepthMap = polyline_depth(
+                (ny, nx),
+                poly,
+                inside=side,  # type: ignore[arg-type]
+                band_width_px=band_width_px,
+            )
+            summary["surface"] = {
+                "method": "polyline",
+                "inside": side,
+                "polyline_xy_px": (poly * downsample).tolist(),
+            }
         else:
             dm = particle_edge_depth(weight)
-            summary["surface"] = {"method": "edge", "particle_pixels": int(dm.valid.sum())}
-        prof = depth_profile(lm.net, dm, lines=lm.lines, pixel_size_nm=si.pixel_size_nm
-                             if np.isfinite(si.pixel_size_nm) else 1.0, window=window,
-                             edge=edge, max_depth_nm=max_depth_nm)  # type: ignore[arg-type]
+            summary["surface"] = {
+                "method": "edge",
+                "edge_line": edge_line,
+                "particle_pixels": int(dm.valid.sum()),
+            }
+        prof = depth_profile(
+            lm.net,
+            dm,
+            lines=lm.lines,
+            pixel_size_nm=si.pixel_size_nm if np.isfinite(si.pixel_size_nm) else 1.0,
+            window=window,
+            edge=edge,  # type: ignore[arg-type]
+            max_depth_nm=max_depth_nm,
+        )
         tables["eds_profiles"] = prof.to_frame()
         summary["_surface_xy"] = dm.surface_xy * downsample  # full-resolution pixels
     else:
         tables["eds_profiles"] = pd.DataFrame(
-            columns=["Line", "Depth [nm]", "Mean counts [counts/px]", "Smoothed [counts/px]",
-                     "Pixels", "Moving average window", "Edge policy"])
+            columns=[
+                "Line",
+                "Depth [nm]",
+                "Mean counts [counts/px]",
+                "Smoothed [counts/px]",
+                "Pixels",
+                "Moving average window",
+                "Edge policy",
+            ]
+        )
         summary["surface"] = {"method": "none (single spectrum)"}
     return tables, summary
 
 
 def eds_figures(
-    tables: dict[str, pd.DataFrame], out: Path, *, prefix: str = "", surface_xy: np.ndarray | None = None
+    tables: dict[str, pd.DataFrame],
+    out: Path,
+    *,
+    prefix: str = "",
+    surface_xy: np.ndarray | None = None,
 ) -> list[Path]:
     """Draw the map and profile figures from the tables (so the study report can redraw them).
 
@@ -201,7 +266,9 @@ def eds_figures(
         b = float(net["Bin [px]"].iloc[0])
         surf = None if surface_xy is None else np.asarray(surface_xy) / b  # full-res px → map px
         if len(maps) and all(m.size > 1 for m in maps.values()):
-            fig = plot_eds_maps(maps, pixel_size_nm=px if np.isfinite(px) else None, surface_xy=surf)
+            fig = plot_eds_maps(
+                maps, pixel_size_nm=px if np.isfinite(px) else None, surface_xy=surf
+            )
             figs.append(save_figure(fig, out / f"{prefix}eds_maps.png"))
     prof = tables.get("eds_profiles")
     if prof is not None and len(prof):
@@ -227,14 +294,17 @@ def register(app: typer.Typer) -> None:
         ] = "S_Ka,F_Ka",
         surface: Annotated[
             str | None,
-            typer.Option("--surface",
-                         help="Surface polyline x0,y0,x1,y1[,...] in pixels; default: particle edge."),
+            typer.Option(
+                "--surface",
+                help="Surface polyline x0,y0,x1,y1[,...] in pixels; default: particle edge.",
+            ),
         ] = None,
         inside: Annotated[
             str, typer.Option("--inside", help="Particle side of the polyline: auto, left, right.")
         ] = "auto",
         band_width_px: Annotated[
-            float | None, typer.Option("--band-width-px", help="Lateral band width along the surface.")
+            float | None,
+            typer.Option("--band-width-px", help="Lateral band width along the surface."),
         ] = None,
         window: Annotated[int, typer.Option("--window", help="Moving-average window (bins).")] = 5,
         edge: Annotated[
@@ -249,7 +319,15 @@ def register(app: typer.Typer) -> None:
         cutoff_kev: Annotated[
             float | None, typer.Option("--cutoff-kev", help="Drop channels above this energy.")
         ] = None,
-        out: Annotated[Path, typer.Option("--out", help="Output folder.")] = Path("sulfurscope-eds"),
+        edge_line: Annotated[
+            str | None,
+            typer.Option(
+                "--edge-line", help="Line whose map gives the particle edge (default: first)."
+            ),
+        ] = None,
+        out: Annotated[Path, typer.Option("--out", help="Output folder.")] = Path(
+            "sulfurscope-eds"
+        ),
         as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON.")] = False,
     ) -> None:
         """Net-intensity maps and depth profiles of EDS lines (Fig 3c/d)."""
@@ -257,9 +335,17 @@ def register(app: typer.Typer) -> None:
         def run() -> dict[str, Any]:
             names = [s.strip() for s in lines.split(",") if s.strip()]
             tables, summary = eds_tables(
-                path, lines=names, surface=surface, inside=inside, band_width_px=band_width_px,
-                window=window, edge=edge, max_depth_nm=max_depth_nm, downsample=downsample,
+                path,
+                lines=names,
+                surface=surface,
+                inside=inside,
+                band_width_px=band_width_px,
+                window=window,
+                edge=edge,
+                max_depth_nm=max_depth_nm,
+                downsample=downsample,
                 cutoff_kev=cutoff_kev,
+                edge_line=edge_line,
             )
             out.mkdir(parents=True, exist_ok=True)
             written: list[str] = []

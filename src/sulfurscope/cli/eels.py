@@ -39,7 +39,7 @@ from sulfurscope.spectra.eels import (
     subtract_background,
 )
 
-__all__ = ["analyse_eels_files", "parse_edges", "register"]
+__all__ = ["analyse_eels_files", "demo_eels", "parse_edges", "register"]
 
 _METHODS = ("log_fit", "two_area")
 
@@ -119,7 +119,9 @@ def analyse_eels_files(
     if low_loss is None and core_loss is None:
         raise SulfurscopeError("give --low-loss FILE, --core-loss FILE or both")
     if method not in _METHODS:
-        raise SulfurscopeError(f"--background-method must be one of {list(_METHODS)}, got {method!r}")
+        raise SulfurscopeError(
+            f"--background-method must be one of {list(_METHODS)}, got {method!r}"
+        )
     out.mkdir(parents=True, exist_ok=True)
     result: dict[str, Any] = {"out": str(out), "notes": [], "figures": [], "tables": []}
     caught: list[str] = []
@@ -191,7 +193,9 @@ def analyse_eels_files(
                         if r[0][0] <= w.fingerprint_ev[0] and r[0][-1] >= w.fingerprint_ev[1]
                     }
                     if not use:
-                        result["notes"].append(f"{w.name}: no reference covers {w.fingerprint_ev} eV")
+                        result["notes"].append(
+                            f"{w.name}: no reference covers {w.fingerprint_ev} eV"
+                        )
                         continue
                     bg = power_law_background(flat, cl.energy_ev, w.background_ev, method=method)  # type: ignore[arg-type]
                     sub = subtract_background(flat, cl.energy_ev, bg)
@@ -214,10 +218,10 @@ def analyse_eels_files(
         if thick is not None and ll is not None and ll.counts.ndim == 2 and "profile" not in result:
             fig = plot_thickness_profile(_position(ll), thick)
             result["figures"].append(str(save_figure(fig, out / "eels_thickness.png")))
-        caught = [str(w.message) for w in rec if issubclass(w.category, SulfurscopeWarning)]
-        for w in rec:
-            if not issubclass(w.category, SulfurscopeWarning):
-                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        caught = [str(m.message) for m in rec if issubclass(m.category, SulfurscopeWarning)]
+        for m in rec:
+            if not issubclass(m.category, SulfurscopeWarning):
+                warnings.warn_explicit(m.message, m.category, m.filename, m.lineno)
     result["warnings"] = caught
     return result
 
@@ -229,25 +233,37 @@ def register(app: typer.Typer) -> None:
     def eels(
         low_loss: Annotated[
             Path | None,
-            typer.Option("--low-loss", help="Low-loss file with the ZLP (.dm3/.dm4/.hspy/.msa).",
-                         exists=True, dir_okay=False),
+            typer.Option(
+                "--low-loss",
+                help="Low-loss file with the ZLP (.dm3/.dm4/.hspy/.msa).",
+                exists=True,
+                dir_okay=False,
+            ),
         ] = None,
         core_loss: Annotated[
             Path | None,
-            typer.Option("--core-loss", help="Core-loss file of the same pixels.", exists=True,
-                         dir_okay=False),
+            typer.Option(
+                "--core-loss",
+                help="Core-loss file of the same pixels.",
+                exists=True,
+                dir_okay=False,
+            ),
         ] = None,
         edges: Annotated[
             str, typer.Option("--edges", help=f"Edges, comma separated: {', '.join(EDGE_TABLE)}.")
         ] = "Li_K,S_L23",
         edge_window_: Annotated[
             list[str] | None,
-            typer.Option("--edge-window",
-                         help="Override/add an edge: NAME=bg_low,bg_high,int_low,int_high (eV)."),
+            typer.Option(
+                "--edge-window",
+                help="Override/add an edge: NAME=bg_low,bg_high,int_low,int_high (eV).",
+            ),
         ] = None,
         zlp_threshold_ev: Annotated[
-            float, typer.Option("--zlp-threshold-ev",
-                                help="ZLP window: first channel to ZLP maximum + this (eV).")
+            float,
+            typer.Option(
+                "--zlp-threshold-ev", help="ZLP window: first channel to ZLP maximum + this (eV)."
+            ),
         ] = 3.0,
         no_align: Annotated[
             bool, typer.Option("--no-align", help="Do not follow each pixel's ZLP maximum.")
@@ -258,9 +274,14 @@ def register(app: typer.Typer) -> None:
         window: Annotated[int, typer.Option("--window", help="Moving-average points.")] = 5,
         reference: Annotated[
             list[str] | None,
-            typer.Option("--reference", help=f"Fingerprint reference NAME=FILE, NAME in {list(REFERENCE_SLOTS)}."),
+            typer.Option(
+                "--reference",
+                help=f"Fingerprint reference NAME=FILE, NAME in {list(REFERENCE_SLOTS)}.",
+            ),
         ] = None,
-        out: Annotated[Path, typer.Option("--out", help="Output folder.")] = Path("sulfurscope-eels"),
+        out: Annotated[Path, typer.Option("--out", help="Output folder.")] = Path(
+            "sulfurscope-eels"
+        ),
         as_json: Annotated[bool, typer.Option("--json", help="Print the tables as JSON.")] = False,
     ) -> None:
         """t/λ (log-ratio), edge integrals over power-law backgrounds, profile ÷ t/λ (Fig 3g)."""
@@ -297,3 +318,38 @@ def register(app: typer.Typer) -> None:
             "; ".join(parts)
             + f"; wrote {len(result['tables'])} table file(s) and {len(result['figures'])} figure(s) to {out}"
         )
+
+
+def demo_eels(folder: Path, out: Path, *, rng: np.random.Generator) -> dict[str, Any]:
+    """For ``sulfurscope demo``: simulate the study's line scan, write it, analyse it like real data.
+
+    Writes ``SIMULATED_eels_low_loss.hspy``, ``SIMULATED_eels_core_loss.hspy`` and the four reference
+    edges (``SIMULATED_ref_<slot>.msa``) into ``folder`` (titles say SIMULATED), then runs
+    :func:`analyse_eels_files` with Li K, S L2,3 and the references into ``out``. The truth per pixel
+    is written as ``eels_truth.csv`` next to the results.
+    """
+    from sulfurscope.io.eels import write_eels
+    from sulfurscope.simulate.eels import reference_spectra, simulate_eels_line_scan
+
+    sim = simulate_eels_line_scan(rng=rng)
+    ll = write_eels(
+        folder / "SIMULATED_eels_low_loss.hspy",
+        sim.low_loss,
+        sim.low_loss_energy_ev,
+        position_nm=sim.position_nm,
+        title="SIMULATED low-loss line scan (sulfurscope demo)",
+    )
+    cl = write_eels(
+        folder / "SIMULATED_eels_core_loss.hspy",
+        sim.core_loss,
+        sim.core_loss_energy_ev,
+        position_nm=sim.position_nm,
+        title="SIMULATED core-loss line scan (sulfurscope demo)",
+    )
+    refs = []
+    for name, (e, y) in reference_spectra().items():
+        p = write_eels(folder / f"SIMULATED_ref_{name}.msa", y, e, title=f"SIMULATED {name}")
+        refs.append(f"{name}={p}")
+    result = analyse_eels_files(ll, cl, out, edges="Li_K,S_L23", references=refs)
+    result["tables"] += [str(p) for p in write_table(sim.to_frame(), out, "eels_truth")]
+    return result

@@ -33,7 +33,9 @@ def analyse_raman_file(
     """Read, fit every spectrum with every model, write tables and figures; JSON-ready summary."""
     for m in models:
         if m not in RAMAN_BAND_SETS:
-            raise SulfurscopeError(f"--model must be one of {[*RAMAN_BAND_SETS, 'both']}, got {m!r}")
+            raise SulfurscopeError(
+                f"--model must be one of {[*RAMAN_BAND_SETS, 'both']}, got {m!r}"
+            )
     if baseline not in _BASELINES:
         raise SulfurscopeError(f"--baseline must be one of {list(_BASELINES)}, got {baseline!r}")
     data = read_raman(path)
@@ -77,8 +79,12 @@ def analyse_raman_file(
                     "spectra": n,
                     "fitted": int(len(ok)),
                     "failed": int(len(per) - len(ok)),
-                    "median_id_ig_height": float(np.median(ok["I_D/I_G (height)"])) if len(ok) else None,
-                    "median_id_ig_area": float(np.median(ok["I_D/I_G (area)"])) if len(ok) else None,
+                    "median_id_ig_height": float(np.median(ok["I_D/I_G (height)"]))
+                    if len(ok)
+                    else None,
+                    "median_id_ig_area": float(np.median(ok["I_D/I_G (area)"]))
+                    if len(ok)
+                    else None,
                 }
             )
             fig = plot_raman_line(per, title=f"{path.name}: {model}")
@@ -122,7 +128,9 @@ def register(app: typer.Typer) -> None:
         ] = (1000.0, 2000.0),
         baseline: Annotated[
             str,
-            typer.Option("--baseline", help="pybaselines method: imodpoly, modpoly, arpls, asls, snip, none."),
+            typer.Option(
+                "--baseline", help="pybaselines method: imodpoly, modpoly, arpls, asls, snip, none."
+            ),
         ] = "imodpoly",
         poly_order: Annotated[
             int, typer.Option("--poly-order", help="Order of the polynomial baseline.")

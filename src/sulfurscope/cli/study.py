@@ -53,8 +53,15 @@ def register(app: typer.Typer) -> None:
         def go() -> Any:
             if errors not in ("skip", "raise"):
                 raise SulfurscopeError(f"--errors must be skip or raise, got {errors!r}")
-            given = [o for o, v in (("--workers", workers), ("--dask-local", dask_local),
-                                    ("--scheduler", scheduler)) if v is not None]
+            given = [
+                o
+                for o, v in (
+                    ("--workers", workers),
+                    ("--dask-local", dask_local),
+                    ("--scheduler", scheduler),
+                )
+                if v is not None
+            ]
             if len(given) > 1:
                 raise SulfurscopeError(f"give one of {given}, not several")
             return run_study(
@@ -77,7 +84,9 @@ def register(app: typer.Typer) -> None:
             f"{result.failed} failed in {result.seconds:.1f} s ({result.executor})"
         )
         for _, p in result.problems.iterrows():
-            typer.echo(f"  problem: {p['Task']} ({p['Analysis']}): {p['Error type']}: {p['Message']}")
+            typer.echo(
+                f"  problem: {p['Task']} ({p['Analysis']}): {p['Error type']}: {p['Message']}"
+            )
         typer.echo(f"results: {result.out}/results.duckdb, {result.out}/tables/")
         typer.echo(f"report: {result.report}")
 
@@ -89,7 +98,9 @@ def register(app: typer.Typer) -> None:
         out: Annotated[
             Path, typer.Option("--out", help="Manifest to write (not overwritten).")
         ] = Path("study.toml"),
-        as_json: Annotated[bool, typer.Option("--json", help="Print what was found as JSON.")] = False,
+        as_json: Annotated[
+            bool, typer.Option("--json", help="Print what was found as JSON.")
+        ] = False,
     ) -> None:
         """Scan a folder of raw files and write a starting study.toml (edit the TODOs)."""
         from sulfurscope.study.scan import manifest_text, scan_folder
@@ -112,7 +123,8 @@ def register(app: typer.Typer) -> None:
         for f in files:
             kinds[f.kind] = kinds.get(f.kind, 0) + 1
         typer.echo(
-            f"wrote {out}: " + ", ".join(f"{n} {k}" for k, n in sorted(kinds.items()))
+            f"wrote {out}: "
+            + ", ".join(f"{n} {k}" for k, n in sorted(kinds.items()))
             + " — edit the TODOs (sulfur masses!) then: sulfurscope run "
             + f"{out} --out results"
         )

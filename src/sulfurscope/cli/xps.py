@@ -40,7 +40,9 @@ def analyse_xps_file(
 ) -> dict[str, Any]:
     """Read ``path``, fit and quantify, write tables and figures into ``out``; return a JSON-ready summary."""
     if background not in _BACKGROUNDS:
-        raise SulfurscopeError(f"--background must be one of {list(_BACKGROUNDS)}, got {background!r}")
+        raise SulfurscopeError(
+            f"--background must be one of {list(_BACKGROUNDS)}, got {background!r}"
+        )
     if background_mode not in _MODES:
         raise SulfurscopeError(
             f"--background-mode must be one of {list(_MODES)}, got {background_mode!r}"
@@ -85,7 +87,11 @@ def analyse_xps_file(
     if not data.depth_profile.empty:
         written += map(str, write_table(data.depth_profile, out, f"{stem}_depth_profile"))
         figures.append(
-            str(save_figure(plot_depth_profile(data.depth_profile), out / f"{stem}_depth_profile.png"))
+            str(
+                save_figure(
+                    plot_depth_profile(data.depth_profile), out / f"{stem}_depth_profile.png"
+                )
+            )
         )
     return {
         "file": str(path),
@@ -109,22 +115,30 @@ def register(app: typer.Typer) -> None:
     def xps(
         file: Annotated[
             Path,
-            typer.Argument(help="XPS file: VAMAS .vms/.npl, PHI .spe/.pro or two-column text.",
-                           exists=True, dir_okay=False),
+            typer.Argument(
+                help="XPS file: VAMAS .vms/.npl, PHI .spe/.pro or two-column text.",
+                exists=True,
+                dir_okay=False,
+            ),
         ],
-        out: Annotated[Path, typer.Option("--out", help="Output folder.")] = Path("sulfurscope-xps"),
+        out: Annotated[Path, typer.Option("--out", help="Output folder.")] = Path(
+            "sulfurscope-xps"
+        ),
         region: Annotated[
             str | None, typer.Option("--region", help='Fit only this region, e.g. "S 2p".')
         ] = None,
         components: Annotated[
             str | None,
-            typer.Option("--components", help='Component library, e.g. "S2p/paper" (default: the region\'s).'),
+            typer.Option(
+                "--components", help='Component library, e.g. "S2p/paper" (default: the region\'s).'
+            ),
         ] = None,
         background: Annotated[
             str, typer.Option("--background", help="shirley, linear, tougaard or none.")
         ] = "shirley",
         background_mode: Annotated[
-            str, typer.Option("--background-mode", help="model (fitted with the peaks) or subtract.")
+            str,
+            typer.Option("--background-mode", help="model (fitted with the peaks) or subtract."),
         ] = "model",
         cycle: Annotated[int, typer.Option("--cycle", help="Depth-profile cycle (.pro).")] = 0,
         shift_ev: Annotated[

@@ -17,20 +17,76 @@ from sulfurscope.io._canonical import CyclerData, current_from_charge, finalize_
 from sulfurscope.io._read import CYCLER_FORMATS, detect_cycler_format, read_cycler
 from sulfurscope.io.arbin import read_arbin_res
 from sulfurscope.io.biologic import read_biologic_mpr, read_biologic_mpt, write_mpt
+from sulfurscope.io.eds import (
+    EDS_FORMATS,
+    EdsData,
+    JeolMap,
+    jeol_map_window_kev,
+    read_eds,
+    write_spectrum_image,
+)
+from sulfurscope.io.eels import (
+    EELS_FORMATS,
+    EELSData,
+    read_eels,
+    read_reference_spectrum,
+    write_eels,
+)
 from sulfurscope.io.maccor import read_maccor
 from sulfurscope.io.neware import read_neware
+from sulfurscope.io.raman import (
+    RAMAN_FORMATS,
+    RamanData,
+    read_raman,
+    read_raman_text,
+    read_renishaw_wdf,
+    write_raman_text,
+)
+from sulfurscope.io.xps import (
+    XPSData,
+    read_phi,
+    read_vamas,
+    read_xps,
+    read_xps_text,
+    select_region,
+    write_vamas,
+)
 
 __all__ = [
+    "current_from_charge",
     "CYCLER_FORMATS",
     "CyclerData",
-    "current_from_charge",
     "detect_cycler_format",
+    "EDS_FORMATS",
+    "EdsData",
+    "EELS_FORMATS",
+    "EELSData",
     "finalize_cycler_frame",
+    "jeol_map_window_kev",
+    "JeolMap",
+    "RAMAN_FORMATS",
+    "RamanData",
     "read_arbin_res",
     "read_biologic_mpr",
     "read_biologic_mpt",
     "read_cycler",
+    "read_eds",
+    "read_eels",
     "read_maccor",
     "read_neware",
+    "read_phi",
+    "read_raman",
+    "read_raman_text",
+    "read_reference_spectrum",
+    "read_renishaw_wdf",
+    "read_vamas",
+    "read_xps",
+    "read_xps_text",
+    "select_region",
+    "write_eels",
     "write_mpt",
+    "write_raman_text",
+    "write_spectrum_image",
+    "write_vamas",
+    "XPSData",
 ]

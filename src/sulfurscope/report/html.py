@@ -37,10 +37,13 @@ figure{display:inline-block;margin:.5em;vertical-align:top} figure img{max-width
 figcaption{font-size:.8em;color:#555}
 table{border-collapse:collapse;font-size:.8em;margin:.5em 0} td,th{border:1px solid #ccc;padding:.2em .5em}
 th{background:#f3f3f3} caption{text-align:left;font-weight:600;padding:.3em 0}
+.tbl{overflow-x:auto;max-width:100%}
 """
 
 
-def _table_html(title: str, table: pd.DataFrame, max_rows: int, more_rows_in: str = "the CSV") -> str:
+def _table_html(
+    title: str, table: pd.DataFrame, max_rows: int, more_rows_in: str = "the CSV"
+) -> str:
     shown = table.head(max_rows)
     body = shown.to_html(
         index=False, float_format=lambda x: f"{x:.4g}", border=0, na_rep="", escape=True
@@ -50,7 +53,7 @@ def _table_html(title: str, table: pd.DataFrame, max_rows: int, more_rows_in: st
         if len(table) > max_rows
         else ""
     )
-    return f"<div><strong>{html.escape(title)}</strong>{body}{more}</div>"
+    return f"<div class='tbl'><strong>{html.escape(title)}</strong>{body}{more}</div>"
 
 
 def render_html_report(

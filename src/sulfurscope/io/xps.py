@@ -1,0 +1,676 @@
+"""XPS readers (our own): VAMAS ``.vms``/``.npl``, PHI MultiPak ``.spe``/``.pro``, two-column text.
+
+=================  ==========================  ==============================================
+reader             format                      notes
+=================  ==========================  ==============================================
+read_vamas         ISO 14976 VAMAS text        REGULAR and IRREGULAR blocks; kinetic-energy
+                   (.vms, .npl)                axes → binding energy with the block's source
+                                               energy (BE = hν − KE − φ, φ = ``work_function_ev``,
+                                               default 0 as CasaXPS); trailing NULs in names and
+                                               leading blank lines tolerated
+read_phi           PHI MultiPak .spe / .pro    ASCII header (SOFH…EOFH, LF or CRLF) + binary
+                                               traces; ``.pro`` depth profiles give one spectrum
+                                               per region and cycle plus the profile table
+read_xps_text      two-column text             binding energy, intensity; ``#`` comments
+read_xps           any of the above            picks by extension / content
+write_vamas        VAMAS                       REGULAR or IRREGULAR, BE or KE axis (demo, tests)
+=================  ==========================  ==============================================
+
+Every reader returns :class:`XPSData`, whose spectra have an **ascending** binding-energy axis
+(files that store it descending are flipped) and intensity in counts/s.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from sulfurscope._files import atomic_path
+from sulfurscope.errors import FileFormatError, SulfurscopeError
+from sulfurscope.spectra.xps import ENERGY, INTENSITY, XPSSpectrum, region_key
+
+__all__ = [
+    "XPS_FORMATS",
+    "XPSData",
+    "read_phi",
+    "read_vamas",
+    "read_xps",
+    "read_xps_text",
+    "select_region",
+    "write_vamas",
+]
+
+XPS_FORMATS = ("vamas", "phi", "text")
+
+
+@dataclass(frozen=True, slots=True)
+class XPSData:
+    """What an XPS reader returns: the spectra, file metadata and (for ``.pro``) the depth profile."""
+
+    spectra: tuple[XPSSpectrum, ...]
+    metadata: dict[str, Any]
+    path: Path
+    format: str
+    depth_profile: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    def to_frame(self) -> pd.DataFrame:
+        """Long table: Region, Cycle, binding energy, intensity."""
+        parts = []
+        for s in self.spectra:
+            f = s.to_frame()
+            f.insert(0, "Cycle", s.cycle)
+            f.insert(0, "Region", s.region)
+            parts.append(f)
+        return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+    def to_dict(self) -> dict[str, Any]:
+        """Summary: file, format and one entry per spectrum."""
+        return {
+            "path": str(self.path),
+            "format": self.format,
+            "spectra": [
+                {
+                    "region": s.region,
+                    "cycle": s.cycle,
+                    "points": int(s.binding_energy_ev.size),
+                    "be_min_ev": float(s.binding_energy_ev.min()),
+                    "be_max_ev": float(s.binding_energy_ev.max()),
+                    "source_energy_ev": s.source_energy_ev,
+                }
+                for s in self.spectra
+            ],
+        }
+
+
+def _ascending(e: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    if e.size > 1 and e[0] > e[-1]:
+        return e[::-1].copy(), y[::-1].copy()
+    return e, y
+
+
+# ----------------------------------------------------------------------------------------- VAMAS
+
+_EXP_WITH_REGIONS = {"MAP", "MAPDP", "NORM", "SDP"}
+_TECH_SPUTTER = {"AES diff", "AES dir", "EDX", "ELS", "UPS", "XPS", "XRF"}
+_SIMS_LIKE = {
+    "FABMS",
+    "FABMS energy spec",
+    "ISS",
+    "SIMS",
+    "SIMS energy spec",
+    "SNMS",
+    "SNMS energy spec",
+}
+
+
+class _Lines:
+    def __init__(self, lines: list[str], name: str) -> None:
+        self.lines = lines
+        self.i = 0
+        self.name = name
+
+    def next(self, what: str) -> str:
+        if self.i >= len(self.lines):
+            raise FileFormatError(
+                f"{self.name}: file ends early (expected {what} at line {self.i + 1})"
+            )
+        s = self.lines[self.i]
+        self.i += 1
+        return s
+
+    def integer(self, what: str) -> int:
+        s = self.next(what)
+        try:
+            return int(float(s.strip()))
+        except ValueError:
+            raise FileFormatError(
+                f"{self.name}: line {self.i}: expected {what} (integer), got {s.strip()!r}"
+            ) from None
+
+    def number(self, what: str) -> float:
+        s = self.next(what)
+        try:
+            return float(s.strip())
+        except ValueError:
+            raise FileFormatError(
+                f"{self.name}: line {self.i}: expected {what} (number), got {s.strip()!r}"
+            ) from None
+
+    def skip(self, n: int, what: str) -> None:
+        for _ in range(n):
+            self.next(what)
+
+
+def read_vamas(path: str | Path, *, work_function_ev: float = 0.0) -> XPSData:
+    """Read an ISO 14976 VAMAS file (``.vms``, PHI MultiPak ``.npl``).
+
+    Parameters
+    ----------
+    path : path
+    work_function_ev : float
+        φ in BE = hν − KE − φ for blocks stored on a kinetic-energy axis (0 by default, as CasaXPS
+        and pynxtools-xps).
+
+    Returns
+    -------
+    XPSData
+        One spectrum per block (region names from species + transition, NULs stripped, via
+        :func:`~sulfurscope.spectra.xps.region_key`); metadata per block in
+        ``metadata["blocks"]``.
+
+    Raises
+    ------
+    FileFormatError
+        Not VAMAS, truncated, unsupported experiment mode or inclusion list.
+    """
+    p = Path(path)
+    raw = p.read_bytes()
+    text = raw.decode("latin-1").replace("\x00", "")
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    k = 0
+    while k < len(lines) and not lines[k].strip():
+        k += 1
+    lines = lines[k:]
+    if not lines or not lines[0].startswith("VAMAS Surface Chemical Analysis Standard"):
+        raise FileFormatError(
+            f"{p.name}: not a VAMAS file (first line {lines[0][:40]!r} if any; expected "
+            "'VAMAS Surface Chemical Analysis Standard Data Transfer Format')"
+        )
+    L = _Lines(lines, p.name)
+    L.next("format identifier")
+    meta: dict[str, Any] = {
+        "institution": L.next("institution").strip(),
+        "instrument": L.next("instrument model").strip(),
+        "operator": L.next("operator").strip(),
+        "experiment": L.next("experiment identifier").strip(),
+    }
+    n_comment = L.integer("number of comment lines")
+    meta["comment"] = "\n".join(L.next("comment").rstrip() for _ in range(n_comment))
+    exp_mode = L.next("experiment mode").strip()
+    scan_mode = L.next("scan mode").strip()
+    meta["experiment_mode"] = exp_mode
+    meta["scan_mode"] = scan_mode
+    if scan_mode not in ("REGULAR", "IRREGULAR"):
+        raise FileFormatError(
+            f"{p.name}: scan mode {scan_mode!r} not supported (REGULAR, IRREGULAR)"
+        )
+    if exp_mode in _EXP_WITH_REGIONS:
+        L.integer("number of spectral regions")
+    if exp_mode in ("MAP", "MAPDP"):
+        L.skip(3, "analysis positions / discrete x / discrete y")
+    n_exp_var = L.integer("number of experimental variables")
+    L.skip(2 * n_exp_var, "experimental variable label/unit")
+    n_incl = L.integer("number of entries in the parameter inclusion list")
+    if n_incl != 0:
+        raise FileFormatError(
+            f"{p.name}: parameter inclusion/exclusion list ({n_incl} entries) is not supported"
+        )
+    L.integer("number of manually entered items")
+    n_future_exp = L.integer("number of future upgrade experiment entries")
+    n_future_block = L.integer("number of future upgrade block entries")
+    L.skip(n_future_exp, "future upgrade experiment entry")
+    n_blocks = L.integer("number of blocks")
+    spectra = []
+    blocks_meta = []
+    for b in range(n_blocks):
+        bm: dict[str, Any] = {"block": L.next("block identifier").strip()}
+        bm["sample"] = L.next("sample identifier").strip()
+        L.skip(6, "date/time")
+        L.next("GMT offset")
+        n_bc = L.integer("number of block comment lines")
+        bm["comment"] = "\n".join(L.next("block comment").rstrip() for _ in range(n_bc))
+        technique = L.next("technique").strip()
+        bm["technique"] = technique
+        if exp_mode in ("MAP", "MAPDP"):
+            L.skip(2, "x/y coordinate")
+        L.skip(n_exp_var, "experimental variable value")
+        bm["source"] = L.next("analysis source label").strip()
+        if exp_mode in ("MAPDP", "MAPSVDP", "SDP", "SDPSV") or technique in _SIMS_LIKE:
+            L.skip(3, "sputtering ion data")
+        source_energy = L.number("analysis source characteristic energy")
+        L.skip(3, "source strength / beam widths")
+        if exp_mode in ("MAP", "MAPDP", "MAPSV", "MAPSVDP", "SEM"):
+            L.skip(2, "field of view")
+        if exp_mode in ("MAPSV", "MAPSVDP", "SEM"):
+            L.skip(6, "linescan coordinates")
+        L.skip(2, "source polar/azimuth angles")
+        bm["analyser_mode"] = L.next("analyser mode").strip()
+        bm["pass_energy_ev"] = L.number("analyser pass energy")
+        if technique == "AES diff":
+            L.next("differential width")
+        L.next("magnification")
+        bm["work_function_ev"] = L.number("analyser work function")
+        L.skip(5, "target bias / analysis widths / take-off angles")
+        species = L.next("species label").strip()
+        transition = L.next("transition label").strip()
+        L.next("charge of detected particle")
+        if scan_mode == "REGULAR":
+            x_label = L.next("abscissa label").strip()
+            bm["abscissa_units"] = L.next("abscissa units").strip()
+            start = L.number("abscissa start")
+            step = L.number("abscissa increment")
+            n_var = L.integer("number of corresponding variables")
+            L.skip(2 * n_var, "corresponding variable label/unit")
+        else:
+            n_var = L.integer("number of corresponding variables") - 1
+            x_label = L.next("abscissa label").strip()
+            bm["abscissa_units"] = L.next("abscissa units").strip()
+            L.skip(2 * n_var, "corresponding variable label/unit")
+            start = step = float("nan")
+        bm["signal_mode"] = L.next("signal mode").strip()
+        bm["dwell_time_s"] = L.number("signal collection time")
+        bm["scans"] = L.integer("number of scans")
+        L.next("signal time correction")
+        if exp_mode in ("MAPDP", "MAPSVDP", "SDP", "SDPSV") and technique in _TECH_SPUTTER:
+            L.skip(7, "sputtering source parameters")
+        L.skip(3, "sample tilt / azimuth / rotation")
+        n_add = L.integer("number of additional numerical parameters")
+        L.skip(3 * n_add, "additional parameter")
+        L.skip(n_future_block, "future upgrade block entry")
+        n_ord = L.integer("number of ordinate values")
+        n_cols = n_var + (1 if scan_mode == "IRREGULAR" else 0)
+        L.skip(2 * n_cols, "ordinate min/max")
+        vals = np.empty(n_ord)
+        for j in range(n_ord):
+            vals[j] = L.number("ordinate value")
+        if n_cols < 1 or n_ord % n_cols:
+            raise FileFormatError(
+                f"{p.name}: block {b + 1}: {n_ord} values do not split into {n_cols} variables"
+            )
+        table = vals.reshape(-1, n_cols)
+        if scan_mode == "REGULAR":
+            x = start + step * np.arange(table.shape[0])
+            y = table[:, 0]
+        else:
+            x = table[:, 0]
+            y = table[:, 1]
+        lab = x_label.lower()
+        if "kinetic" in lab:
+            energy = source_energy - x - work_function_ev
+            bm["axis"] = "kinetic → binding"
+        elif "binding" in lab:
+            energy = x
+            bm["axis"] = "binding"
+        else:
+            raise FileFormatError(
+                f"{p.name}: block {b + 1}: abscissa {x_label!r} is neither kinetic nor binding energy"
+            )
+        energy, y = _ascending(
+            np.asarray(energy, dtype=np.float64), np.asarray(y, dtype=np.float64)
+        )
+        name = region_key(f"{species} {transition}".strip())
+        bm["region"] = name
+        bm["source_energy_ev"] = source_energy
+        blocks_meta.append(bm)
+        spectra.append(
+            XPSSpectrum(
+                region=name,
+                binding_energy_ev=energy,  # type: ignore[arg-type]
+                intensity=y,
+                source_energy_ev=float(source_energy),
+            )
+        )
+    meta["blocks"] = blocks_meta
+    return XPSData(tuple(spectra), meta, p, "vamas")
+
+
+# ------------------------------------------------------------------------------------------- PHI
+
+_TRACE_FIELDS = 24  # uint32 words per trace header
+
+
+def _phi_header(raw: bytes, name: str) -> tuple[dict[str, list[str]], bytes]:
+    m = re.search(rb"EOFH\r?\n", raw)
+    if not raw.lstrip().startswith(b"SOFH") or m is None:
+        raise FileFormatError(f"{name}: not a PHI MultiPak file (no SOFH … EOFH header)")
+    head = raw[: m.start()].decode("latin-1").replace("\r", "")
+    header: dict[str, list[str]] = {}
+    for line in head.split("\n")[1:]:
+        if ":" not in line:
+            continue
+        k, _, v = line.partition(":")
+        header.setdefault(k.strip(), []).append(v.strip())
+    return header, raw[m.end() :]
+
+
+def read_phi(path: str | Path) -> XPSData:
+    """Read a PHI MultiPak ``.spe`` (several regions) or ``.pro`` (depth profile) file.
+
+    The ASCII header's ``SpectralRegDef`` lines give each region's name, points and energy range;
+    the binary part starts with (group, number of traces, trace-header bytes, data-header bytes) and
+    one 24-word header per trace (points at word 5, cycles at 6, data type at 18, byte count at 19,
+    offset at 20). A ``.pro`` file stores each region as cycles × points; the extra traces
+    (cycle × region) hold the sputter time per cycle, which becomes ``sputter_time_s``, and the
+    region areas, returned in ``depth_profile``.
+    """
+    p = Path(path)
+    raw = p.read_bytes()
+    header, data = _phi_header(raw, p.name)
+    regdefs = header.get("SpectralRegDef", [])
+    if not regdefs:
+        raise FileFormatError(f"{p.name}: header has no SpectralRegDef lines")
+    src = header.get("XraySource", [""])[0].split()
+    try:
+        source_energy = float(src[1]) if len(src) > 1 else 1486.6
+    except ValueError:
+        source_energy = 1486.6
+    regions: list[dict[str, Any]] = []
+    for line in regdefs:
+        f = line.split()
+        try:
+            regions.append(
+                {
+                    "number": int(f[0]),
+                    "name": f[2],
+                    "points": int(f[4]),
+                    "step": float(f[5]),
+                    "start": float(f[6]),
+                    "stop": float(f[7]),
+                }
+            )
+        except (IndexError, ValueError):
+            raise FileFormatError(f"{p.name}: cannot parse SpectralRegDef {line!r}") from None
+    if len(data) < 16:
+        raise FileFormatError(f"{p.name}: binary part is truncated ({len(data)} bytes)")
+    group, n_traces, trace_bytes, head_bytes = np.frombuffer(data[:16], dtype="<u4")
+    if n_traces < len(regions) or trace_bytes != n_traces * 4 * _TRACE_FIELDS:
+        raise FileFormatError(
+            f"{p.name}: binary header says {n_traces} traces / {trace_bytes} header bytes for "
+            f"{len(regions)} regions (expected {4 * _TRACE_FIELDS} bytes per trace)"
+        )
+    words = np.frombuffer(data[head_bytes : head_bytes + trace_bytes], dtype="<u4").reshape(
+        n_traces, _TRACE_FIELDS
+    )
+    raw_words = data[head_bytes : head_bytes + trace_bytes]
+
+    def trace(t: int) -> np.ndarray:
+        w = words[t]
+        code = raw_words[t * 96 + 72 : t * 96 + 76].rstrip(b"\x00").decode("latin-1")
+        if code not in ("f4", "f8"):
+            raise FileFormatError(f"{p.name}: trace {t + 1} has unknown data type {code!r}")
+        nbytes, offset = int(w[19]), int(w[20])
+        if offset + nbytes > len(data):
+            raise FileFormatError(f"{p.name}: trace {t + 1} runs past the end of the file")
+        return np.frombuffer(data[offset : offset + nbytes], dtype="<" + code).astype(float)
+
+    n_reg = len(regions)
+    cycles_all = [int(words[t][6]) or 1 for t in range(n_reg)]
+    sputter = None
+    areas = None
+    ftype = header.get("FileType", [""])[0]
+    if n_traces > n_reg:
+        # depth-profile extras: cycle × region tables (time in s, area in c/s·eV)
+        for t in range(n_reg, int(n_traces)):
+            unit = raw_words[t * 96 + 56 : t * 96 + 72].split(b"\x00")[0].decode("latin-1").strip()
+            vals = trace(t)
+            ncyc = int(words[t][5])  # stored region by region: n_reg blocks of ncyc values
+            if ncyc * n_reg != vals.size:
+                continue
+            tab = vals.reshape(n_reg, ncyc).T
+            if unit == "s":
+                sputter = tab
+            elif "eV" in unit:
+                areas = tab
+    spectra = []
+    for t, reg in enumerate(regions):
+        w = words[t]
+        npts = int(w[5])
+        if npts != reg["points"]:
+            raise FileFormatError(
+                f"{p.name}: region {reg['name']} has {npts} points in the binary header but "
+                f"{reg['points']} in SpectralRegDef"
+            )
+        vals = trace(t)
+        ncyc = cycles_all[t]
+        if vals.size != npts * ncyc:
+            raise FileFormatError(
+                f"{p.name}: region {reg['name']}: {vals.size} values for {ncyc} × {npts} points"
+            )
+        energy = np.linspace(reg["start"], reg["stop"], npts)
+        for c in range(ncyc):
+            e, y = _ascending(energy, vals[c * npts : (c + 1) * npts])
+            st = (
+                float(sputter[c, t])
+                if sputter is not None and c < sputter.shape[0]
+                else float("nan")
+            )
+            spectra.append(
+                XPSSpectrum(
+                    region=region_key(reg["name"]),
+                    binding_energy_ev=e,
+                    intensity=y,
+                    source_energy_ev=source_energy,
+                    cycle=c if ncyc > 1 else 0,
+                    sputter_time_s=st,
+                )
+            )
+    profile = pd.DataFrame()
+    if ncyc_max := max(cycles_all):
+        if ncyc_max > 1:
+            rows = []
+            for c in range(ncyc_max):
+                for t, reg in enumerate(regions):
+                    rows.append(
+                        {
+                            "Cycle": c,
+                            "Region": region_key(reg["name"]),
+                            "Sputter time [s]": float(sputter[c, t])
+                            if sputter is not None
+                            else np.nan,
+                            "Area [counts/s·eV]": float(areas[c, t])
+                            if areas is not None
+                            else np.nan,
+                        }
+                    )
+            profile = pd.DataFrame(rows)
+    meta = {
+        "file_type": ftype,
+        "instrument": header.get("InstrumentModel", [""])[0],
+        "software": header.get("SoftwareVersion", [""])[0],
+        "date": header.get("FileDate", [""])[0],
+        "source": header.get("XraySource", [""])[0],
+        "work_function_ev": header.get("AnalyserWorkFcn", [""])[0],
+        "group": int(group),
+        "regions": [r["name"] for r in regions],
+    }
+    return XPSData(tuple(spectra), meta, p, "phi", profile)
+
+
+# ------------------------------------------------------------------------------------------ text
+
+
+def read_xps_text(
+    path: str | Path, *, region: str | None = None, source_energy_ev: float = 1486.6
+) -> XPSData:
+    """Two-column text (binding energy, intensity), any of comma/tab/space separated.
+
+    Lines that do not start with two numbers (headers, ``#`` comments) are skipped. A region name
+    comes from ``region`` or a header line such as ``# region: S 2p``, else from the file stem.
+    """
+    p = Path(path)
+    xs, ys = [], []
+    found_region = None
+    for line in p.read_text(encoding="latin-1").splitlines():
+        s = line.strip()
+        if not s:
+            continue
+        m = re.match(r"#\s*region\s*[:=]\s*(.+)", s, re.I)
+        if m:
+            found_region = m.group(1).strip()
+            continue
+        parts = re.split(r"[,\t; ]+", s)
+        if len(parts) < 2:
+            continue
+        try:
+            a, b = float(parts[0]), float(parts[1])
+        except ValueError:
+            continue
+        xs.append(a)
+        ys.append(b)
+    if not xs:
+        raise FileFormatError(f"{p.name}: no two-column numeric data found")
+    e, y = _ascending(np.asarray(xs), np.asarray(ys))
+    name = region_key(region or found_region or p.stem)
+    spec = XPSSpectrum(
+        region=name, binding_energy_ev=e, intensity=y, source_energy_ev=source_energy_ev
+    )
+    return XPSData((spec,), {"columns": [ENERGY, INTENSITY]}, p, "text")
+
+
+def read_xps(path: str | Path, *, format: Literal["vamas", "phi", "text"] | None = None) -> XPSData:
+    """Read any supported XPS file; ``format`` overrides detection (extension, then content)."""
+    p = Path(path)
+    if not p.exists():
+        raise FileFormatError(f"{p}: file does not exist")
+    if format is None:
+        ext = p.suffix.lower()
+        head = p.read_bytes()[:200].lstrip()
+        if head.startswith(b"VAMAS") or ext in (".vms", ".npl"):
+            format = "vamas"
+        elif head.startswith(b"SOFH") or ext in (".spe", ".pro"):
+            format = "phi"
+        elif ext in (".txt", ".csv", ".dat", ".xy"):
+            format = "text"
+        else:
+            raise FileFormatError(
+                f"{p.name}: unknown XPS format (extension {ext!r}); expected .vms/.npl, .spe/.pro or "
+                "two-column text"
+            )
+    if format == "vamas":
+        return read_vamas(p)
+    if format == "phi":
+        return read_phi(p)
+    if format == "text":
+        return read_xps_text(p)
+    raise SulfurscopeError(f"format must be one of {XPS_FORMATS}, got {format!r}")
+
+
+def select_region(data: XPSData, region: str | None = None, *, cycle: int = 0) -> XPSSpectrum:
+    """The spectrum of one region (and depth-profile cycle); ``None`` picks the only non-survey region."""
+    cands = [s for s in data.spectra if s.cycle == cycle]
+    if region is None:
+        core = [s for s in cands if s.region != "Survey"]
+        if len(core) == 1:
+            return core[0]
+        raise SulfurscopeError(
+            f"{data.path.name}: choose a region with --region; available: "
+            f"{sorted({s.region for s in data.spectra})}"
+        )
+    key = region_key(region)
+    for s in cands:
+        if s.region == key:
+            return s
+    raise SulfurscopeError(
+        f"{data.path.name}: no region {region!r} (cycle {cycle}); available: "
+        f"{sorted({s.region for s in data.spectra})}"
+        + (f", cycles 0–{max(s.cycle for s in data.spectra)}" if data.depth_profile.size else "")
+    )
+
+
+def write_vamas(
+    spectra: tuple[XPSSpectrum, ...] | list[XPSSpectrum],
+    path: str | Path,
+    *,
+    axis: Literal["binding", "kinetic"] = "binding",
+    scan_mode: Literal["REGULAR", "IRREGULAR"] = "REGULAR",
+    institution: str = "sulfurscope",
+    instrument: str = "simulated",
+) -> Path:
+    """Write spectra as a VAMAS file (NORM mode), atomically.
+
+    ``axis="kinetic"`` stores KE = hν − BE (the usual VAMAS convention); REGULAR needs a uniform axis.
+    """
+    spectra = list(spectra)
+    if not spectra:
+        raise SulfurscopeError("write_vamas needs at least one spectrum")
+    out = [
+        "VAMAS Surface Chemical Analysis Standard Data Transfer Format 1988 May 4",
+        institution,
+        instrument,
+        "",
+        "sulfurscope",
+        "1",
+        "written by sulfurscope.io.write_vamas",
+        "NORM",
+        scan_mode,
+        str(len(spectra)),
+        "0",
+        "0",
+        "0",
+        "0",
+        "0",
+        str(len(spectra)),
+    ]
+    for k, s in enumerate(spectra):
+        e = np.asarray(s.binding_energy_ev, float)
+        y = np.asarray(s.intensity, float)
+        species, _, trans = s.region.partition(" ")
+        x = e if axis == "binding" else s.source_energy_ev - e
+        if scan_mode == "REGULAR":
+            d = np.diff(x)
+            if x.size > 1 and not np.allclose(d, d[0], rtol=1e-6, atol=1e-9):
+                raise SulfurscopeError(
+                    f"{s.region}: REGULAR VAMAS needs a uniform energy step; use IRREGULAR"
+                )
+        out += [
+            f"Block {k + 1}",
+            "sample",
+            "2026",
+            "1",
+            "1",
+            "0",
+            "0",
+            "0",
+            "0",
+            "0",
+            "XPS",
+            "Al",
+            f"{s.source_energy_ev:.4f}",
+            "0",
+            "0",
+            "0",
+            "0",
+            "0",
+            "FAT",
+            "20",
+            "1",
+            "0",
+            "0",
+            "0",
+            "0",
+            "0",
+            "0",
+            species,
+            trans,
+            "-1",
+        ]
+        label = "Binding Energy" if axis == "binding" else "Kinetic Energy"
+        if scan_mode == "REGULAR":
+            step = float(x[1] - x[0]) if x.size > 1 else 0.0
+            out += [label, "eV", repr(float(x[0])), repr(step), "1", "Intensity", "c/s"]
+        else:
+            out += ["2", label, "eV", "Intensity", "c/s"]
+        out += ["pulse counting", "1", "1", "0", "0", "0", "0", "0"]
+        if scan_mode == "REGULAR":
+            out += [str(y.size), repr(float(y.min())), repr(float(y.max()))]
+            out += [repr(float(v)) for v in y]
+        else:
+            out += [
+                str(2 * y.size),
+                repr(float(x.min())),
+                repr(float(x.max())),
+                repr(float(y.min())),
+                repr(float(y.max())),
+            ]
+            for xv, yv in zip(x, y, strict=True):
+                out += [repr(float(xv)), repr(float(yv))]
+    out.append("end of experiment")
+    p = Path(path)
+    with atomic_path(p) as tmp:
+        tmp.write_text("\r\n".join(out) + "\r\n", encoding="latin-1")
+    return p

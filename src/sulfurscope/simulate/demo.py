@@ -1,0 +1,313 @@
+"""The demo study: every instrument of the reference study, simulated and written in its file format.
+
+:func:`write_demo_study` writes a folder a lab could have produced — cycler files (EC-Lab .mpt) for a
+rate test, a long cycling test and a GITT per particle size, SEM images with the microscope's sidecar,
+an HRTEM image, TGA exports (NETZSCH), XPS regions (VAMAS), Raman spectra (text export), an STEM-EDS
+spectrum image (.hspy) and an EELS low-loss/core-loss line-scan pair (.hspy) with reference edges — and
+the ``study.toml`` manifest that describes it. ``sulfurscope run`` then analyses the folder like any
+measured study. Each file comes from the project's own forward models (particle-size model for the
+cells, the XPS/Raman/EDS/EELS simulators for the spectra) and says in its header or title that it is
+simulated. This is a shell: it writes files.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sulfurscope._files import atomic_write_bytes
+
+from .study import SIMULATED_NOTE, SimulatedCell, simulate_study
+
+__all__ = ["DEMO_SAMPLES", "DemoSample", "write_demo_study"]
+
+
+@dataclass(frozen=True, slots=True)
+class DemoSample:
+    """One simulated sample: particle size, the study's TGA sulfur fraction, the XPS reduced-S share."""
+
+    name: str
+    particle_size_um: float
+    milling: str
+    sulfur_fraction: float
+    reduced_sulfur: float
+
+
+#: The reference study's three samples (TGA 48.5 / 49.0 / 49.7 wt% S; XPS reduced S 16 % vs 33 %).
+DEMO_SAMPLES = (
+    DemoSample("AC-S_8um", 8.0, "as received", 0.485, 0.16),
+    DemoSample("AC-S_4um", 4.0, "milled 500 rpm", 0.490, 0.25),
+    DemoSample("AC-S_1um", 1.0, "milled 800 rpm", 0.497, 0.33),
+)
+
+_PROTOCOL = {"rate": "rate", "long": "cycling", "gitt": "gitt"}
+
+#: Areas (counts/s·eV) of the non-sulfur regions of a discharged cathode's surface (Fig 4c–f).
+_XPS_REGIONS: dict[str, tuple[tuple[float, float], dict[str, float]]] = {
+    "F 1s/paper": (
+        (680.0, 695.0),
+        {"LiF": 3000.0, "C-F": 1500.0, "CHF-OCO2": 800.0, "POF3/PF6": 600.0},
+    ),
+    "Li 1s/paper": ((50.0, 62.0), {"LiF": 400.0, "Li2CO3": 150.0}),
+    "C 1s/paper": (
+        (280.0, 295.0),
+        {"C-C/C-H": 5000.0, "Si-CH3": 800.0, "C-F": 600.0, "CO3": 500.0},
+    ),
+    "P 2p/paper": ((128.0, 140.0), {"POF3": 300.0}),
+}
+
+
+def _s2p_areas(reduced: float, total: float = 10000.0) -> dict[str, float]:
+    """S 2p component areas with a given reduced-sulfur share; Li2S : terminal : bridging = 30 : 45 : 25
+    (the study's 30 % Li2S, 45 % Li2S2, 25 % S under the Li2S2 assumption), the rest C–S : sulfate =
+    42 : 25."""
+    red = reduced * total
+    rest = total - red
+    return {
+        "Li2S": red * 0.30,
+        "terminal S": red * 0.45,
+        "bridging S": red * 0.25,
+        "C-S": rest * 42 / 67,
+        "sulfate": rest * 25 / 67,
+    }
+
+
+def _toml(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    if isinstance(value, Mapping):
+        return "{ " + ", ".join(f"{k} = {_toml(v)}" for k, v in value.items()) + " }"
+    raise TypeError(f"cannot write {value!r} as TOML")
+
+
+def _table(header: str, entries: Mapping[str, Any]) -> str:
+    return "\n".join([header, *(f"{k} = {_toml(v)}" for k, v in entries.items())]) + "\n"
+
+
+def write_demo_study(
+    folder: str | Path,
+    *,
+    seed: int = 2026,
+    workers: int = 1,
+    samples: tuple[DemoSample, ...] = DEMO_SAMPLES,
+) -> Path:
+    """Simulate every instrument of a study like the reference one into ``folder``; return the manifest.
+
+    Parameters
+    ----------
+    folder : path
+        Study folder: raw files go to ``raw/<instrument>/`` and the manifest to ``study.toml``.
+    seed : int
+        Seed of every random generator: the same seed writes the same files.
+    workers : int
+        Processes for the cycler simulations (the slowest part).
+    samples : tuple of DemoSample
+        The samples (default: the study's three particle sizes).
+
+    Returns
+    -------
+    Path
+        ``folder/study.toml``.
+    """
+    from sulfurscope.io.eels import write_eels
+    from sulfurscope.io.xps import write_vamas
+    from sulfurscope.simulate.eds import write_simulated_eds
+    from sulfurscope.simulate.eels import reference_spectra, simulate_eels_line_scan
+    from sulfurscope.simulate.microscopy import render_hrtem, render_sem, write_tiff_with_sidecar
+    from sulfurscope.simulate.raman import write_demo_raman
+    from sulfurscope.simulate.tga import tga_curve, write_netzsch_tga
+    from sulfurscope.simulate.xps import simulate_xps
+
+    folder = Path(folder)
+    raw = folder / "raw"
+    seeds = np.random.SeedSequence(seed).spawn(6)
+    rng_img, rng_tga, rng_xps, rng_raman, rng_eds, rng_eels = (
+        np.random.default_rng(s) for s in seeds
+    )
+    cells: list[SimulatedCell] = simulate_study(
+        raw / "cycler",
+        sizes_um=tuple(s.particle_size_um for s in samples),
+        seed=seed,
+        workers=workers,
+    )
+
+    parts = [
+        f"# {SIMULATED_NOTE}\n# Written by `sulfurscope demo`: every file under raw/ was simulated by "
+        "sulfurscope's forward models.\n# Edit and rerun with `sulfurscope run study.toml --out DIR`.\n",
+        _table(
+            "[study]",
+            {
+                "title": "sulfurscope demo: particle size and the active shell (SIMULATED DATA)",
+                "description": (
+                    f"{SIMULATED_NOTE}. Activated carbon milled to ~8, ~4 and ~1 um, melt-infiltrated "
+                    "with sulfur, cycled against Li (0.5-3.0 V): rate tests, long cycling and GITT per "
+                    "size, SEM, HRTEM, TGA, XPS, Raman, STEM-EDS and EELS across a discharged particle."
+                ),
+            },
+        ),
+    ]
+    for s in samples:
+        t, m = tga_curve(s.sulfur_fraction, noise_pct=0.02, rng=rng_tga)
+        tga = write_netzsch_tga(
+            t, m, raw / "tga" / f"{s.name}_tga.txt", sample=s.name, note=SIMULATED_NOTE
+        )
+        parts.append(
+            _table(
+                "[[samples]]",
+                {
+                    "name": s.name,
+                    "carbon": f"activated carbon (0.8 nm pores), {s.milling}",
+                    "particle_size": f"~{s.particle_size_um:g} um",
+                    "particle_size_um": s.particle_size_um,
+                    "tga": tga.relative_to(folder).as_posix(),
+                },
+            )
+        )
+    for c in cells:
+        parts.append(
+            _table(
+                "[[cells]]",
+                {
+                    "name": c.label,
+                    "sample": c.sample,
+                    "file": Path(c.path).relative_to(folder).as_posix(),
+                    "protocol": _PROTOCOL[c.protocol],
+                    "sulfur_mass_mg": c.sulfur_mass_mg,
+                },
+            )
+        )
+    # SEM per sample (Hitachi-style sidecar carries the pixel size), one HRTEM image
+    for s in samples:
+        d = s.particle_size_um
+        sim = render_sem(d, 0.3 * d, pixel_size_nm=d * 1000.0 / 45.0, rng=rng_img)
+        tif = write_tiff_with_sidecar(sim, raw / "sem" / f"{s.name}_sem.tif", note=SIMULATED_NOTE)
+        parts.append(
+            _table(
+                "[[images]]",
+                {
+                    "name": f"{s.name}_sem",
+                    "sample": s.name,
+                    "kind": "sem",
+                    "file": tif.relative_to(folder).as_posix(),
+                },
+            )
+        )
+    big = max(samples, key=lambda s: s.particle_size_um)
+    hr = render_hrtem(rng=rng_img)
+    hr_tif = write_tiff_with_sidecar(
+        hr, raw / "hrtem" / f"{big.name}_discharged_hrtem.tif", note=SIMULATED_NOTE
+    )
+    parts.append(
+        _table(
+            "[[images]]",
+            {
+                "name": f"{big.name}_hrtem",
+                "sample": big.name,
+                "kind": "hrtem",
+                "file": hr_tif.relative_to(folder).as_posix(),
+                "pixel_size_nm": hr.pixel_size_nm,
+            },
+        )
+    )
+    # XPS of discharged cathodes: S 2p, F 1s, Li 1s, C 1s, P 2p (the smallest and largest particles)
+    for s in (big, min(samples, key=lambda s: s.particle_size_um)):
+        regions = [simulate_xps("S 2p/paper", areas=_s2p_areas(s.reduced_sulfur), rng=rng_xps)]
+        for lib, ((lo, hi), areas) in _XPS_REGIONS.items():
+            e = np.arange(lo, hi + 1e-9, 0.05)
+            regions.append(simulate_xps(lib, areas=areas, energy_ev=e, rng=rng_xps))
+        vms = write_vamas(
+            regions, raw / "xps" / f"{s.name}_discharged.vms", instrument=f"{SIMULATED_NOTE}"
+        )
+        parts.append(
+            _table(
+                "[[spectra]]",
+                {
+                    "name": f"{s.name}_xps",
+                    "sample": s.name,
+                    "kind": "xps",
+                    "file": vms.relative_to(folder).as_posix(),
+                },
+            )
+        )
+    # Raman of the carbons (Fig S1)
+    raman = write_demo_raman(
+        raw / "raman",
+        {s.name: {8.0: 1.45, 4.0: 1.55, 1.0: 1.65}.get(s.particle_size_um, 1.5) for s in samples},
+        rng=rng_raman,
+    )
+    for name, path in raman.items():
+        parts.append(
+            _table(
+                "[[spectra]]",
+                {
+                    "name": f"{name}_raman",
+                    "sample": name,
+                    "kind": "raman",
+                    "file": path.relative_to(folder).as_posix(),
+                },
+            )
+        )
+    # STEM-EDS across a discharged particle's surface (Fig 3c/d)
+    eds, _ = write_simulated_eds(raw / "eds" / f"{big.name}_discharged_eds.hspy", rng=rng_eds)
+    parts.append(
+        _table(
+            "[[spectra]]",
+            {
+                "name": f"{big.name}_eds",
+                "sample": big.name,
+                "kind": "eds",
+                "files": {"project": eds.relative_to(folder).as_posix()},
+                "options": {"lines": ["S_Ka", "F_Ka"]},
+            },
+        )
+    )
+    # EELS line scan of 300 nm from the surface (Fig 3e-g), with reference edges
+    sim = simulate_eels_line_scan(rng=rng_eels)
+    eels_dir = raw / "eels"
+    files = {
+        "low_loss": write_eels(
+            eels_dir / f"{big.name}_low_loss.hspy",
+            sim.low_loss,
+            sim.low_loss_energy_ev,
+            position_nm=sim.position_nm,
+            title=f"{SIMULATED_NOTE}: low-loss line scan",
+        ),
+        "core_loss": write_eels(
+            eels_dir / f"{big.name}_core_loss.hspy",
+            sim.core_loss,
+            sim.core_loss_energy_ev,
+            position_nm=sim.position_nm,
+            title=f"{SIMULATED_NOTE}: core-loss line scan",
+        ),
+    }
+    for slot, (e, y) in reference_spectra().items():
+        files[f"reference_{slot}"] = write_eels(
+            eels_dir / "references" / f"{slot}.msa", y, e, title=f"{SIMULATED_NOTE}: {slot}"
+        )
+    parts.append(
+        _table(
+            "[[spectra]]",
+            {
+                "name": f"{big.name}_eels",
+                "sample": big.name,
+                "kind": "eels",
+                "files": {k: p.relative_to(folder).as_posix() for k, p in files.items()},
+                "options": {"edges": ["Li_K", "S_L23"]},
+            },
+        )
+    )
+    parts.append(_table("[model]", {"enabled": True, "n_classes": 8, "n_cells": 20}))
+    manifest = folder / "study.toml"
+    atomic_write_bytes(manifest, "\n".join(parts).encode("utf-8"))
+    return manifest

@@ -1,0 +1,868 @@
+"""XPS core-level analysis: component libraries, fits, quantification and the study's derived numbers.
+
+``fit_xps(spectrum, components="S 2p/paper")`` fits a region with a component library shipped as an
+editable table (``spectra/data/xps_components.csv``; the reference study's assignments, Fig 4b–f and
+Tables S2–S6) on a Shirley background, with spin–orbit doublets as single components (S 2p:
+1.18 eV, 2:1; P 2p: 0.84 eV, 2:1). :func:`quantify` turns region areas into atomic % with relative
+sensitivity factors (``spectra/data/rsf.csv``, Scofield by default; Table S1 style),
+:func:`component_table` gives Tables S2–S6 (function, BE, FWHM, area %, assignment), and
+:func:`reduced_sulfur_fraction` / :func:`sulfur_speciation` the study's derived numbers.
+
+Binding-energy axes are ascending here (readers sort them); intensities are counts per second.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from numpy.typing import ArrayLike, NDArray
+
+from sulfurscope.errors import FitError, MissingColumnError, SulfurscopeError
+from sulfurscope.spectra import backgrounds as _bg
+from sulfurscope.spectra.peaks import Component, PeakFit, PeakModel, fit_peaks
+
+__all__ = [
+    "CURVES",
+    "auto_components",
+    "ENERGY",
+    "XPSAnalysis",
+    "analyse_xps",
+    "INTENSITY",
+    "REDUCED_SULFUR",
+    "SulfurSpeciation",
+    "XPSSpectrum",
+    "component_library",
+    "component_libraries",
+    "component_table",
+    "fit_curves",
+    "fit_xps",
+    "quantify",
+    "reduced_sulfur_fraction",
+    "region_area",
+    "region_key",
+    "rsf_table",
+    "sulfur_speciation",
+]
+
+ENERGY = "Binding energy [eV]"
+INTENSITY = "Intensity [counts/s]"
+#: Components counted as reduced sulfur (the study's 33 % vs 16 %).
+REDUCED_SULFUR: tuple[str, ...] = ("Li2S", "terminal S", "bridging S")
+Array = NDArray[np.float64]
+
+
+@dataclass(frozen=True, slots=True)
+class XPSSpectrum:
+    """One XPS region (or one cycle of a depth-profile region).
+
+    ``binding_energy_ev`` is strictly ascending; ``intensity`` is counts/s (as the instruments
+    export). ``cycle`` is the depth-profile cycle (0 for ordinary spectra) and ``sputter_time_s`` its
+    cumulative sputter time when known (NaN otherwise).
+    """
+
+    region: str
+    binding_energy_ev: Array
+    intensity: Array
+    source_energy_ev: float
+    cycle: int = 0
+    sputter_time_s: float = float("nan")
+
+    def to_frame(self) -> pd.DataFrame:
+        """Two columns: binding energy and intensity."""
+        return pd.DataFrame({ENERGY: self.binding_energy_ev, INTENSITY: self.intensity})
+
+    def to_dict(self) -> dict[str, Any]:
+        """Scalars and the arrays as lists."""
+        return {
+            "region": self.region,
+            "binding_energy_ev": self.binding_energy_ev.tolist(),
+            "intensity": self.intensity.tolist(),
+            "source_energy_ev": self.source_energy_ev,
+            "cycle": self.cycle,
+            "sputter_time_s": self.sputter_time_s,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class SulfurSpeciation:
+    """S-atom fractions of elemental S, Li2S2 and Li2S from S 2p areas (:func:`sulfur_speciation`)."""
+
+    elemental_sulfur_fraction: float
+    li2s2_fraction: float
+    li2s_fraction: float
+    bridging_to_terminal_ratio: float
+    assumption: str
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per species."""
+        return pd.DataFrame(
+            {
+                "Species": ["S (residual, S8)", "Li2S2", "Li2S"],
+                "S-atom fraction [%]": [
+                    100 * self.elemental_sulfur_fraction,
+                    100 * self.li2s2_fraction,
+                    100 * self.li2s_fraction,
+                ],
+                "Assumption": [self.assumption] * 3,
+            }
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict."""
+        return {f: getattr(self, f) for f in self.__dataclass_fields__}
+
+
+_REGION_RE = re.compile(r"^\s*([A-Z][a-z]?)\s*(\d[spdf])\s*(\d(?:/\d)?)?\s*$")
+
+
+def region_key(name: str) -> str:
+    """Canonical region name: ``"S2p"``, ``"S 2p\\x00"``, ``" s 2p"`` → ``"S 2p"``; ``"Sn3d5"`` → ``"Sn 3d5"``.
+
+    Survey names (PHI ``"Su1s"``, ``"1su"``) become ``"Survey"``; anything else is returned stripped.
+
+    Examples
+    --------
+    >>> region_key("S2p"), region_key("Sn3d5"), region_key("Su1s"), region_key("C 1s\\x00")
+    ('S 2p', 'Sn 3d5', 'Survey', 'C 1s')
+    """
+    s = name.replace("\x00", "").strip()
+    if s.lower() in ("su1s", "1su", "survey", "su"):
+        return "Survey"
+    m = _REGION_RE.match(s[:1].upper() + s[1:] if s else s)
+    if not m:
+        return s
+    return f"{m.group(1)} {m.group(2)}{m.group(3) or ''}"
+
+
+def _data_text(name: str) -> str:
+    return resources.files("sulfurscope.spectra").joinpath("data", name).read_text(encoding="utf-8")
+
+
+def _read_csv(source: str | Path, default: str) -> pd.DataFrame:
+    if isinstance(source, Path) or (isinstance(source, str) and source.endswith(".csv")):
+        p = Path(source)
+        if not p.exists():
+            raise SulfurscopeError(f"table file {p} does not exist")
+        text = p.read_text(encoding="utf-8")
+    else:
+        text = _data_text(default)
+    return pd.read_csv(io.StringIO(text), comment="#", skipinitialspace=True)
+
+
+def component_libraries(table: str | Path | None = None) -> tuple[str, ...]:
+    """Names of the component libraries in the shipped (or given) table.
+
+    Examples
+    --------
+    >>> "S 2p/paper" in component_libraries()
+    True
+    """
+    df = _read_csv(table or "", "xps_components.csv")
+    return tuple(dict.fromkeys(df["library"].astype(str)))
+
+
+def _norm_lib(name: str) -> str:
+    s = name.replace("_", " ").strip()
+    region, _, tag = s.partition("/")
+    return f"{region_key(region)}/{tag.strip() or 'paper'}"
+
+
+def component_library(
+    name: str = "S 2p/paper", *, table: str | Path | None = None, shape: str | None = None
+) -> tuple[Component, ...]:
+    """The components of one library (``"S 2p/paper"``, ``"S2p/paper"``, ``"F 1s/paper"``, ...).
+
+    Parameters
+    ----------
+    name : str
+        ``"<region>/<tag>"``; the region is normalised by :func:`region_key`, a missing tag means
+        ``paper``.
+    table : path, optional
+        Your own CSV in the same layout (``spectra/data/xps_components.csv``).
+    shape : str, optional
+        Override every component's line shape (e.g. ``"gl_product"``).
+
+    Examples
+    --------
+    >>> [c.center for c in component_library("S2p/paper")]
+    [160.7, 162.0, 163.7, 164.6, 169.7]
+    """
+    df = _read_csv(table or "", "xps_components.csv")
+    key = _norm_lib(name)
+    libs = {_norm_lib(str(v)): str(v) for v in df["library"].unique()}
+    if key not in libs:
+        raise SulfurscopeError(
+            f"unknown component library {name!r}; available: {sorted(libs.values())}"
+        )
+    rows = df[df["library"].astype(str) == libs[key]]
+    comps = []
+    for r in rows.itertuples(index=False):
+        cb = (
+            None
+            if pd.isna(r.center_tolerance_ev)
+            else (r.center_ev - r.center_tolerance_ev, r.center_ev + r.center_tolerance_ev)
+        )
+        split = None if pd.isna(r.splitting_ev) else float(r.splitting_ev)
+        comps.append(
+            Component(
+                name=str(r.component),
+                center=float(r.center_ev),
+                fwhm=float(r.fwhm_ev),
+                shape=shape or str(r.shape),  # type: ignore[arg-type]
+                shape_param=float(r.shape_param) if not pd.isna(r.shape_param) else 0.3,
+                center_bounds=None if cb is None else (float(cb[0]), float(cb[1])),
+                fwhm_bounds=(float(r.fwhm_min_ev), float(r.fwhm_max_ev)),
+                splitting=split,
+                branching=0.5 if pd.isna(r.branching) else float(r.branching),
+                fwhm_of=None
+                if pd.isna(r.fwhm_of) or not str(r.fwhm_of).strip()
+                else str(r.fwhm_of),
+                assignment=str(r.assignment),
+            )
+        )
+    return tuple(comps)
+
+
+def auto_components(
+    spectrum: XPSSpectrum | pd.DataFrame | tuple[ArrayLike, ArrayLike],
+    *,
+    max_peaks: int = 4,
+    min_prominence: float = 0.08,
+    fwhm_ev: float = 1.5,
+    shape: str = "voigt",
+) -> tuple[Component, ...]:
+    """Starting components for a region without a library: one singlet per clear maximum.
+
+    Peaks are the maxima of the linear-background-subtracted, lightly smoothed spectrum whose
+    prominence exceeds ``min_prominence`` × the largest one (at most ``max_peaks``, strongest first,
+    then sorted by energy). Each becomes a Voigt singlet named ``"peak <BE>"`` free to move ±1 eV and
+    sharing the first peak's FWHM. No chemistry is implied: the assignment says "auto".
+
+    Examples
+    --------
+    >>> e = np.linspace(280, 295, 301)
+    >>> y = 100 + 1000 * np.exp(-((e - 285) ** 2) / 0.5) + 400 * np.exp(-((e - 289) ** 2) / 0.5)
+    >>> [round(c.center, 1) for c in auto_components((e, y))]
+    [285.0, 289.0]
+    """
+    from scipy.signal import find_peaks
+
+    e, i = _as_xy(spectrum)
+    if e.size < 10 or not np.all(np.isfinite(i)):
+        raise SulfurscopeError("auto components need at least 10 finite points")
+    base = np.interp(e, [e[0], e[-1]], [np.mean(i[:5]), np.mean(i[-5:])])
+    k = max(1, int(round(0.3 / max(float(np.median(np.diff(e))), 1e-9))))
+    sm = np.convolve(i - base, np.ones(2 * k + 1) / (2 * k + 1), mode="same")
+    idx, props = find_peaks(sm, prominence=0.0)
+    if idx.size == 0:
+        raise SulfurscopeError("auto components: no maximum found in the region")
+    prom = props["prominences"]
+    # noise of the raw spectrum from point-to-point differences (robust: median absolute deviation)
+    noise = float(np.median(np.abs(np.diff(i)))) / 0.6745 / np.sqrt(2.0)
+    if prom.max() < 5.0 * noise:
+        raise SulfurscopeError(
+            f"auto components: no peak above 5× the noise ({noise:.3g}) in {e[0]:g}–{e[-1]:g} eV"
+        )
+    keep = prom >= min_prominence * prom.max()
+    idx, prom = idx[keep], prom[keep]
+    idx = np.sort(idx[np.argsort(prom)[::-1][:max_peaks]])
+    lo, hi = float(e[0]), float(e[-1])
+    comps = []
+    for n, j in enumerate(idx):
+        c = float(e[j])
+        comps.append(
+            Component(
+                name=f"peak {c:.1f}",
+                center=c,
+                fwhm=fwhm_ev,
+                shape=shape,  # type: ignore[arg-type]
+                center_bounds=(max(lo, c - 1.0), min(hi, c + 1.0)),
+                fwhm_bounds=(0.3, 6.0),
+                fwhm_of=None if n == 0 else f"peak {float(e[idx[0]]):.1f}",
+                assignment="auto",
+            )
+        )
+    return tuple(comps)
+
+
+def _as_xy(
+    spectrum: XPSSpectrum | pd.DataFrame | tuple[ArrayLike, ArrayLike],
+) -> tuple[Array, Array]:
+    if isinstance(spectrum, XPSSpectrum):
+        return spectrum.binding_energy_ev, spectrum.intensity
+    if isinstance(spectrum, pd.DataFrame):
+        for col in (ENERGY, INTENSITY):
+            if col not in spectrum.columns:
+                raise MissingColumnError(
+                    f"spectrum table lacks column {col!r}; has {list(spectrum.columns)}"
+                )
+        return spectrum[ENERGY].to_numpy(float), spectrum[INTENSITY].to_numpy(float)
+    try:
+        e, i = spectrum
+    except (TypeError, ValueError):
+        raise SulfurscopeError(
+            "spectrum must be an XPSSpectrum, a DataFrame or an (energy, intensity) pair"
+        ) from None
+    return np.asarray(e, dtype=float), np.asarray(i, dtype=float)
+
+
+def fit_xps(
+    spectrum: XPSSpectrum | pd.DataFrame | tuple[ArrayLike, ArrayLike],
+    components: str | Sequence[Component] = "S 2p/paper",
+    *,
+    window_ev: tuple[float, float] | None = None,
+    background: Literal["shirley", "linear", "tougaard", "none"] = "shirley",
+    background_mode: Literal["model", "subtract"] = "model",
+    average_points: int = 5,
+    shape: str | None = None,
+    drop_outside: bool = False,
+    table: str | Path | None = None,
+) -> PeakFit:
+    """Fit an XPS region with a component library on a Shirley (or other) background.
+
+    Parameters
+    ----------
+    spectrum : XPSSpectrum, DataFrame (``Binding energy [eV]``, ``Intensity [counts/s]``) or pair
+        Ascending binding energy.
+    components : str or sequence of Component
+        A library name (:func:`component_library`), ``"auto"`` (:func:`auto_components`) or your
+        own components.
+    window_ev : (float, float), optional
+        Fit only this binding-energy window.
+    background, background_mode
+        ``"model"`` (default) fits an active Shirley background ``b₀ + k∫P`` with the peaks;
+        ``"subtract"`` removes the iterative Shirley of the data first (MultiPak/CasaXPS style).
+    average_points : int
+        End-point averaging of a subtracted background.
+    shape : str, optional
+        Override the library's line shape.
+    drop_outside : bool
+        Drop library components whose position lies outside the window instead of raising.
+    table : path, optional
+        Your own component table.
+
+    Returns
+    -------
+    PeakFit
+
+    Raises
+    ------
+    SulfurscopeError
+        Empty window, NaN intensities, reversed or duplicated axis, component outside the window.
+    FitError
+        The fit did not converge.
+
+    Examples
+    --------
+    >>> from sulfurscope.simulate.xps import simulate_xps
+    >>> spec = simulate_xps(rng=0)
+    >>> fit = fit_xps(spec, "S 2p/paper")
+    >>> round(float(fit.center[0]), 1)
+    160.7
+    """
+    e, i = _as_xy(spectrum)
+    if window_ev is not None:
+        lo, hi = sorted(window_ev)
+        sel = (e >= lo) & (e <= hi)
+        e, i = e[sel], i[sel]
+        if e.size == 0:
+            raise SulfurscopeError(f"no data points in the window {lo:g}–{hi:g} eV")
+    if e.size == 0:
+        raise SulfurscopeError("the XPS region is empty (0 points)")
+    if e.size < 10:
+        raise SulfurscopeError(f"the XPS region has only {e.size} points; need at least 10")
+    if isinstance(components, str) and components.strip().lower() == "auto":
+        comps = auto_components((e, i), shape=shape or "voigt")
+    elif isinstance(components, str):
+        comps = component_library(components, table=table, shape=shape)
+    else:
+        comps = tuple(components)
+    if drop_outside and e.size:
+        lo_e, hi_e = float(np.nanmin(e)), float(np.nanmax(e))
+        keep = {c.name for c in comps if lo_e <= c.center <= hi_e}
+        comps = tuple(
+            c if (c.fwhm_of is None or c.fwhm_of in keep) else _unlink(c)
+            for c in comps
+            if c.name in keep
+        )
+        if not comps:
+            raise SulfurscopeError(f"no library component lies in the window {lo_e:g}–{hi_e:g} eV")
+    # clip centre bounds to the window so the start is feasible
+    if e.size and np.all(np.isfinite(e)):
+        lo_e, hi_e = float(np.min(e)), float(np.max(e))
+        comps = tuple(_clip_bounds(c, lo_e, hi_e) for c in comps)
+    model = PeakModel(
+        comps,
+        background=background,
+        background_mode=background_mode,
+        average_points=average_points,
+    )
+    return fit_peaks(e, i, model)
+
+
+def _unlink(c: Component) -> Component:
+    return replace(c, fwhm_of=None)
+
+
+def _clip_bounds(c: Component, lo: float, hi: float) -> Component:
+    if c.center_bounds is None or not (lo <= c.center <= hi):
+        return c
+    b0, b1 = max(c.center_bounds[0], lo), min(c.center_bounds[1], hi)
+    return replace(c, center_bounds=(b0, b1))
+
+
+def component_table(fit: PeakFit, *, region: str = "") -> pd.DataFrame:
+    """Tables S2–S6 style: function, BE, FWHM, area %, assignment (plus areas and 1σ).
+
+    Examples
+    --------
+    >>> from sulfurscope.simulate.xps import simulate_xps
+    >>> t = component_table(fit_xps(simulate_xps(rng=0)), region="S 2p")
+    >>> list(t.columns[:6])
+    ['Region', 'Component', 'Function', 'BE [eV]', 'FWHM [eV]', 'Area [%]']
+    """
+    total = float(np.sum(fit.area))
+    func = {
+        "voigt": "Voigt",
+        "pseudo_voigt": "pseudo-Voigt",
+        "gaussian": "Gaussian",
+        "lorentzian": "Lorentzian",
+        "gl_product": "GL(m)",
+        "gl_sum": "SGL(m)",
+        "doniach_sunjic": "Doniach-Sunjic",
+        "breit_wigner_fano": "BWF",
+    }
+    comps = fit.model.components
+    return pd.DataFrame(
+        {
+            "Region": region,
+            "Component": list(fit.names),
+            "Function": [
+                func.get(s, s) + (" doublet" if c.splitting is not None else "")
+                for s, c in zip(fit.shapes, comps, strict=True)
+            ],
+            "BE [eV]": fit.center,
+            "FWHM [eV]": fit.fwhm,
+            "Area [%]": 100.0 * fit.area / total if total > 0 else np.nan,
+            "Assignment": list(fit.assignments),
+            "BE stderr [eV]": fit.center_stderr,
+            "FWHM stderr [eV]": fit.fwhm_stderr,
+            "Area [counts/s·eV]": fit.area,
+            "Area stderr [counts/s·eV]": fit.area_stderr,
+            "Splitting [eV]": [np.nan if c.splitting is None else c.splitting for c in comps],
+        }
+    )
+
+
+def region_area(
+    spectrum: XPSSpectrum | pd.DataFrame | tuple[ArrayLike, ArrayLike],
+    *,
+    window_ev: tuple[float, float] | None = None,
+    background: Literal["shirley", "linear", "tougaard"] = "shirley",
+    average_points: int = 5,
+) -> float:
+    """Background-subtracted area of a region (counts/s · eV), for :func:`quantify`.
+
+    Examples
+    --------
+    >>> x = np.linspace(0.0, 10.0, 501)
+    >>> y = 10.0 + 100.0 * np.exp(-((x - 5.0) ** 2) / 0.5)
+    >>> round(float(region_area((x, y), background="linear") / (100 * np.sqrt(0.5 * np.pi))), 3)
+    1.0
+    """
+    e, i = _as_xy(spectrum)
+    if window_ev is not None:
+        lo, hi = sorted(window_ev)
+        sel = (e >= lo) & (e <= hi)
+        e, i = e[sel], i[sel]
+    if e.size < 3:
+        raise SulfurscopeError(f"region has {e.size} points in the window; need at least 3")
+    fn = {"shirley": _bg.shirley, "linear": _bg.linear, "tougaard": _bg.tougaard}
+    if background not in fn:
+        raise SulfurscopeError(f"background must be one of {list(fn)}, got {background!r}")
+    b = fn[background](e, i, average_points=average_points)
+    return float(np.trapezoid(i - b, e))
+
+
+def rsf_table(source: str | Path = "scofield") -> pd.DataFrame:
+    """The relative-sensitivity-factor table of one source (columns ``region``, ``element``, ``rsf``).
+
+    Examples
+    --------
+    >>> float(rsf_table().set_index("region").loc["S 2p", "rsf"])
+    1.68
+    """
+    if isinstance(source, Path) or str(source).endswith(".csv"):
+        df = _read_csv(source, "rsf.csv")
+        if "source" not in df.columns:
+            df["source"] = Path(source).stem
+        src = None
+    else:
+        df = _read_csv("", "rsf.csv")
+        src = str(source).lower()
+    if src is not None:
+        have = sorted(df["source"].astype(str).unique())
+        if src not in have:
+            raise SulfurscopeError(f"unknown RSF source {source!r}; available: {have}")
+        df = df[df["source"].astype(str) == src]
+    out = df[["source", "region", "element", "rsf"]].reset_index(drop=True)
+    out["region"] = out["region"].map(region_key)
+    return out
+
+
+def quantify(
+    areas: Mapping[str, float], *, rsf: str | Path | Mapping[str, float] = "scofield"
+) -> pd.DataFrame:
+    """Atomic % from region (or survey-peak) areas with relative sensitivity factors (Table S1).
+
+    ``x_i = (A_i / S_i) / Σ_j (A_j / S_j)``.
+
+    Parameters
+    ----------
+    areas : mapping region → area
+        Background-subtracted areas (e.g. from :func:`region_area` or the sum of a fit's areas).
+    rsf : str, path or mapping
+        RSF source name in the shipped table (default ``"scofield"``), your CSV, or a mapping
+        region → RSF.
+
+    Examples
+    --------
+    >>> t = quantify({"C 1s": 1.0, "F 1s": 4.43})
+    >>> t["Atomic [%]"].round(1).tolist()
+    [50.0, 50.0]
+    """
+    if not areas:
+        raise SulfurscopeError("quantify needs at least one region area")
+    if isinstance(rsf, Mapping):
+        factors = {region_key(k): float(v) for k, v in rsf.items()}
+        src = "user"
+    else:
+        t = rsf_table(rsf)
+        factors = dict(zip(t["region"], t["rsf"].astype(float), strict=True))
+        src = str(rsf) if not isinstance(rsf, Path) else rsf.stem
+    rows = []
+    for name, a in areas.items():
+        key = region_key(name)
+        if key not in factors:
+            raise SulfurscopeError(
+                f"no RSF for region {name!r} in source {src!r}; available: {sorted(factors)}"
+            )
+        if not np.isfinite(a) or a < 0:
+            raise SulfurscopeError(f"area of {name!r} must be finite and >= 0, got {a}")
+        rows.append((key, float(a), factors[key]))
+    corr = np.array([a / s for _, a, s in rows])
+    total = corr.sum()
+    if total <= 0:
+        raise SulfurscopeError("all region areas are zero")
+    return pd.DataFrame(
+        {
+            "Region": [r[0] for r in rows],
+            "Area [counts/s·eV]": [r[1] for r in rows],
+            "RSF": [r[2] for r in rows],
+            "RSF source": src,
+            "Atomic [%]": 100.0 * corr / total,
+        }
+    )
+
+
+def _areas_of(fit_or_areas: PeakFit | Mapping[str, float]) -> dict[str, float]:
+    if isinstance(fit_or_areas, PeakFit):
+        return dict(zip(fit_or_areas.names, map(float, fit_or_areas.area), strict=True))
+    return {str(k): float(v) for k, v in fit_or_areas.items()}
+
+
+def reduced_sulfur_fraction(
+    fit_or_areas: PeakFit | Mapping[str, float], *, reduced: Sequence[str] = REDUCED_SULFUR
+) -> float:
+    """Fraction of reduced sulfur: (Li2S + terminal + bridging S) / all S 2p area.
+
+    The study reports 33 % (small particles) vs 16 % (large) after the first discharge.
+
+    Examples
+    --------
+    >>> reduced_sulfur_fraction({"Li2S": 10, "terminal S": 15, "bridging S": 8, "C-S": 40, "sulfate": 27})
+    0.33
+    """
+    a = _areas_of(fit_or_areas)
+    missing = [n for n in reduced if n not in a]
+    if missing:
+        raise SulfurscopeError(f"components {missing} not in the fit; have {sorted(a)}")
+    total = sum(a.values())
+    if total <= 0:
+        raise SulfurscopeError("total S 2p area is zero")
+    return float(round(sum(a[n] for n in reduced) / total, 12))
+
+
+LI2S2_ASSUMPTION = (
+    "Li2S2 assumption: all terminal S belongs to Li2S2 (no longer polysulfides), so bridging S "
+    "(S-S-S) can only come from residual elemental sulfur (S8); fractions are of S atoms in "
+    "Li2S + terminal + bridging S"
+)
+
+
+def sulfur_speciation(
+    fit_or_areas: PeakFit | Mapping[str, float],
+    *,
+    li2s: str = "Li2S",
+    terminal: str = "terminal S",
+    bridging: str = "bridging S",
+) -> SulfurSpeciation:
+    """Residual sulfur, Li2S2 and Li2S shares of the reduced S under the Li2S2 assumption.
+
+    With only Li2S2 as polysulfide, terminal S ↔ Li2S2 and bridging S ↔ elemental S8; the shares are
+    ``bridging : terminal : Li2S`` over their sum (the study: 25 % S, 45 % Li2S2, 30 % Li2S), and the
+    bridging/terminal area ratio is reported with them.
+
+    Examples
+    --------
+    >>> s = sulfur_speciation({"Li2S": 30, "terminal S": 45, "bridging S": 25})
+    >>> round(s.elemental_sulfur_fraction, 2), round(s.li2s2_fraction, 2), round(s.li2s_fraction, 2)
+    (0.25, 0.45, 0.3)
+    """
+    a = _areas_of(fit_or_areas)
+    for n in (li2s, terminal, bridging):
+        if n not in a:
+            raise SulfurscopeError(f"component {n!r} not in the fit; have {sorted(a)}")
+    total = a[li2s] + a[terminal] + a[bridging]
+    if total <= 0:
+        raise SulfurscopeError("Li2S + terminal + bridging S area is zero")
+    return SulfurSpeciation(
+        elemental_sulfur_fraction=a[bridging] / total,
+        li2s2_fraction=a[terminal] / total,
+        li2s_fraction=a[li2s] / total,
+        bridging_to_terminal_ratio=a[bridging] / a[terminal] if a[terminal] > 0 else float("inf"),
+        assumption=LI2S2_ASSUMPTION,
+    )
+
+
+#: Fixed curve names of :func:`fit_curves` (components follow with their own names).
+CURVES: tuple[str, ...] = ("data", "envelope", "background", "residual")
+
+
+def fit_curves(fit: PeakFit, *, region: str = "") -> pd.DataFrame:
+    """Everything needed to redraw a Fig 4b–f panel, as a long table.
+
+    Columns ``Region``, ``Curve`` (``data``, ``envelope``, ``background``, ``residual`` and one per
+    component — the component alone, without background), ``Binding energy [eV]`` and
+    ``Intensity [counts/s]``.
+
+    Examples
+    --------
+    >>> from sulfurscope.simulate.xps import simulate_xps
+    >>> t = fit_curves(fit_xps(simulate_xps(rng=0)), region="S 2p")
+    >>> sorted(t["Curve"].unique())[:4]
+    ['C-S', 'Li2S', 'background', 'bridging S']
+    """
+    e = fit.x
+    parts = [
+        ("data", fit.y),
+        ("envelope", fit.best_fit),
+        ("background", fit.background),
+        ("residual", fit.y - fit.best_fit),
+    ] + [(n, fit.component_curves[k]) for k, n in enumerate(fit.names)]
+    return pd.DataFrame(
+        {
+            "Region": region,
+            "Curve": np.repeat([n for n, _ in parts], e.size),
+            ENERGY: np.tile(e, len(parts)),
+            INTENSITY: np.concatenate([v for _, v in parts]),
+        }
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class XPSAnalysis:
+    """Fits, component tables, curves and quantification of one file's regions (:func:`analyse_xps`).
+
+    ``quantification`` is a long table (``Region``, ``Quantity``, ``Value [%]``, ``Area [counts/s·eV]``,
+    ``RSF``, ``Note``): atomic % per region and, when an S 2p fit with the study's components exists,
+    the reduced-sulfur fraction and the Li2S2-assumption speciation.
+    """
+
+    regions: tuple[str, ...]
+    fits: tuple[PeakFit, ...]
+    failures: tuple[tuple[str, str], ...]
+    components: pd.DataFrame
+    curves: pd.DataFrame
+    quantification: pd.DataFrame
+
+    def to_frame(self) -> pd.DataFrame:
+        """The component table (Tables S2–S6 style, all fitted regions)."""
+        return self.components
+
+    def to_dict(self) -> dict[str, Any]:
+        """Fitted regions, failures and the tables as records."""
+        return {
+            "regions": list(self.regions),
+            "failures": [{"region": r, "error": m} for r, m in self.failures],
+            "components": self.components.to_dict(orient="records"),
+            "quantification": self.quantification.to_dict(orient="records"),
+            "fits": [
+                {
+                    "region": r,
+                    "reduced_chi_square": f.reduced_chi_square,
+                    "r_squared": f.r_squared,
+                    "nfev": f.nfev,
+                }
+                for r, f in zip(self.regions, self.fits, strict=True)
+            ],
+        }
+
+
+def analyse_xps(
+    spectra: Sequence[XPSSpectrum],
+    *,
+    region: str | None = None,
+    components: str | Sequence[Component] | None = None,
+    background: Literal["shirley", "linear", "tougaard", "none"] = "shirley",
+    background_mode: Literal["model", "subtract"] = "model",
+    cycle: int = 0,
+    rsf: str | Path | Mapping[str, float] = "scofield",
+    table: str | Path | None = None,
+    shift_ev: float = 0.0,
+) -> XPSAnalysis:
+    """Fit and quantify the regions of one measurement.
+
+    With ``region`` (and optionally ``components``) only that region is fitted and any error is
+    raised. Without, every non-survey region is fitted — with its ``"<region>/paper"`` library where
+    one exists (library components outside the measured window are dropped), else with
+    :func:`auto_components` — and failures are recorded, not raised.
+    Every non-survey region with an RSF is quantified from its Shirley-subtracted area.
+    ``shift_ev`` is a charge correction added to every binding energy before fitting (e.g. to put
+    adventitious C 1s at 284.8 eV).
+
+    Examples
+    --------
+    >>> from sulfurscope.simulate.xps import simulate_xps
+    >>> a = analyse_xps([simulate_xps(rng=0)])
+    >>> a.regions, sorted(a.quantification["Quantity"].unique())[:2]
+    (('S 2p',), ['Atomic [%]', 'Li2S [%]'])
+    """
+    cands = [s for s in spectra if s.cycle == cycle]
+    if shift_ev:
+        cands = [replace(s, binding_energy_ev=s.binding_energy_ev + float(shift_ev)) for s in cands]
+    if not cands:
+        raise SulfurscopeError(f"no spectrum for cycle {cycle}")
+    libs = {lib.split("/")[0]: lib for lib in component_libraries(table)}
+    auto_all = isinstance(components, str) and components.strip().lower() == "auto"
+    if isinstance(components, str) and region is None and not auto_all:
+        region = components.split("/")[0]
+    strict = region is not None
+    if strict:
+        key = region_key(region or "")
+        have = [s for s in cands if s.region == key]
+        if not have:
+            raise SulfurscopeError(
+                f"no region {region!r}; available: {sorted({s.region for s in cands})}"
+            )
+        if components is None:
+            components = libs.get(key, "auto")
+        targets = [(have[0], components)]
+    else:
+        targets = [
+            (s, "auto" if auto_all else libs.get(s.region, "auto"))
+            for s in cands
+            if s.region != "Survey"
+        ]
+    regions, fits, failures, comp_tabs, curve_tabs = [], [], [], [], []
+    for spec, comps in targets:
+        try:
+            fit = fit_xps(
+                spec,
+                comps,
+                background=background,
+                background_mode=background_mode,
+                drop_outside=not strict or isinstance(comps, str),
+                table=table,
+            )
+        except (FitError, SulfurscopeError) as exc:
+            if strict:
+                raise
+            failures.append((spec.region, str(exc)))
+            continue
+        regions.append(spec.region)
+        fits.append(fit)
+        comp_tabs.append(component_table(fit, region=spec.region))
+        curve_tabs.append(fit_curves(fit, region=spec.region))
+    rows: list[dict[str, Any]] = []
+    if isinstance(rsf, Mapping):
+        factors = {region_key(k): float(v) for k, v in rsf.items()}
+        src = "user"
+    else:
+        t = rsf_table(rsf)
+        factors = dict(zip(t["region"], t["rsf"].astype(float), strict=True))
+        src = str(rsf)
+    areas: dict[str, float] = {}
+    area_bg: dict[str, str] = {}
+    for s in cands:
+        if s.region in factors and s.region not in areas:
+            try:
+                areas[s.region] = max(region_area(s), 0.0)
+                area_bg[s.region] = "Shirley"
+            except FitError:
+                try:
+                    areas[s.region] = max(region_area(s, background="linear"), 0.0)
+                    area_bg[s.region] = "linear (Shirley had no solution in this window)"
+                except (FitError, SulfurscopeError) as exc:
+                    failures.append((s.region, f"area: {exc}"))
+            except SulfurscopeError as exc:
+                failures.append((s.region, f"area: {exc}"))
+    if areas and sum(areas.values()) > 0:
+        q = quantify(areas, rsf=factors)
+        for r in q.itertuples(index=False):
+            rows.append(
+                {
+                    "Region": r.Region,
+                    "Quantity": "Atomic [%]",
+                    "Value [%]": r[4],
+                    "Area [counts/s·eV]": r[1],
+                    "RSF": r.RSF,
+                    "Note": f"{area_bg[r.Region]}-subtracted region area, RSF source {src}",
+                }
+            )
+    for reg, fit in zip(regions, fits, strict=True):
+        names = set(fit.names)
+        if reg == "S 2p" and set(REDUCED_SULFUR) <= names:
+            rows.append(
+                {
+                    "Region": reg,
+                    "Quantity": "Reduced sulfur [%]",
+                    "Value [%]": 100 * reduced_sulfur_fraction(fit),
+                    "Area [counts/s·eV]": float(np.sum(fit.area)),
+                    "RSF": np.nan,
+                    "Note": "(Li2S + terminal + bridging S) / all S 2p",
+                }
+            )
+            sp = sulfur_speciation(fit)
+            for q_name, v in (
+                ("Residual S (S8) [%]", sp.elemental_sulfur_fraction),
+                ("Li2S2 [%]", sp.li2s2_fraction),
+                ("Li2S [%]", sp.li2s_fraction),
+            ):
+                rows.append(
+                    {
+                        "Region": reg,
+                        "Quantity": q_name,
+                        "Value [%]": 100 * v,
+                        "Area [counts/s·eV]": np.nan,
+                        "RSF": np.nan,
+                        "Note": sp.assumption,
+                    }
+                )
+    cols = ["Region", "Quantity", "Value [%]", "Area [counts/s·eV]", "RSF", "Note"]
+    return XPSAnalysis(
+        regions=tuple(regions),
+        fits=tuple(fits),
+        failures=tuple(failures),
+        components=pd.concat(comp_tabs, ignore_index=True) if comp_tabs else pd.DataFrame(),
+        curves=pd.concat(curve_tabs, ignore_index=True) if curve_tabs else pd.DataFrame(),
+        quantification=pd.DataFrame(rows, columns=cols),
+    )

@@ -1,0 +1,156 @@
+"""Report assembly: one self-contained ``report.html`` for a study.
+
+Sections in the reference study's order (each analysis's ``order``: Fig 1 cycling and particle
+sizes, Fig 2 GITT, Fig 3 EDS/EELS, Fig 4 XPS/HRTEM, Fig 5 model, S1 Raman, TGA), then the problems
+table and the provenance (inputs with SHA-256, parameters, versions). Each analysis builds its sections
+from the store tables only; a failing report function becomes a problem, not a failed report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from sulfurscope.report.html import ReportSection, write_html_report
+from sulfurscope.study.manifest import Study
+from sulfurscope.study.registry import Analysis
+
+__all__ = ["analysis_sections", "write_study_report"]
+
+
+def analysis_sections(
+    store: Mapping[str, pd.DataFrame],
+    registry: Mapping[str, Analysis],
+    figdir: Path,
+) -> tuple[list[ReportSection], list[dict[str, str]]]:
+    """Every analysis's report sections (in order) and the problems of report functions."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    sections: list[ReportSection] = []
+    problems: list[dict[str, str]] = []
+    figdir.mkdir(parents=True, exist_ok=True)
+    for a in sorted(registry.values(), key=lambda x: (x.order, x.name)):
+        tables = {n: store.get(n, pd.DataFrame()) for n in a.tables}
+        if all(t.empty for t in tables.values()):
+            continue
+        sub = figdir / a.name
+        sub.mkdir(exist_ok=True)
+        try:
+            made = list(a.report(tables, sub))
+        except Exception as exc:  # noqa: BLE001 - one analysis's report must not sink the rest
+            problems.append(
+                {
+                    "Task": f"report:{a.name}",
+                    "Analysis": a.name,
+                    "File": "",
+                    "Error type": type(exc).__name__,
+                    "Message": str(exc),
+                }
+            )
+            continue
+        for s in made:
+            text = s.text + ("\n\n" if s.text else "") + f"Reference study: {a.figure}."
+            sections.append(ReportSection(s.title, text, figures=s.figures, tables=s.tables))
+    return sections, problems
+
+
+def _sha(path: Path) -> str:
+    from sulfurscope.study.pipeline import file_sha256
+
+    return file_sha256(path) if Path(path).is_file() else "n/a"
+
+
+def _manifest_tables(study: Study) -> tuple[tuple[str, pd.DataFrame], ...]:
+    cells = pd.DataFrame(
+        [
+            {
+                "Cell": c.name,
+                "Sample": c.sample,
+                "Protocol": c.protocol,
+                "Files": ", ".join(p.name for p in c.files),
+                "Sulfur mass [mg]": c.sulfur_mass_mg,
+                "Loading [mg/cm2]": c.loading_mg_cm2,
+                "Composite mass [mg]": c.composite_mass_mg,
+            }
+            for c in study.cells
+        ]
+    )
+    images = pd.DataFrame(
+        [
+            {"Image": i.name, "Sample": i.sample, "Kind": i.kind, "File": i.file.name}
+            for i in study.images
+        ]
+    )
+    spectra = pd.DataFrame(
+        [
+            {
+                "Spectrum": s.name,
+                "Sample": s.sample,
+                "Kind": s.kind,
+                "Files": ", ".join(f"{r}: {p.name}" for r, p in s.files.items()),
+            }
+            for s in study.spectra
+        ]
+    )
+    out = [("Samples", study.to_frame())]
+    out += [
+        (n, t) for n, t in (("Cells", cells), ("Images", images), ("Spectra", spectra)) if len(t)
+    ]
+    return tuple(out)
+
+
+def write_study_report(
+    path: Path,
+    study: Study,
+    sections: Sequence[ReportSection],
+    *,
+    problems: pd.DataFrame,
+    inputs: pd.DataFrame,
+    tasks: pd.DataFrame,
+    versions: Mapping[str, Any],
+    executor: str,
+) -> Path:
+    """Write the report: overview, the analyses' sections, problems, provenance."""
+    overview = ReportSection(
+        "Study",
+        (study.description + "\n\n" if study.description else "")
+        + f"Manifest: {study.path}. {len(study.samples)} samples, {len(study.cells)} cells, "
+        f"{len(study.images)} images, {len(study.spectra)} spectra.",
+        tables=_manifest_tables(study),
+    )
+    problem_section = ReportSection(
+        f"Problems ({len(problems)})",
+        "Tasks that failed (errors='skip'): the rest of the study was analysed without them."
+        if len(problems)
+        else "No task failed.",
+        tables=(("Problems", problems),) if len(problems) else (),
+    )
+    version_table = pd.DataFrame({"Package": list(versions), "Version": list(versions.values())})
+    provenance = ReportSection(
+        "Provenance",
+        f"Manifest {study.path} (SHA-256 {_sha(study.path)}). "
+        f"Executor: {executor}. Every input file with its SHA-256 (the cache key includes it, the "
+        "options and the sulfurscope version); the parameters of every task.",
+        tables=(
+            ("Versions", version_table),
+            (
+                "Inputs",
+                inputs[["Task", "Analysis", "Role", "File", "SHA-256"]] if len(inputs) else inputs,
+            ),
+            (
+                "Parameters",
+                tasks[["Task", "Analysis", "Sample", "Status", "Options"]] if len(tasks) else tasks,
+            ),
+        ),
+    )
+    return write_html_report(
+        path,
+        [overview, *sections, problem_section, provenance],
+        title=study.title,
+        max_rows=60,
+        more_rows_in="the results store (tables/*.parquet, results.duckdb)",
+    )

@@ -1,0 +1,230 @@
+"""``sulfurscope init DIR``: scan a folder of raw files and write a starting ``study.toml``.
+
+Files are classified by extension and (for ambiguous text files) by their first bytes: cycler files
+through :func:`sulfurscope.io.detect_cycler_format`, images, XPS (.vms/.npl/.spe/.pro), Raman
+(.wdf, two-column .txt), EDS (.ASW projects, else .pts), EELS (.dm3/.dm4, .hspy with "eels" in the
+path; low-/core-loss pairs by name), TGA (CSV/TXT with temperature and mass). What a person must add
+— above all the sulfur mass of every cell — is written as ``TODO`` comments, and left out of the
+TOML so that running the manifest unedited fails with a message naming the line.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from sulfurscope.errors import FileFormatError, SulfurscopeError
+
+__all__ = ["ScannedFile", "manifest_text", "scan_folder"]
+
+_IMAGE = {".tif", ".tiff", ".jpg", ".jpeg", ".png", ".webp", ".bmp"}
+_XPS = {".vms", ".npl", ".spe", ".pro"}
+_CYCLER = {".mpr", ".mpt", ".res", ".nda", ".ndax"}
+_EELS = {".dm3", ".dm4"}
+_SKIP = {".md", ".json", ".mat", ".toml", ".py", ".zip", ".roi", ".xml", ".hdr", ".rpl", ".raw"}
+_MACCOR_TOKENS = (b"Rec#", b"Cyc#", b"Test (Sec)", b"TestTime", b"Amp-hr", b"Amps", b"Volts")
+
+
+@dataclass(frozen=True, slots=True)
+class ScannedFile:
+    """A raw file and what it was recognised as (``kind``: cycler, image, hrtem, xps, raman, eds,
+    eels, tga)."""
+
+    path: Path
+    kind: str
+    detail: str = ""
+
+    def to_dict(self) -> dict[str, str]:
+        """Plain dict."""
+        return {"path": str(self.path), "kind": self.kind, "detail": self.detail}
+
+
+def _head(path: Path, n: int = 4096) -> bytes:
+    with open(path, "rb") as fh:
+        return fh.read(n)
+
+
+def _classify(path: Path) -> ScannedFile | None:
+    ext = path.suffix.lower()
+    low = str(path).lower()
+    if ext in _SKIP or path.name.startswith(".") or path.name.endswith("_mask.png"):
+        return None
+    if ext in _CYCLER or re.fullmatch(r"\.\d{3}", ext):
+        from sulfurscope.io import detect_cycler_format
+
+        try:
+            return ScannedFile(path, "cycler", detect_cycler_format(path))
+        except (FileFormatError, OSError):
+            return None
+    if ext in _XPS:
+        return ScannedFile(path, "xps", ext[1:])
+    if ext == ".wdf":
+        return ScannedFile(path, "raman", "renishaw")
+    if ext == ".asw":
+        return ScannedFile(path, "eds", "jeol project")
+    if ext == ".pts":
+        return ScannedFile(path, "eds", "jeol pts")
+    if ext in _EELS:
+        return ScannedFile(path, "eels", ext[1:])
+    if ext in (".hspy", ".hdf5", ".h5"):
+        if "eels" in low:
+            return ScannedFile(path, "eels", "hspy")
+        return ScannedFile(
+            path, "hrtem" if any(w in low for w in ("hrtem", "stem", "tem")) else "image", "hspy"
+        )
+    if ext in _IMAGE:
+        kind = "hrtem" if "hrtem" in low else "image"
+        return ScannedFile(path, kind, ext[1:])
+    if ext in (".txt", ".csv", ".dat"):
+        head = _head(path)
+        if sum(tok in head for tok in _MACCOR_TOKENS) >= 3:
+            return ScannedFile(path, "cycler", "maccor")
+        text = head.decode("latin-1").lower()
+        if "temp" in text and ("mass" in text or "weight" in text or "tg" in text):
+            return ScannedFile(path, "tga", "csv")
+        if ext == ".txt" and "raman" in low or re.match(r"^\s*-?\d+(\.\d+)?[\s,;]+-?\d", text):
+            return ScannedFile(path, "raman", "two-column text")
+    return None
+
+
+def scan_folder(folder: str | os.PathLike[str]) -> list[ScannedFile]:
+    """Every recognised raw file under ``folder`` (recursively, sorted), read-only.
+
+    Raises
+    ------
+    SulfurscopeError
+        When ``folder`` is not a directory.
+    """
+    root = Path(folder)
+    if not root.is_dir():
+        raise SulfurscopeError(f"{root}: not a folder")
+    found = [f for p in sorted(root.rglob("*")) if p.is_file() and (f := _classify(p))]
+    projects = {f.path.parent for f in found if f.detail == "jeol project"}
+    # a .pts inside a JEOL project folder is read through the project
+    return [
+        f
+        for f in found
+        if not (f.detail == "jeol pts" and any(proj in f.path.parents for proj in projects))
+    ]
+
+
+def _q(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _ident(path: Path, used: set[str]) -> str:
+    base = re.sub(r"[^A-Za-z0-9_-]+", "_", path.stem).strip("_") or "entry"
+    name, k = base, 2
+    while name in used:
+        name, k = f"{base}_{k}", k + 1
+    used.add(name)
+    return name
+
+
+def _eels_pairs(files: Iterable[ScannedFile]) -> list[dict[str, Path]]:
+    low, core, other = {}, {}, []
+    for f in files:
+        n = f.path.stem.lower().replace("-", "_")
+        if "low" in n:
+            low[re.sub(r"_?low_?loss|_?lowloss|_?low", "", n)] = f.path
+        elif "core" in n or "high" in n:
+            core[re.sub(r"_?core_?loss|_?coreloss|_?core|_?high_?loss|_?high", "", n)] = f.path
+        else:
+            other.append(f.path)
+    pairs = []
+    for key, c in core.items():
+        entry = {"core_loss": c}
+        if key in low:
+            entry["low_loss"] = low.pop(key)
+        pairs.append(entry)
+    pairs += [{"low_loss": p} for p in low.values()]
+    pairs += [{"core_loss": p} for p in other]
+    return pairs
+
+
+def manifest_text(files: list[ScannedFile], manifest_dir: Path, *, title: str = "My study") -> str:
+    """A starting ``study.toml`` for the scanned files (paths relative to ``manifest_dir``)."""
+
+    def rel(p: Path) -> str:
+        return _q(Path(os.path.relpath(p.resolve(), manifest_dir.resolve())).as_posix())
+
+    used: set[str] = set()
+    lines = [
+        "# study.toml written by `sulfurscope init` — edit every TODO, then run",
+        "#   sulfurscope run study.toml --out results",
+        "# Paths are relative to this file. Unknown keys are errors.",
+        "",
+        "[study]",
+        f"title = {_q(title)}",
+        'description = ""  # TODO: what the study is',
+        "",
+        "# TODO: one [[samples]] entry per material; entries below refer to samples by name.",
+        "[[samples]]",
+        'name = "sample_1"',
+        'carbon = ""               # TODO: e.g. "activated carbon"',
+        'particle_size = ""        # TODO: label, e.g. "8 um"',
+        "# particle_size_um = 8.0  # TODO: mean diameter in um (used by the model)",
+        '# sulfur_fraction = 0.49  # TODO: S mass fraction 0-1, or tga = "path/to/tga.csv"',
+        "",
+    ]
+    tga = [f for f in files if f.kind == "tga"]
+    for f in tga:
+        lines.append(f"# TGA file found: {rel(f.path)} — use it as tga = ... of its sample")
+    if tga:
+        lines.append("")
+    for f in (f for f in files if f.kind == "cycler"):
+        lines += [
+            "[[cells]]",
+            f"name = {_q(_ident(f.path, used))}",
+            'sample = "sample_1"       # TODO: which sample',
+            f"files = [{rel(f.path)}]  # {f.detail}",
+            'protocol = "cycling"      # TODO: rate | cycling | gitt | asymmetric',
+            "# TODO REQUIRED: the sulfur mass — one of",
+            "# sulfur_mass_mg = ...",
+            "# loading_mg_cm2 = ...  (with area_cm2 = 1.32)",
+            "# composite_mass_mg = ...  (with the sample's sulfur_fraction or tga)",
+            "",
+        ]
+    for f in (f for f in files if f.kind in ("image", "hrtem")):
+        kind = "hrtem" if f.kind == "hrtem" else "sem"
+        lines += [
+            "[[images]]",
+            f"name = {_q(_ident(f.path, used))}",
+            'sample = "sample_1"       # TODO: which sample',
+            f'kind = "{kind}"            # TODO: sem (particle sizes) or hrtem (lattice fringes)',
+            f"file = {rel(f.path)}",
+            "# pixel_size_nm = ...     # TODO if the file has no calibration",
+            "",
+        ]
+    for f in (f for f in files if f.kind in ("xps", "raman", "eds")):
+        role = "project" if f.kind == "eds" else "file"
+        lines += [
+            "[[spectra]]",
+            f"name = {_q(_ident(f.path, used))}",
+            'sample = "sample_1"       # TODO: which sample',
+            f'kind = "{f.kind}"',
+            f"files = {{ {role} = {rel(f.path)} }}",
+            "# options = { }           # TODO: analysis options",
+            "",
+        ]
+    for pair in _eels_pairs(f for f in files if f.kind == "eels"):
+        first = next(iter(pair.values()))
+        roles = ", ".join(f"{r} = {rel(p)}" for r, p in pair.items())
+        lines += [
+            "[[spectra]]",
+            f"name = {_q(_ident(first, used))}",
+            'sample = "sample_1"       # TODO: which sample',
+            'kind = "eels"',
+            f"files = {{ {roles} }}"
+            + ("" if len(pair) == 2 else "  # TODO: add the low_loss/core_loss partner if any"),
+            "",
+        ]
+    lines += [
+        "[model]",
+        "enabled = true            # fit the particle-size model (needs particle sizes and rate tests)",
+        "",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,150 @@
+"""``sulfurscope xps`` end to end (typer CliRunner) and the study plug-in's run/report functions."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from sulfurscope.cli import app
+from sulfurscope.io.xps import write_vamas
+from sulfurscope.simulate.xps import S2P_STUDY_AREAS, simulate_xps
+from tests.conftest import realdata_path
+
+runner = CliRunner()
+REAL = [
+    "PHI_Quantum2000_F1s_survey_test0.spe",
+    "PHI_Quantum2000_F1s_survey_test1.spe",
+    "PHI_VersaProbe4_depthprofile_C1s_Si2p_Sn3d5.pro",
+    "PHI_VersaProbeII_Multipak_C1s_Mo3d_N1s_O1s_S2p.npl",
+]
+
+
+def _vms(tmp_path: Path) -> Path:
+    return write_vamas(
+        [simulate_xps(rng=0, dwell_s=20.0)], tmp_path / "sim_S2p.vms", axis="kinetic"
+    )
+
+
+def test_xps_writes_tables_and_figures(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    res = runner.invoke(
+        app,
+        [
+            "xps",
+            str(_vms(tmp_path)),
+            "--region",
+            "S 2p",
+            "--components",
+            "S2p/paper",
+            "--out",
+            str(out),
+            "--json",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    payload = json.loads(res.stdout)
+    assert payload["regions_fitted"] == ["S 2p"]
+    comps = pd.read_parquet(out / "sim_S2p_xps_components.parquet")
+    assert list(comps["Component"]) == list(S2P_STUDY_AREAS)
+    truth = np.array(list(S2P_STUDY_AREAS.values()))
+    np.testing.assert_allclose(comps["Area [%]"], 100 * truth / truth.sum(), atol=1.0)
+    quant = pd.read_csv(out / "sim_S2p_xps_quantification.csv").set_index("Quantity")
+    assert quant.loc["Reduced sulfur [%]", "Value [%]"] == pytest.approx(33, abs=1.5)
+    assert (out / "sim_S2p_S2p_fit.png").stat().st_size > 10_000
+    assert (out / "sim_S2p_xps_curves.csv").exists()
+    assert not list(out.glob(".*.tmp"))  # atomic writes leave no temporaries
+
+
+def test_xps_monte_carlo_columns(tmp_path: Path) -> None:
+    out = tmp_path / "mc"
+    res = runner.invoke(
+        app,
+        [
+            "xps",
+            str(_vms(tmp_path)),
+            "--out",
+            str(out),
+            "--mc",
+            "5",
+            "--background-mode",
+            "subtract",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    assert "fitted S 2p" in res.stdout
+    comps = pd.read_csv(out / "sim_S2p_xps_components.csv")
+    assert comps["Area MC std"].notna().all()
+
+
+@pytest.mark.parametrize(
+    ("args", "match"),
+    [
+        (["--region", "Zr 3d"], "no region 'Zr 3d'"),
+        (["--components", "Q 9z/paper", "--region", "S 2p"], "unknown component library"),
+        (["--background", "spline"], "--background must be one of"),
+        (["--background-mode", "both"], "--background-mode must be one of"),
+    ],
+)
+def test_errors_are_one_line(tmp_path: Path, args: list[str], match: str) -> None:
+    res = runner.invoke(app, ["xps", str(_vms(tmp_path)), "--out", str(tmp_path / "o"), *args])
+    assert res.exit_code == 1
+    assert match in res.output
+    assert "Traceback" not in res.output and len(res.output.strip().splitlines()) == 1
+
+
+def test_unreadable_file_is_a_one_line_error(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.npl"
+    bad.write_text("not vamas\n")
+    res = runner.invoke(app, ["xps", str(bad), "--out", str(tmp_path / "o")])
+    assert res.exit_code == 1 and "not a VAMAS file" in res.output
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize("name", REAL)
+def test_every_real_file_reads_and_fits(tmp_path: Path, name: str) -> None:
+    out = tmp_path / "real"
+    res = runner.invoke(
+        app, ["xps", str(realdata_path("spectro", "xps", name)), "--out", str(out), "--json"]
+    )
+    assert res.exit_code == 0, res.output
+    payload = json.loads(res.stdout)
+    assert payload["regions_fitted"], payload["failures"]
+    assert payload["figures"]
+
+
+# ----------------------------------------------------------------- study plug-in (run/report)
+
+
+def test_study_plugin_run_and_report(tmp_path: Path) -> None:
+    from sulfurscope.study.analyses.xps import report_xps, run_xps
+
+    tables = run_xps({"file": _vms(tmp_path)}, {"region": "S 2p", "background_mode": "model"})
+    assert set(tables) == {"xps_components", "xps_curves", "xps_quantification"}
+    stored = {}
+    for name, t in tables.items():
+        t = t.copy()
+        t.insert(0, "Task", "xps_8um")
+        t.insert(1, "Sample", "AC-S_8um")
+        stored[name] = t
+    figdir = tmp_path / "fig"
+    figdir.mkdir()
+    sections = report_xps(stored, figdir)
+    assert len(sections) == 1 and sections[0].figures
+    assert all(Path(f).exists() for f in sections[0].figures)
+    assert report_xps({k: pd.DataFrame() for k in stored}, figdir) == []
+    with pytest.raises(Exception, match="unknown option"):
+        run_xps({"file": _vms(tmp_path)}, {"regoin": "S 2p"})
+
+
+def test_study_plugin_is_registered() -> None:
+    registry = pytest.importorskip("sulfurscope.study.registry")
+    import sulfurscope.study.analyses.xps  # noqa: F401
+
+    a = registry.get_analysis("xps")
+    assert a.kind == "xps"
+    assert tuple(a.tables) == ("xps_components", "xps_curves", "xps_quantification")

@@ -1,0 +1,244 @@
+"""XPS readers: every real file, oracles (yadg, pynxtools-xps), VAMAS round trips and quirks, errors."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sulfurscope.errors import FileFormatError, SulfurscopeError
+from sulfurscope.io.xps import (
+    read_phi,
+    read_vamas,
+    read_xps,
+    read_xps_text,
+    select_region,
+    write_vamas,
+)
+from sulfurscope.simulate.xps import simulate_xps
+from sulfurscope.spectra.xps import XPSSpectrum
+from tests.conftest import realdata_path
+
+NPL = "PHI_VersaProbeII_Multipak_C1s_Mo3d_N1s_O1s_S2p.npl"
+SPE0 = "PHI_Quantum2000_F1s_survey_test0.spe"
+SPE1 = "PHI_Quantum2000_F1s_survey_test1.spe"
+PRO = "PHI_VersaProbe4_depthprofile_C1s_Si2p_Sn3d5.pro"
+
+
+def _xps(name: str) -> Path:
+    return realdata_path("spectro", "xps", name)
+
+
+# ------------------------------------------------------------------------------- real files
+
+
+@pytest.mark.realdata
+def test_multipak_vamas_regions() -> None:
+    d = read_xps(_xps(NPL))
+    assert d.format == "vamas"
+    got = {
+        s.region: (s.binding_energy_ev.size, s.binding_energy_ev[0], s.binding_energy_ev[-1])
+        for s in d.spectra
+    }
+    assert got == {
+        "C 1s": (601, 275.0, 305.0),
+        "Mo 3d": (401, 220.0, 240.0),
+        "N 1s": (401, 390.0, 410.0),
+        "O 1s": (601, 525.0, 555.0),
+        "S 2p": (501, 155.0, 180.0),
+    }
+    s2p = select_region(d, "S2p")
+    # the file stores 180 → 155 eV; the first stored ordinate (at 180 eV) ends our ascending axis
+    assert np.all(np.diff(s2p.binding_energy_ev) > 0)
+    assert s2p.source_energy_ev == 1486.6
+    assert d.metadata["instrument"].startswith("PHI VersaProbe II")
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize(("name", "npts"), [(SPE0, 161), (SPE1, 201)])
+def test_phi_spe_regions(name: str, npts: int) -> None:
+    d = read_xps(_xps(name))
+    got = {s.region: s.binding_energy_ev.size for s in d.spectra}
+    assert got == {"Survey": 3401, "F 1s": npts}
+    f1s = select_region(d, "F 1s")
+    assert (f1s.binding_energy_ev[0], f1s.binding_energy_ev[-1]) == (675.0, 695.0)
+    assert d.metadata["instrument"] == "PHI Quantum 2000"
+
+
+@pytest.mark.realdata
+def test_phi_pro_depth_profile() -> None:
+    d = read_xps(_xps(PRO))
+    assert len(d.spectra) == 4 * 21
+    assert {s.region for s in d.spectra} == {"Survey", "C 1s", "Si 2p", "Sn 3d5"}
+    assert sorted({s.cycle for s in d.spectra}) == list(range(21))
+    prof = d.depth_profile.pivot(index="Cycle", columns="Region", values="Area [counts/s·eV]")
+    # SnO2 10 nm on Si: Sn falls and Si rises with sputtering; adventitious C goes after cycle 0
+    assert prof["Sn 3d5"].iloc[-1] < 0.5 * prof["Sn 3d5"].max()
+    assert prof["Si 2p"].iloc[-1] > 10 * max(prof["Si 2p"].iloc[0], 1.0)
+    assert prof["C 1s"].iloc[0] > 3 * prof["C 1s"].iloc[-1]
+    times = d.depth_profile[d.depth_profile.Region == "C 1s"]["Sputter time [s]"].to_numpy()
+    assert np.all(np.diff(times) > 0)
+    with pytest.raises(SulfurscopeError, match="no region"):
+        select_region(d, "S 2p", cycle=3)
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize("name", [SPE0, SPE1])
+def test_spe_matches_yadg(name: str) -> None:
+    yadg_spe = pytest.importorskip("yadg.extractors.phi.spe")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        tree = yadg_spe.extract_from_path(_xps(name))
+    ours = read_xps(_xps(name))
+    mapping = {"1su": "Survey", "F1s": "F 1s"}
+    for key, node in tree.children.items():
+        ds = node.to_dataset()
+        mine = select_region(ours, mapping[key])
+        np.testing.assert_allclose(mine.binding_energy_ev, ds["E"].values[::-1])
+        np.testing.assert_allclose(mine.intensity, ds["y"].values[::-1])
+
+
+@pytest.mark.realdata
+def test_npl_matches_pynxtools_xps() -> None:
+    vms = pytest.importorskip("pynxtools_xps.parsers.vms.parser")
+    p = vms.VamasParser()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        p.parse(_xps(NPL))
+    ours = read_xps(_xps(NPL))
+    dwell = {b["region"]: b["dwell_time_s"] for b in ours.metadata["blocks"]}
+    assert len(p._data) == 5
+    for key, spec in p._data.items():
+        region = key.split("__")[-1]
+        mine = select_region(ours, region)
+        e = spec.data.coords["energy"].values
+        y = spec.data.values.ravel()
+        np.testing.assert_allclose(mine.binding_energy_ev, e[::-1])
+        # pynxtools-xps divides the c/s ordinates by the dwell time (0.4 s here), rounded to 0.01
+        np.testing.assert_allclose(mine.intensity, y[::-1] * dwell[mine.region], atol=0.006)
+
+
+@pytest.mark.realdata
+def test_pro_matches_pynxtools_xps() -> None:
+    phi = pytest.importorskip("pynxtools_xps.parsers.phi.parser")
+    p = phi.PHIParser()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        p.parse(_xps(PRO))
+    ours = read_xps(_xps(PRO))
+    for key, spec in p._data.items():
+        region = "Survey" if key == "Su1s" else key
+        arr = spec.data.values[0]  # (cycles, points)
+        mine = np.array(
+            [
+                s.intensity
+                for s in ours.spectra
+                if s.region.replace(" ", "") == region.replace(" ", "")
+            ]
+        )
+        assert mine.shape == arr.shape
+        np.testing.assert_allclose(mine[:, ::-1], arr, rtol=1e-6)
+
+
+# ------------------------------------------------------------------------------- VAMAS round trips
+
+
+@pytest.mark.parametrize("scan_mode", ["REGULAR", "IRREGULAR"])
+@pytest.mark.parametrize("axis", ["binding", "kinetic"])
+def test_vamas_round_trip(tmp_path: Path, scan_mode: str, axis: str) -> None:
+    a = simulate_xps(rng=0)
+    b = simulate_xps(
+        "F 1s/paper",
+        areas={"LiF": 900, "C-F": 300, "CHF-OCO2": 200, "POF3/PF6": 100},
+        energy_ev=np.linspace(680, 695, 151),
+        rng=1,
+    )
+    p = write_vamas([a, b], tmp_path / "x.vms", axis=axis, scan_mode=scan_mode)  # type: ignore[arg-type]
+    d = read_vamas(p)
+    assert [s.region for s in d.spectra] == ["S 2p", "F 1s"]
+    for s, t in zip(d.spectra, (a, b), strict=True):
+        np.testing.assert_allclose(s.binding_energy_ev, t.binding_energy_ev, atol=1e-9)
+        np.testing.assert_allclose(s.intensity, t.intensity)
+    assert d.metadata["blocks"][0]["axis"] == (
+        "binding" if axis == "binding" else "kinetic → binding"
+    )
+
+
+def test_vamas_quirks_nul_names_leading_blank_lines_and_lf(tmp_path: Path) -> None:
+    p = write_vamas([simulate_xps(rng=0)], tmp_path / "x.vms")
+    text = p.read_text(encoding="latin-1").replace("\r\n", "\n")
+    text = "\n\n  \n" + text.replace("\nS\n2p\n", "\nS\n2p\x00\x00\x00\n", 1)
+    q = tmp_path / "quirky.npl"
+    q.write_bytes(text.encode("latin-1"))
+    (s,) = read_xps(q).spectra
+    assert s.region == "S 2p"
+
+
+def test_kinetic_axis_uses_the_source_energy_and_work_function(tmp_path: Path) -> None:
+    a = simulate_xps(rng=0, source_energy_ev=1253.6)  # Mg Kα
+    p = write_vamas([a], tmp_path / "mg.vms", axis="kinetic")
+    (s,) = read_vamas(p).spectra
+    np.testing.assert_allclose(s.binding_energy_ev, a.binding_energy_ev, atol=1e-9)
+    (w,) = read_vamas(p, work_function_ev=4.5).spectra
+    np.testing.assert_allclose(w.binding_energy_ev, a.binding_energy_ev - 4.5, atol=1e-9)
+
+
+def test_regular_needs_a_uniform_axis(tmp_path: Path) -> None:
+    s = XPSSpectrum("S 2p", np.array([1.0, 2.0, 4.0]), np.ones(3), 1486.6)
+    with pytest.raises(SulfurscopeError, match="IRREGULAR"):
+        write_vamas([s], tmp_path / "x.vms")
+    d = read_vamas(write_vamas([s], tmp_path / "y.vms", scan_mode="IRREGULAR"))
+    np.testing.assert_allclose(d.spectra[0].binding_energy_ev, [1.0, 2.0, 4.0])
+
+
+def test_text_reader(tmp_path: Path) -> None:
+    p = tmp_path / "s2p.txt"
+    p.write_text("# region: S2p\nBE\tcounts\n170.0\t5\n165.0\t7\n160.0\t9\n")
+    d = read_xps(p)
+    (s,) = d.spectra
+    assert s.region == "S 2p"
+    assert s.binding_energy_ev.tolist() == [160.0, 165.0, 170.0]
+    assert s.intensity.tolist() == [9.0, 7.0, 5.0]
+    q = tmp_path / "F1s.csv"
+    q.write_text("680,1\n681,2\n")
+    assert read_xps_text(q).spectra[0].region == "F 1s"
+
+
+# ------------------------------------------------------------------------------- errors
+
+
+def test_errors(tmp_path: Path) -> None:
+    bad = tmp_path / "x.vms"
+    bad.write_text("hello\n")
+    with pytest.raises(FileFormatError, match="not a VAMAS file"):
+        read_xps(bad)
+    good = write_vamas([simulate_xps(rng=0)], tmp_path / "g.vms")
+    cut = tmp_path / "cut.vms"
+    cut.write_text("\n".join(good.read_text(encoding="latin-1").splitlines()[:60]))
+    with pytest.raises(FileFormatError, match="ends early"):
+        read_vamas(cut)
+    spe = tmp_path / "x.spe"
+    spe.write_bytes(b"nothing here")
+    with pytest.raises(FileFormatError, match="SOFH"):
+        read_phi(spe)
+    other = tmp_path / "x.abc"
+    other.write_bytes(b"\x00\x01")
+    with pytest.raises(FileFormatError, match="unknown XPS format"):
+        read_xps(other)
+    empty = tmp_path / "e.txt"
+    empty.write_text("# nothing\n")
+    with pytest.raises(FileFormatError, match="no two-column"):
+        read_xps(empty)
+    with pytest.raises(FileFormatError, match="does not exist"):
+        read_xps(tmp_path / "missing.vms")
+
+
+@pytest.mark.realdata
+def test_truncated_phi_binary(tmp_path: Path) -> None:
+    raw = _xps(SPE0).read_bytes()
+    p = tmp_path / "t.spe"
+    p.write_bytes(raw[: len(raw) - 5000])
+    with pytest.raises(FileFormatError, match="past the end"):
+        read_phi(p)

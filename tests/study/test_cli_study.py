@@ -1,0 +1,133 @@
+"""``sulfurscope run`` and ``sulfurscope init`` through the typer app."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from sulfurscope.cli import app
+from sulfurscope.study.manifest import load_study
+from sulfurscope.study.scan import scan_folder
+from tests.study._synth import make_study, write_gitt, write_rate
+
+runner = CliRunner()
+
+
+def test_run_json_then_cached_text(tmp_path):
+    manifest = make_study(tmp_path)
+    out = tmp_path / "res"
+    res = runner.invoke(app, ["run", str(manifest), "--out", str(out), "--workers", "1", "--json"])
+    assert res.exit_code == 0, res.output
+    summary = json.loads(res.stdout)
+    assert (summary["done"], summary["cached"], summary["failed"]) == (5, 0, 0)
+    assert summary["report"] == str(out / "report.html")
+    res = runner.invoke(app, ["run", str(manifest), "--out", str(out), "--workers", "1"])
+    assert res.exit_code == 0, res.output
+    assert "5 tasks: 0 done, 5 cached, 0 failed" in res.output
+    assert f"report: {out / 'report.html'}" in res.output
+
+
+def test_run_errors_are_one_line(tmp_path):
+    manifest = make_study(tmp_path)
+    manifest.write_text(manifest.read_text().replace("sulfur_mass_mg = 2.5\n", "", 1))
+    res = runner.invoke(app, ["run", str(manifest), "--out", str(tmp_path / "o")])
+    assert res.exit_code == 1
+    assert res.output.strip().startswith("error: study.toml line ")
+    assert "cells[0].sulfur_mass_mg: required when no loading is given" in res.output
+    assert "Traceback" not in res.output
+    res = runner.invoke(app, ["run", str(manifest), "--workers", "2", "--dask-local", "2"])
+    assert res.exit_code == 1 and "not several" in res.output
+    res = runner.invoke(app, ["run", str(manifest), "--errors", "ignore"])
+    assert res.exit_code == 1 and "--errors must be skip or raise" in res.output
+
+
+def _raw_folder(tmp_path):
+    raw = tmp_path / "raw"
+    (raw / "echem").mkdir(parents=True)
+    (raw / "sem").mkdir()
+    (raw / "xps").mkdir()
+    (raw / "eels").mkdir()
+    write_rate(raw / "echem" / "cell 1.mpt", 500.0, 2.0, 1)
+    write_gitt(raw / "echem" / "cell_gitt.mpt", 4.0, 2.0, 2)
+    from sulfurscope.simulate.microscopy import render_sem, write_tiff_with_sidecar
+
+    sim = render_sem(
+        1.0,
+        0.3,
+        pixel_size_nm=33.0,
+        shape=(200, 240),
+        n_particles=10,
+        bar_rows=20,
+        rng=np.random.default_rng(0),
+    )
+    write_tiff_with_sidecar(sim, raw / "sem" / "s1.tif", note="SIMULATED")
+    (raw / "xps" / "S2p.vms").write_text(
+        "VAMAS Surface Chemical Analysis Standard Data Transfer Format"
+    )
+    (raw / "raman.wdf").write_bytes(b"WDF1")
+    (raw / "eels" / "scan_lowloss.dm3").write_bytes(b"\x00\x00\x00\x03")
+    (raw / "eels" / "scan_coreloss.dm3").write_bytes(b"\x00\x00\x00\x03")
+    (raw / "tga.csv").write_text("Temperature [°C],Mass [%]\n25,100\n500,51\n")
+    (raw / "notes.md").write_text("not data")
+    return raw
+
+
+def test_init_scans_and_writes_a_manifest_with_todos(tmp_path):
+    raw = _raw_folder(tmp_path)
+    found = {(f.path.name, f.kind) for f in scan_folder(raw)}
+    assert found == {
+        ("cell 1.mpt", "cycler"),
+        ("cell_gitt.mpt", "cycler"),
+        ("s1.tif", "image"),
+        ("S2p.vms", "xps"),
+        ("raman.wdf", "raman"),
+        ("scan_lowloss.dm3", "eels"),
+        ("scan_coreloss.dm3", "eels"),
+        ("tga.csv", "tga"),
+    }
+    manifest = tmp_path / "study" / "study.toml"
+    res = runner.invoke(app, ["init", str(raw), "--out", str(manifest)])
+    assert res.exit_code == 0, res.output
+    assert "2 cycler" in res.output and "sulfur masses" in res.output
+    text = manifest.read_text()
+    assert text.count("TODO REQUIRED: the sulfur mass") == 2
+    assert (
+        'core_loss = "../raw/eels/scan_coreloss.dm3", low_loss = "../raw/eels/scan_lowloss.dm3"'
+        in text
+    )
+    assert 'files = { file = "../raw/xps/S2p.vms" }' in text
+    # unedited, it fails on the first cell's missing sulfur mass, naming the line
+    with pytest.raises(
+        Exception, match=r"study\.toml line \d+: cells\[0\]\.sulfur_mass_mg: required"
+    ):
+        load_study(manifest)
+    # a person fills in the TODOs: masses and protocols, and drops the entries of analyses to come
+    edited = text.replace("# sulfur_mass_mg = ...", "sulfur_mass_mg = 2.0").replace(
+        'files = ["../raw/echem/cell_gitt.mpt"]  # biologic-mpt\nprotocol = "cycling"',
+        'files = ["../raw/echem/cell_gitt.mpt"]  # biologic-mpt\nprotocol = "gitt"',
+    )
+    edited = edited.split("[[spectra]]")[0] + "[model]\nenabled = false\n"
+    manifest.write_text(edited)
+    study = load_study(manifest)
+    assert [c.protocol for c in study.cells] == ["cycling", "gitt"]
+    assert study.images[0].kind == "sem"
+    res = runner.invoke(app, ["init", str(raw), "--out", str(manifest)])
+    assert res.exit_code == 1 and "exists" in res.output
+    res = runner.invoke(
+        app, ["run", str(manifest), "--out", str(tmp_path / "res"), "--workers", "1", "--json"]
+    )
+    assert res.exit_code == 0, res.output
+    summary = json.loads(res.stdout)
+    assert summary["failed"] == 0 and summary["done"] == 3
+
+
+def test_init_errors(tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    res = runner.invoke(app, ["init", str(empty), "--out", str(tmp_path / "s.toml")])
+    assert res.exit_code == 1 and "no recognised raw files" in res.output
+    shutil.rmtree(empty)

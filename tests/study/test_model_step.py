@@ -1,0 +1,124 @@
+"""The model analysis as a study-level step: GITT τ ∝ L^n across samples from the store tables, and a
+clear problem when the fit has nothing to work on. (The full fit is exercised by the demo/benchmark:
+it takes about a minute.)"""
+
+from __future__ import annotations
+
+import pytest
+
+from sulfurscope.study import store
+from sulfurscope.study.pipeline import run_study
+from tests.study._synth import write_gitt
+
+MANIFEST = """\
+[[samples]]
+name = "one"
+particle_size_um = 1.0
+
+[[samples]]
+name = "eight"
+particle_size_um = 8.0
+
+[[cells]]
+name = "g1"
+sample = "one"
+file = "g1.mpt"
+protocol = "gitt"
+sulfur_mass_mg = 2.0
+
+[[cells]]
+name = "g8"
+sample = "eight"
+file = "g8.mpt"
+protocol = "gitt"
+sulfur_mass_mg = 2.0
+
+[model]
+enabled = {enabled}
+"""
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_gitt_scaling_across_samples(tmp_path, enabled):
+    write_gitt(tmp_path / "g1.mpt", 1.0, 2.0, 4)
+    write_gitt(tmp_path / "g8.mpt", 8.0, 2.0, 5)
+    (tmp_path / "study.toml").write_text(MANIFEST.format(enabled=str(enabled).lower()))
+    result = run_study(tmp_path / "study.toml", tmp_path / "out", workers=1, report=False)
+    assert result.failed == 0
+    tables = store.read_tables(tmp_path / "out")
+    if not enabled:
+        assert "model_transport_scaling" not in tables and result.tasks == 2
+        return
+    assert result.tasks == 3
+    scaling = tables["model_transport_scaling"].set_index("Half cycle label")
+    # simulate_gitt: τ ∝ L² in the first discharge, size-independent afterwards
+    assert scaling.loc["first discharge", "Exponent n"] == pytest.approx(2.0, abs=0.2)
+    assert abs(scaling.loc["first charge", "Exponent n"]) < 0.3
+    assert set(scaling["Task"]) == {"model"}
+
+
+def test_model_without_sizes_or_rate_tests_is_a_problem(tmp_path):
+    write_gitt(tmp_path / "g1.mpt", 1.0, 2.0, 4)
+    write_gitt(tmp_path / "g8.mpt", 8.0, 2.0, 5)
+    text = (
+        MANIFEST.format(enabled="true")
+        .replace("particle_size_um = 1.0\n", "")
+        .replace("particle_size_um = 8.0\n", "")
+    )
+    (tmp_path / "study.toml").write_text(text)
+    result = run_study(tmp_path / "study.toml", tmp_path / "out", workers=1, report=False)
+    assert result.failed == 1
+    p = result.problems.iloc[0]
+    assert (p["Task"], p["File"]) == ("model", "(study-level)")
+    assert "no sample has both a size" in p["Message"] and "enabled = false" in p["Message"]
+
+
+def test_fit_and_predictions_wiring_with_fast_fits(tmp_path, monkeypatch):
+    """The model step end to end with the two slow least-squares fits replaced by the default
+    parameters (predictions, shell fit, distributions from SEM, tables and Figure 5 are real)."""
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from sulfurscope.model import CyclingParameters, FormationParameters
+    from sulfurscope.study.analyses import model as model_step
+    from tests.study._synth import add_images, make_study
+
+    calls = []
+
+    def fake_fit(*args, **kwargs):
+        calls.append(args)
+        return SimpleNamespace(
+            cycling=CyclingParameters(),
+            formation=FormationParameters(),
+            to_frame=lambda: pd.DataFrame({"Parameter": ["k_c_per_h"], "Value": [1.0]}),
+            table=pd.DataFrame({"Sample": ["small"], "Cycle": [2], "Fitted [mAh/g]": [500.0]}),
+        )
+
+    monkeypatch.setattr(model_step, "fit_cycling_model", fake_fit)
+    monkeypatch.setattr(model_step, "fit_formation_model", fake_fit)
+    manifest = make_study(tmp_path, model=True)
+    add_images(tmp_path, manifest)
+    text = manifest.read_text().replace(
+        "enabled = true", "enabled = true\nn_cells = 8\nn_classes = 4"
+    )
+    manifest.write_text(text)
+    result = run_study(manifest, tmp_path / "out", workers=1)
+    assert result.failed == 0, result.problems.to_dict(orient="records")
+    assert len(calls) == 2
+    reference_table, reference_dist = calls[0][0], calls[0][1]
+    assert set(reference_table["Task"]) == {"small_rate"}  # the smallest particles' rate test
+    assert reference_dist.kind == "measured"  # from the SEM particle table
+    tables = store.read_tables(tmp_path / "out")
+    comp = tables["model_rate_comparison"]
+    assert set(comp["Sample"]) == {"small", "big"}
+    assert comp["Measured capacity [mAh/g]"].notna().all()
+    assert set(tables["model_parameters"]["Model"]) >= {"C (cycling)", "B (formation)"}
+    af = tables["model_active_fraction"].set_index("Sample")
+    assert af.loc["big", "Geometric active fraction (1 um shell)"] == pytest.approx(
+        1 - (1 - 2 / 8) ** 3, abs=1e-9
+    )
+    html = (tmp_path / "out" / "report.html").read_text()
+    assert "Figure 5 — Particle-size model" in html
+    assert "Predicted vs measured rate capability (Fig 5c–e)" in html
+    assert len(list((tmp_path / "out" / "figures" / "model").glob("*.png"))) == 3
