@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from sulfurscope.cli import app
 from sulfurscope.study.manifest import load_study
+from tests.conftest import check_report_in_browser
 
 runner = CliRunner()
 
@@ -186,3 +187,12 @@ def test_demo_report_has_every_figure_of_the_study(demo) -> None:
         "XPS",
     ):
         assert heading in html, heading
+
+
+def test_demo_report_renders_in_the_browser(demo, browser, tmp_path) -> None:
+    out, _ = demo
+    page = check_report_in_browser(
+        browser, out / "results" / "report.html", tmp_path / "demo.png", min_images=20
+    )
+    assert page.locator("h2", has_text="Problems (0)").count() == 1
+    page.close()

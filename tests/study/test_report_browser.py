@@ -2,38 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-from pathlib import Path
-
-import pytest
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if os.environ.get("CI"):  # CI installs both: the browser test must run there, not skip
-        import playwright.sync_api as sync_api
-
-        assert Path(CHROMIUM).exists(), "CI: chromium missing (.ci/run installs it)"
-    else:
-        sync_api = pytest.importorskip("playwright.sync_api")
-        if not Path(CHROMIUM).exists():
-            pytest.skip("chromium is not installed (Debian: apt-get install chromium)")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
-
 
 def test_report_opens_renders_figures_without_console_errors(reported_study, browser, tmp_path):
     folder, _ = reported_study

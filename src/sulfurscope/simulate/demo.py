@@ -273,21 +273,21 @@ def write_demo_study(
         )
     )
     # EELS line scan of 300 nm from the surface (Fig 3e-g), with reference edges
-    sim = simulate_eels_line_scan(rng=rng_eels)
+    scan = simulate_eels_line_scan(rng=rng_eels)
     eels_dir = raw / "eels"
     files = {
         "low_loss": write_eels(
             eels_dir / f"{big.name}_low_loss.hspy",
-            sim.low_loss,
-            sim.low_loss_energy_ev,
-            position_nm=sim.position_nm,
+            scan.low_loss,
+            scan.low_loss_energy_ev,
+            position_nm=scan.position_nm,
             title=f"{SIMULATED_NOTE}: low-loss line scan",
         ),
         "core_loss": write_eels(
             eels_dir / f"{big.name}_core_loss.hspy",
-            sim.core_loss,
-            sim.core_loss_energy_ev,
-            position_nm=sim.position_nm,
+            scan.core_loss,
+            scan.core_loss_energy_ev,
+            position_nm=scan.position_nm,
             title=f"{SIMULATED_NOTE}: core-loss line scan",
         ),
     }

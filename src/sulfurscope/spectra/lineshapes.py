@@ -317,11 +317,12 @@ def doniach_sunjic(
     x = np.asarray(x, dtype=float)
     u = (center - x) / s
     gm1 = 1.0 - a
-    return (  # type: ignore[return-value]
+    out = (
         (np.asarray(amplitude) / s**gm1)
         * np.cos(np.pi * a / 2.0 + gm1 * np.arctan(u))
         / (1.0 + u * u) ** (gm1 / 2.0)
     )
+    return np.asarray(out, dtype=float)
 
 
 def breit_wigner_fano(
