@@ -121,4 +121,6 @@ def test_fit_and_predictions_wiring_with_fast_fits(tmp_path, monkeypatch):
     html = (tmp_path / "out" / "report.html").read_text()
     assert "Figure 5 — Particle-size model" in html
     assert "Predicted vs measured rate capability (Fig 5c–e)" in html
-    assert len(list((tmp_path / "out" / "figures" / "model").glob("*.png"))) == 3
+    assert (
+        len(list((tmp_path / "out" / "figures" / "model").glob("*.png"))) == 4
+    )  # 5b, 5 predictions, 5c–e shell scaling, predicted vs measured
