@@ -152,7 +152,7 @@ def _per_half_figure(steps: pd.DataFrame, column: str, ylabel: str, *, log: bool
             if g.empty:
                 continue
             flagged = (
-                g["Pulse limited"].fillna(False).astype(bool)
+                g["Pulse limited"].eq(True)
                 if column == "Tau [s]" and "Pulse limited" in g.columns
                 else pd.Series(False, index=g.index)
             )
