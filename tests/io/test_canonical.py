@@ -94,3 +94,32 @@ def test_current_from_charge_leading_duplicates() -> None:
     t = np.array([0.0, 0.0, 10.0])
     q = np.array([0.0, 0.0, 1.0 / 360.0])  # 10 mA s over 10 s: 1 mA
     np.testing.assert_allclose(current_from_charge(t, q), [0.0, 0.0, 1.0])
+
+
+def test_join_cycler_frames_errors_and_continuity():
+    import pandas as pd
+    import pytest
+
+    from sulfurscope.errors import FileFormatError
+    from sulfurscope.io import join_cycler_frames
+
+    a = pd.DataFrame(
+        {
+            "Time [s]": [0.0, 10.0, 20.0],
+            "Voltage [V]": [2.0, 2.1, 2.2],
+            "Current [mA]": [-1.0, -1.0, 0.0],
+            "Charge [mAh]": [0.0, -0.1, -0.1],
+            "Step": [3, 3, 4],
+            "Rest": [False, False, True],
+        }
+    )
+    j = join_cycler_frames([a, a, a])
+    assert j["Time [s]"].is_monotonic_increasing and j["Time [s]"].iloc[3] == 30.0
+    assert j["Charge [mAh]"].iloc[-1] == pytest.approx(-0.3)
+    assert j["Step"].tolist() == [3, 3, 4, 5, 5, 6, 7, 7, 8]
+    assert j["File"].tolist() == [0] * 3 + [1] * 3 + [2] * 3
+    assert a["Time [s]"].tolist() == [0.0, 10.0, 20.0]  # inputs unchanged
+    with pytest.raises(FileFormatError, match="no table"):
+        join_cycler_frames([])
+    with pytest.raises(FileFormatError, match=r"b\.mpt: canonical columns \['Rest'\]"):
+        join_cycler_frames([a, a.drop(columns=["Rest"])], sources=["a.mpt", "b.mpt"])

@@ -378,3 +378,41 @@ def test_asymmetric_protocol_gets_its_table(study):
     assert set(tables["cycling_asymmetric"]["Task"]) == {"big_rate"}
     assert set(tables["cycling_rate_blocks"]["Task"]) == {"small_rate"}
     assert "Asymmetric rates" in (study / "out" / "report.html").read_text()
+
+
+def test_a_cell_continued_in_a_second_file_is_one_record(tmp_path):
+    """A run split into two files (the cycler restarted a new file at a rest) gives the same cycles
+    as the whole run in one file: the files are joined, not analysed as two cells."""
+    from sulfurscope.io import read_cycler, write_mpt
+    from tests.study._synth import write_long
+
+    whole = write_long(tmp_path / "whole.mpt", 700.0, 2.0, seed=5)
+    frame = read_cycler(whole).frame
+    rest = frame.index[frame["Rest"] & (frame.index > len(frame) // 2)][0]
+    write_mpt(frame.iloc[:rest].reset_index(drop=True), tmp_path / "part1.mpt")
+    second = frame.iloc[rest:].reset_index(drop=True)
+    second = second.assign(
+        **{
+            "Time [s]": second["Time [s]"] - second["Time [s]"].iloc[0],
+            "Charge [mAh]": second["Charge [mAh]"] - second["Charge [mAh]"].iloc[0],
+        }
+    )
+    write_mpt(second, tmp_path / "part2.mpt")
+    (tmp_path / "study.toml").write_text(
+        '[study]\ntitle = "split"\n\n[[samples]]\nname = "s"\n\n'
+        '[[cells]]\nname = "whole"\nsample = "s"\nfile = "whole.mpt"\nprotocol = "cycling"\n'
+        "sulfur_mass_mg = 2.0\n\n"
+        '[[cells]]\nname = "split"\nsample = "s"\nfiles = ["part1.mpt", "part2.mpt"]\n'
+        'protocol = "cycling"\nsulfur_mass_mg = 2.0\n\n[model]\nenabled = false\n'
+    )
+    result = pipeline.run_study(tmp_path / "study.toml", tmp_path / "out", workers=1, report=False)
+    assert result.failed == 0 and result.tasks == 2
+    cycles = store.read_tables(tmp_path / "out")["cycling_cycles"]
+    assert set(cycles["Task"]) == {"whole", "split"}
+    cols = ["Cycle", "Discharge capacity [mAh/g]", "Charge capacity [mAh/g]"]
+    a = cycles[cycles["Task"] == "whole"][cols].reset_index(drop=True)
+    b = cycles[cycles["Task"] == "split"][cols].reset_index(drop=True)
+    assert len(a) == 12
+    pd.testing.assert_frame_equal(a, b, rtol=1e-6)
+    inputs = store.query(tmp_path / "out", "SELECT Role FROM inputs WHERE Task = 'split'")
+    assert sorted(inputs["Role"]) == ["file", "file_2"]

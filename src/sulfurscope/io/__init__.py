@@ -13,7 +13,12 @@ read_maccor            Maccor text export       our own (pandas)
 :func:`read_cycler` picks one from the file; :func:`write_mpt` writes EC-Lab .mpt text.
 """
 
-from sulfurscope.io._canonical import CyclerData, current_from_charge, finalize_cycler_frame
+from sulfurscope.io._canonical import (
+    CyclerData,
+    current_from_charge,
+    finalize_cycler_frame,
+    join_cycler_frames,
+)
 from sulfurscope.io._read import CYCLER_FORMATS, detect_cycler_format, read_cycler
 from sulfurscope.io.arbin import read_arbin_res
 from sulfurscope.io.biologic import read_biologic_mpr, read_biologic_mpt, write_mpt
@@ -62,6 +67,7 @@ __all__ = [
     "EELS_FORMATS",
     "EELSData",
     "finalize_cycler_frame",
+    "join_cycler_frames",
     "jeol_map_window_kev",
     "JeolMap",
     "RAMAN_FORMATS",

@@ -24,6 +24,7 @@ __all__ = [
     "current_from_charge",
     "finalize_cycler_columns",
     "finalize_cycler_frame",
+    "join_cycler_frames",
 ]
 
 
@@ -167,3 +168,71 @@ def current_from_charge(time_s: np.ndarray, charge_mah: np.ndarray) -> np.ndarra
         i[np.isnan(i)] = 0.0
     out[0] = i[0]
     return out
+
+
+def join_cycler_frames(
+    frames: list[pd.DataFrame], *, sources: list[str] | None = None
+) -> pd.DataFrame:
+    """One canonical table from the files of one cell, in order (a run continued in a new file).
+
+    Each canonical table starts at ``Time [s] = 0`` and ``Charge [mAh] = 0`` (see
+    :func:`finalize_cycler_frame`), so file k+1 is shifted to start one sample interval (its own
+    first interval, or 1 s) after file k ends, its charge continues from file k's last value and its
+    steps are renumbered after file k's. The time between two files is therefore not the real pause
+    (the files do not say it); capacities, cycles and rests inside each file are unchanged.
+
+    Parameters
+    ----------
+    frames : list of DataFrame
+        Canonical tables in run order.
+    sources : list of str, optional
+        File names, for error messages.
+
+    Returns
+    -------
+    DataFrame
+        Canonical columns (and only those), with a ``File`` column (0-based index of the source).
+
+    Raises
+    ------
+    FileFormatError
+        When a table lacks a canonical column or the list is empty.
+
+    Examples
+    --------
+    >>> a = pd.DataFrame({"Time [s]": [0.0, 1.0], "Voltage [V]": [2.0, 2.1], "Current [mA]": [1.0, 1.0],
+    ...                   "Charge [mAh]": [0.0, 0.5], "Step": [0, 0], "Rest": [False, False]})
+    >>> j = join_cycler_frames([a, a])
+    >>> j["Time [s]"].tolist(), j["Charge [mAh]"].tolist(), j["Step"].tolist()
+    ([0.0, 1.0, 2.0, 3.0], [0.0, 0.5, 0.5, 1.0], [0, 0, 1, 1])
+    """
+    if not frames:
+        raise FileFormatError("join_cycler_frames: no table given")
+    names = sources or [f"file {k + 1}" for k in range(len(frames))]
+    cols = (TIME, VOLTAGE, CURRENT, CHARGE, STEP, REST)
+    parts = []
+    t_end = q_end = 0.0
+    step_next = 0
+    for k, (f, name) in enumerate(zip(frames, names, strict=True)):
+        missing = [c for c in cols if c not in f.columns]
+        if missing:
+            raise FileFormatError(
+                f"{name}: canonical columns {missing} missing (read with read_cycler)"
+            )
+        if len(f) == 0:
+            raise FileFormatError(f"{name}: empty table")
+        t = f[TIME].to_numpy(dtype=float)
+        q = f[CHARGE].to_numpy(dtype=float)
+        step = f[STEP].to_numpy()
+        part = pd.DataFrame({c: f[c].to_numpy(copy=True) for c in cols})
+        if k > 0:
+            dt = float(t[1] - t[0]) if t.size > 1 and t[1] > t[0] else 1.0
+            part[TIME] = t - t[0] + t_end + dt
+            part[CHARGE] = q - q[0] + q_end
+            part[STEP] = step - step.min() + step_next
+        part["File"] = k
+        t_end = float(part[TIME].iloc[-1])
+        q_end = float(part[CHARGE].iloc[-1])
+        step_next = int(part[STEP].max()) + 1
+        parts.append(part)
+    return pd.concat(parts, ignore_index=True)

@@ -98,12 +98,11 @@ def _cell_tasks(study: Study, analysis: str, protocols: Sequence[str]) -> list[T
             "sulfur_fraction": sample.sulfur_fraction if cell.composite_mass_mg else None,
             **dict(cell.options),
         }
-        for k, path in enumerate(cell.files):
-            files = [("file", str(path))]
-            if cell.composite_mass_mg is not None and sample.tga is not None:
-                files.append(("tga", str(sample.tga)))
-            name = cell.name if len(cell.files) == 1 else f"{cell.name}#{k + 1}"
-            tasks.append(Task(analysis, name, cell.sample, tuple(files), _clean(opts)))
+        # one task per cell: several files of a cell are one run continued (joined in order)
+        files = [("file" if k == 0 else f"file_{k + 1}", str(p)) for k, p in enumerate(cell.files)]
+        if cell.composite_mass_mg is not None and sample.tga is not None:
+            files.append(("tga", str(sample.tga)))
+        tasks.append(Task(analysis, cell.name, cell.sample, tuple(files), _clean(opts)))
     return tasks
 
 

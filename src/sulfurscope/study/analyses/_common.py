@@ -12,7 +12,29 @@ import pandas as pd
 from sulfurscope.cycling import Cell, make_cell
 from sulfurscope.errors import SulfurscopeError
 
-__all__ = ["cell_from_options", "decimate", "grid_array", "grid_table", "per_task", "safe_name"]
+__all__ = [
+    "cell_from_options",
+    "decimate",
+    "grid_array",
+    "grid_table",
+    "per_task",
+    "read_cell_files",
+    "safe_name",
+]
+
+
+def read_cell_files(files: Mapping[str, Path]) -> tuple[pd.DataFrame, str]:
+    """A cell's cycler table and format: ``files["file"]``, continued by ``file_2``, ``file_3``, …
+    (joined in order by :func:`sulfurscope.io.join_cycler_frames`)."""
+    from sulfurscope.io import join_cycler_frames, read_cycler
+
+    extra = sorted((k for k in files if k.startswith("file_")), key=lambda k: int(k[5:]))
+    paths = [files["file"], *(files[k] for k in extra)]
+    data = [read_cycler(p) for p in paths]
+    if len(data) == 1:
+        return data[0].frame, data[0].format
+    frame = join_cycler_frames([d.frame for d in data], sources=[Path(p).name for p in paths])
+    return frame, "+".join(dict.fromkeys(d.format for d in data))
 
 
 def decimate(frame: pd.DataFrame, max_rows: int) -> pd.DataFrame:

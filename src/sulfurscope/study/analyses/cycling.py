@@ -24,7 +24,6 @@ from sulfurscope.cycling import (
     voltage_profiles,
 )
 from sulfurscope.errors import SulfurscopeError
-from sulfurscope.io import read_cycler
 from sulfurscope.report import (
     plot_rate_capability,
     plot_retention,
@@ -32,7 +31,12 @@ from sulfurscope.report import (
     save_figure,
 )
 from sulfurscope.report.html import ReportSection
-from sulfurscope.study.analyses._common import cell_from_options, decimate, per_task
+from sulfurscope.study.analyses._common import (
+    cell_from_options,
+    decimate,
+    per_task,
+    read_cell_files,
+)
 from sulfurscope.study.registry import register_analysis
 
 __all__ = ["report_cycling", "run_cycling"]
@@ -43,10 +47,10 @@ _PROFILE_POINTS = 400
 def run_cycling(files: Mapping[str, Path], options: Mapping[str, Any]) -> dict[str, pd.DataFrame]:
     """One cycler file → cycles, rate blocks (rate tests), retention, profiles, asymmetric rates."""
     cell = cell_from_options(files, options)
-    data = read_cycler(files["file"])
+    frame, fmt = read_cell_files(files)
     protocol = str(options.get("protocol", "cycling"))
     summary = cycle_summary(
-        data.frame,
+        frame,
         sulfur_mass_mg=cell.sulfur_mass_mg,
         theoretical_capacity_mah_g=cell.theoretical_capacity_mah_g,
         first=options.get("first", "discharge"),
@@ -55,7 +59,7 @@ def run_cycling(files: Mapping[str, Path], options: Mapping[str, Any]) -> dict[s
     cycles.insert(0, "Protocol", protocol)
     cycles["Sulfur mass [mg]"] = cell.sulfur_mass_mg
     cycles["Mass source"] = cell.mass_source
-    cycles["Format"] = data.format
+    cycles["Format"] = fmt
     out: dict[str, pd.DataFrame] = {"cycling_cycles": cycles}
     if protocol == "rate":
         rc = rate_capability(summary)
@@ -86,7 +90,7 @@ def run_cycling(files: Mapping[str, Path], options: Mapping[str, Any]) -> dict[s
         )
     last = int(cycles["Cycle"].max()) if len(cycles) else 1
     prof = voltage_profiles(
-        data.frame,
+        frame,
         sulfur_mass_mg=cell.sulfur_mass_mg,
         cycles=sorted({1, min(2, last), last}),
         first=options.get("first", "discharge"),

@@ -15,11 +15,15 @@ import pandas as pd
 
 from sulfurscope.cycling.gitt import gitt_steps, relaxation_curves, relaxation_times
 from sulfurscope.errors import SulfurscopeError
-from sulfurscope.io import read_cycler
 from sulfurscope.report import save_figure
 from sulfurscope.report._style import cell_colours, new_figure
 from sulfurscope.report.html import ReportSection
-from sulfurscope.study.analyses._common import cell_from_options, decimate, per_task
+from sulfurscope.study.analyses._common import (
+    cell_from_options,
+    decimate,
+    per_task,
+    read_cell_files,
+)
 from sulfurscope.study.registry import register_analysis
 from sulfurscope.units import TIME, VOLTAGE
 
@@ -66,7 +70,7 @@ def run_gitt(files: Mapping[str, Path], options: Mapping[str, Any]) -> dict[str,
     cell = cell_from_options(files, options)
     v0 = options.get("v0", "first_rest_point")
     v_inf = options.get("v_inf", "last_sample")
-    frame = read_cycler(files["file"]).frame
+    frame, _ = read_cell_files(files)
     steps = gitt_steps(frame, sulfur_mass_mg=cell.sulfur_mass_mg)
     if len(steps.step) == 0:
         raise SulfurscopeError(
