@@ -131,3 +131,27 @@ def test_init_errors(tmp_path):
     res = runner.invoke(app, ["init", str(empty), "--out", str(tmp_path / "s.toml")])
     assert res.exit_code == 1 and "no recognised raw files" in res.output
     shutil.rmtree(empty)
+
+
+def test_init_reads_hspy_signal_types_and_guesses_protocols(tmp_path):
+    """.hspy files are classified by their own metadata (EELS / EDS / image), not by their names,
+    and cycler protocols are guessed from the file name (marked as a guess)."""
+    import numpy as np
+
+    from sulfurscope.io import write_eels
+    from sulfurscope.simulate.eds import write_simulated_eds
+    from sulfurscope.study.scan import guess_protocol
+
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    e = np.linspace(-5.0, 100.0, 211)
+    write_eels(raw / "scan_a.hspy", np.exp(-(e**2)), e, title="line scan")  # no "eels" in the name
+    write_simulated_eds(raw / "map_b.hspy", rng=np.random.default_rng(0), shape=(8, 8))
+    kinds = {f.path.name: f.kind for f in scan_folder(raw)}
+    assert kinds == {"scan_a.hspy": "eels", "map_b.hspy": "eds"}
+    assert [guess_protocol(n) for n in ("x_GITT.mpr", "x-rate.mpt", "x_asym.mpr", "x.mpr")] == [
+        "gitt",
+        "rate",
+        "asymmetric",
+        None,
+    ]

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from sulfurscope.errors import FileFormatError, SulfurscopeError
 
-__all__ = ["ScannedFile", "manifest_text", "scan_folder"]
+__all__ = ["ScannedFile", "guess_protocol", "manifest_text", "scan_folder"]
 
 _IMAGE = {".tif", ".tiff", ".jpg", ".jpeg", ".png", ".webp", ".bmp"}
 _XPS = {".vms", ".npl", ".spe", ".pro"}
@@ -70,8 +70,11 @@ def _classify(path: Path) -> ScannedFile | None:
     if ext in _EELS:
         return ScannedFile(path, "eels", ext[1:])
     if ext in (".hspy", ".hdf5", ".h5"):
-        if "eels" in low:
+        signal = _hspy_signal_type(path)
+        if signal.startswith("EELS") or (not signal and "eels" in low):
             return ScannedFile(path, "eels", "hspy")
+        if signal.startswith("EDS"):
+            return ScannedFile(path, "eds", f"hspy {signal}")
         return ScannedFile(
             path, "hrtem" if any(w in low for w in ("hrtem", "stem", "tem")) else "image", "hspy"
         )
@@ -87,6 +90,49 @@ def _classify(path: Path) -> ScannedFile | None:
             return ScannedFile(path, "tga", "csv")
         if ext == ".txt" and "raman" in low or re.match(r"^\s*-?\d+(\.\d+)?[\s,;]+-?\d", text):
             return ScannedFile(path, "raman", "two-column text")
+    return None
+
+
+def _hspy_signal_type(path: Path) -> str:
+    """HyperSpy's ``metadata/Signal/signal_type`` of the first experiment ("EELS", "EDS_TEM", ...;
+    "" when absent or unreadable), read-only with h5py."""
+    import h5py
+
+    try:
+        with h5py.File(path, "r") as f:
+            experiments = f.get("Experiments")
+            if experiments is None:
+                return ""
+            for name in experiments:
+                signal = experiments[name].get("metadata/Signal")
+                if signal is not None:
+                    value = signal.attrs.get("signal_type", "")
+                    return value.decode() if isinstance(value, bytes) else str(value)
+    except (OSError, KeyError, ValueError):
+        return ""
+    return ""
+
+
+def guess_protocol(path: str | os.PathLike[str]) -> str | None:
+    """The protocol a cycler file's name suggests ("gitt", "rate", "asymmetric", "cycling"), or None.
+
+    Examples
+    --------
+    >>> guess_protocol("AC-S_8um_GITT_C10.mpr"), guess_protocol("cell3_rate-test.mpr")
+    ('gitt', 'rate')
+    >>> guess_protocol("cell3_long_cycling.mpr"), guess_protocol("cell3.mpr") is None
+    ('cycling', True)
+    """
+    stem = Path(path).stem.lower()
+    words = set(re.split(r"[^a-z0-9]+", stem))
+    if "gitt" in words:
+        return "gitt"
+    if "asym" in words or "asymmetric" in words:
+        return "asymmetric"
+    if "rate" in words or "ratetest" in words or "rates" in words:
+        return "rate"
+    if words & {"long", "cycling", "cycle", "cycles", "life", "retention"}:
+        return "cycling"
     return None
 
 
@@ -181,7 +227,11 @@ def manifest_text(files: list[ScannedFile], manifest_dir: Path, *, title: str = 
             f"name = {_q(_ident(f.path, used))}",
             'sample = "sample_1"       # TODO: which sample',
             f"files = [{rel(f.path)}]  # {f.detail}",
-            'protocol = "cycling"      # TODO: rate | cycling | gitt | asymmetric',
+            (
+                f'protocol = "{guess}"  # guessed from the file name; check: rate | cycling | gitt | asymmetric'
+                if (guess := guess_protocol(f.path))
+                else 'protocol = "cycling"      # TODO: rate | cycling | gitt | asymmetric'
+            ),
             "# TODO REQUIRED: the sulfur mass — one of",
             "# sulfur_mass_mg = ...",
             "# loading_mg_cm2 = ...  (with area_cm2 = 1.32)",
