@@ -117,6 +117,8 @@ def eds_tables(
     downsample: int = 1,
     cutoff_kev: float | None = None,
     edge_line: str | None = None,
+    method: str = "windows",
+    elements: list[str] | None = None,
 ) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
     """Read ``path`` and compute every EDS table; returns (tables, summary).
 
@@ -136,15 +138,19 @@ def eds_tables(
         raise SulfurscopeError(f"{p.name}: no spectrum image or spectrum in this file or project")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", SulfurscopeWarning)
-        lm = line_maps(si, lines)
+        lm = line_maps(si, lines, method=method, elements=elements)  # type: ignore[arg-type]
     notes = [str(w.message) for w in caught if issubclass(w.category, SulfurscopeWarning)]
     tables: dict[str, pd.DataFrame] = {"eds_lines": lm.to_frame()}
     tables["eds_lines"].insert(1, "File", p.name)
+    tables["eds_lines"]["Method"] = method
+    tables["eds_lines"]["Elements fitted"] = ",".join(elements or []) if method == "fit" else ""
     summary: dict[str, Any] = {
         "file": str(p),
         "format": data.format,
         "spectrum_image": si.to_dict(),
         "overlap_warnings": notes,
+        "method": method,
+        "elements": list(elements or []),
     }
     ny, nx = si.shape[:2]
     # maps, binned for storage
@@ -325,6 +331,17 @@ def register(app: typer.Typer) -> None:
                 "--edge-line", help="Line whose map gives the particle edge (default: first)."
             ),
         ] = None,
+        method: Annotated[
+            str,
+            typer.Option(
+                "--method",
+                help="Net intensity: windows (linear background) or fit (lines of --elements).",
+            ),
+        ] = "windows",
+        elements: Annotated[
+            str,
+            typer.Option("--elements", help="Elements present, for --method fit, e.g. C,O,F,S,Cu."),
+        ] = "",
         out: Annotated[Path, typer.Option("--out", help="Output folder.")] = Path(
             "sulfurscope-eds"
         ),
@@ -346,6 +363,8 @@ def register(app: typer.Typer) -> None:
                 downsample=downsample,
                 cutoff_kev=cutoff_kev,
                 edge_line=edge_line,
+                method=method,
+                elements=[e.strip() for e in elements.split(",") if e.strip()] or None,
             )
             out.mkdir(parents=True, exist_ok=True)
             written: list[str] = []

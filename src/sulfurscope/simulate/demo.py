@@ -268,7 +268,11 @@ def write_demo_study(
                 "sample": big.name,
                 "kind": "eds",
                 "files": {"project": eds.relative_to(folder).as_posix()},
-                "options": {"lines": ["S_Ka", "F_Ka"]},
+                "options": {
+                    "lines": ["S_Ka", "F_Ka"],
+                    "method": "fit",
+                    "elements": ["C", "O", "F", "S", "Cu"],
+                },
             },
         )
     )

@@ -23,6 +23,7 @@ from sulfurscope.spectra.eds import (
     particle_edge_depth,
     polyline_depth,
     sum_spectrum,
+    weighted_window_map,
     window_map,
     xray_line_table,
 )
@@ -178,6 +179,7 @@ __all__ = [
     "ThicknessResult",
     "tougaard",
     "voigt",
+    "weighted_window_map",
     "window_map",
     "XPSAnalysis",
     "XPSSpectrum",

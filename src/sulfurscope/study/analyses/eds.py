@@ -73,6 +73,8 @@ def run_eds(files: Mapping[str, Path], options: Mapping[str, Any]) -> dict[str, 
         downsample=int(options.get("downsample", 1)),
         cutoff_kev=options.get("cutoff_kev"),
         edge_line=options.get("edge_line"),
+        method=str(options.get("method", "windows")),
+        elements=list(options["elements"]) if options.get("elements") else None,
     )
     if tables["eds_map_check"].empty:
         tables["eds_map_check"] = pd.DataFrame(columns=_CHECK_COLUMNS)
@@ -120,6 +122,7 @@ def report_eds(tables: Mapping[str, pd.DataFrame], figdir: Path) -> list[ReportS
             "Gross counts",
             "Net counts",
             "Overlaps",
+            "Method",
         )
         if c in lines.columns
     ]
@@ -130,8 +133,15 @@ def report_eds(tables: Mapping[str, pd.DataFrame], figdir: Path) -> list[ReportS
     return [
         ReportSection(
             "Figure 3c/d — STEM-EDS maps and profiles from the surface",
-            "Net intensity per line (window ±1 FWHM, linear background from windows at 2–3 FWHM "
-            "each side); profiles are the mean over pixels at equal distance from the particle "
+            (
+                "Net intensity per line: counts of the line's element in the peak window (±1 FWHM) "
+                "from a per-pixel linear fit of the lines of the elements present plus a linear "
+                "continuum (method 'fit')"
+                if "Method" in lines.columns and (lines["Method"] == "fit").any()
+                else "Net intensity per line (window ±1 FWHM, linear background from windows at "
+                "2–3 FWHM each side)"
+            )
+            + "; profiles are the mean over pixels at equal distance from the particle "
             "surface (1 px bins) with a centred moving average. Lines listed under Overlaps "
             "fall into a peak or background window and bias the net intensity.",
             figures=tuple(figures),
