@@ -404,3 +404,25 @@ def test_moving_average_stays_within_the_data(values, window):
     assert np.all(out >= v.min() - 1e-9 * span) and np.all(out <= v.max() + 1e-9 * span)
     if window == 1:
         np.testing.assert_allclose(out, v)
+
+
+def test_fingerprint_pixels_agrees_with_the_single_spectrum_function(sim):
+    """Per-pixel fingerprints = fingerprint_edge on each background-subtracted pixel; the LiF-rich
+    surface pixels pick LiF; references that do not cover the window are left out."""
+    from sulfurscope.spectra.eels import fingerprint_pixels
+
+    refs = reference_spectra()
+    edge = EDGE_TABLE["Li_K"]
+    table = fingerprint_pixels(sim.core_loss, sim.core_loss_energy_ev, edge, refs)
+    assert len(table) == sim.core_loss.shape[0]
+    assert (table["Edge"] == "Li_K").all()
+    bg = power_law_background(sim.core_loss, sim.core_loss_energy_ev, edge.background_ev)
+    sub = subtract_background(sim.core_loss, sim.core_loss_energy_ev, bg)
+    used = {k: refs[k] for k in refs if f"{k} score" in table.columns}
+    for p in (0, len(table) // 2, len(table) - 1):
+        one = fingerprint_edge(sim.core_loss_energy_ev, sub[p], used, window_ev=edge.fingerprint_ev)
+        assert table["Best"].iloc[p] == one.best
+        assert table["Score"].iloc[p] == pytest.approx(one.best_score)
+    assert (table["Best"].iloc[:5] == "LiF").all()
+    far = {"S": (np.linspace(150.0, 250.0, 201), np.ones(201))}  # does not cover 55–75 eV
+    assert fingerprint_pixels(sim.core_loss, sim.core_loss_energy_ev, edge, far).empty

@@ -18,9 +18,9 @@ def _law(q: float):
     return capacity
 
 
-def write_rate(path: Path, q: float, mass: float, seed: int) -> Path:
+def _write_schedule(path: Path, schedule, mass: float, seed: int) -> Path:
     frame = simulate_run(
-        rate_test_schedule(_law(q), cycles_per_rate=2, rest_s=60.0),
+        schedule,
         sulfur_mass_mg=mass,
         points_per_half_cycle=60,
         points_per_rest=4,
@@ -28,18 +28,16 @@ def write_rate(path: Path, q: float, mass: float, seed: int) -> Path:
         rng=np.random.default_rng(seed),
     )
     return write_mpt(frame, path)
+
+
+def write_rate(path: Path, q: float, mass: float, seed: int) -> Path:
+    return _write_schedule(
+        path, rate_test_schedule(_law(q), cycles_per_rate=2, rest_s=60.0), mass, seed
+    )
 
 
 def write_long(path: Path, q: float, mass: float, seed: int) -> Path:
-    frame = simulate_run(
-        long_cycling_schedule(_law(q), cycles=12, rest_s=60.0),
-        sulfur_mass_mg=mass,
-        points_per_half_cycle=60,
-        points_per_rest=4,
-        initial_rest_s=60.0,
-        rng=np.random.default_rng(seed),
-    )
-    return write_mpt(frame, path)
+    return _write_schedule(path, long_cycling_schedule(_law(q), cycles=12, rest_s=60.0), mass, seed)
 
 
 def write_gitt(path: Path, size_um: float, mass: float, seed: int) -> Path:

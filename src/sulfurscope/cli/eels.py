@@ -33,6 +33,7 @@ from sulfurscope.spectra.eels import (
     edge_integrals,
     edge_window,
     fingerprint_edge,
+    fingerprint_pixels,
     line_scan_profile,
     power_law_background,
     relative_thickness,
@@ -185,34 +186,32 @@ def analyse_eels_files(
                     result["figures"].append(str(save_figure(fig, out / "eels_profile.png")))
             refs = _references(references)
             if refs:
-                rows = []
+                parts = []
                 for w in windows:
-                    use = {
-                        n: r
-                        for n, r in refs.items()
-                        if r[0][0] <= w.fingerprint_ev[0] and r[0][-1] >= w.fingerprint_ev[1]
-                    }
-                    if not use:
+                    ff = fingerprint_pixels(cl.counts, cl.energy_ev, w, refs, method=method)  # type: ignore[arg-type]
+                    if ff.empty:
                         result["notes"].append(
                             f"{w.name}: no reference covers {w.fingerprint_ev} eV"
                         )
                         continue
-                    bg = power_law_background(flat, cl.energy_ev, w.background_ev, method=method)  # type: ignore[arg-type]
-                    sub = subtract_background(flat, cl.energy_ev, bg)
-                    for p in range(flat.shape[0]):
-                        fp = fingerprint_edge(cl.energy_ev, sub[p], use, window_ev=w.fingerprint_ev)
-                        row = {"Pixel": p, "Edge": w.name, "Best": fp.best, "Score": fp.best_score}
-                        for n, s, d in zip(fp.names, fp.scores, fp.shifts_ev, strict=True):
-                            row[f"{n} score"] = float(s)
-                            row[f"{n} shift [eV]"] = float(d)
-                        rows.append(row)
-                        if p == 0:
-                            fig = plot_fingerprint(cl.energy_ev, sub[p], use, fp)
-                            result["figures"].append(
-                                str(save_figure(fig, out / f"eels_fingerprint_{w.name}.png"))
-                            )
+                    parts.append(ff)
+                    # pixel 0 drawn against the references it was compared with
+                    use = {n: refs[n] for n in refs if f"{n} score" in ff.columns}
+                    bg = power_law_background(
+                        flat[:1],
+                        cl.energy_ev,
+                        w.background_ev,
+                        method=method,  # type: ignore[arg-type]
+                    )
+                    sub0 = subtract_background(flat[:1], cl.energy_ev, bg)[0]
+                    fp = fingerprint_edge(cl.energy_ev, sub0, use, window_ev=w.fingerprint_ev)
+                    fig = plot_fingerprint(cl.energy_ev, sub0, use, fp)
+                    result["figures"].append(
+                        str(save_figure(fig, out / f"eels_fingerprint_{w.name}.png"))
+                    )
+                rows = parts
                 if rows:
-                    ff = pd.DataFrame(rows)
+                    ff = pd.concat(rows, ignore_index=True)
                     result["fingerprint"] = ff
                     result["tables"] += [str(p) for p in write_table(ff, out, "eels_fingerprint")]
         if thick is not None and ll is not None and ll.counts.ndim == 2 and "profile" not in result:

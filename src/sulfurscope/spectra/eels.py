@@ -49,6 +49,7 @@ __all__ = [
     "edge_integrals",
     "edge_window",
     "fingerprint_edge",
+    "fingerprint_pixels",
     "line_scan_profile",
     "moving_average",
     "power_law",
@@ -1014,3 +1015,51 @@ def fingerprint_edge(
         best_score=float(sc[b]),
         window_ev=(float(window_ev[0]), float(window_ev[1])),
     )
+
+
+def fingerprint_pixels(
+    counts: Any,
+    energy_ev: Any,
+    window: EdgeWindow,
+    references: Mapping[str, tuple[Any, Any]],
+    *,
+    method: Literal["log_fit", "two_area"] = "log_fit",
+) -> pd.DataFrame:
+    """Fingerprint ``window``'s edge in every pixel of a spectrum, line scan or spectrum image.
+
+    The power-law background of ``window.background_ev`` is subtracted per pixel
+    (:func:`power_law_background`, :func:`subtract_background`) and each pixel compared with the
+    references that cover ``window.fingerprint_ev`` (:func:`fingerprint_edge`). References that do not
+    cover the window are left out; with none left the table is empty.
+
+    Returns
+    -------
+    DataFrame
+        One row per pixel (flattened navigation order): ``Pixel``, ``Edge``, ``Best``, ``Score`` and
+        ``<reference> score`` / ``<reference> shift [eV]`` per reference used.
+    """
+    e = np.asarray(energy_ev, dtype=float)
+    flat = _spectra(counts).reshape(-1, e.size)
+    use = {
+        n: r
+        for n, r in references.items()
+        if np.min(r[0]) <= window.fingerprint_ev[0] and np.max(r[0]) >= window.fingerprint_ev[1]
+    }
+    if not use:
+        return pd.DataFrame(columns=["Pixel", "Edge", "Best", "Score"])
+    bg = power_law_background(flat, e, window.background_ev, method=method)
+    sub = subtract_background(flat, e, bg)
+    rows = []
+    for p in range(flat.shape[0]):
+        fp = fingerprint_edge(e, sub[p], use, window_ev=window.fingerprint_ev)
+        row: dict[str, Any] = {
+            "Pixel": p,
+            "Edge": window.name,
+            "Best": fp.best,
+            "Score": fp.best_score,
+        }
+        for n, sc, d in zip(fp.names, fp.scores, fp.shifts_ev, strict=True):
+            row[f"{n} score"] = float(sc)
+            row[f"{n} shift [eV]"] = float(d)
+        rows.append(row)
+    return pd.DataFrame(rows)

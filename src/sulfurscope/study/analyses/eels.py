@@ -46,11 +46,9 @@ from sulfurscope.spectra.eels import (
     ThicknessResult,
     edge_integrals,
     edge_window,
-    fingerprint_edge,
+    fingerprint_pixels,
     line_scan_profile,
-    power_law_background,
     relative_thickness,
-    subtract_background,
 )
 from sulfurscope.study.analyses._common import decimate, per_task, safe_name
 from sulfurscope.study.registry import register_analysis
@@ -191,22 +189,15 @@ def run_eels(files: Mapping[str, Path], options: Mapping[str, Any]) -> dict[str,
                 f"eels references: unknown slot(s) {bad}, use {list(REFERENCE_SLOTS)}"
             )
         refs = {k: read_reference_spectrum(v) for k, v in given.items()}
-        rows = []
-        for w in edges:
-            use = {
-                n: r
-                for n, r in refs.items()
-                if r[0][0] <= w.fingerprint_ev[0] and r[0][-1] >= w.fingerprint_ev[1]
-            }
-            if not use:
-                continue
-            bg = power_law_background(flat, cl.energy_ev, w.background_ev, method=method)  # type: ignore[arg-type]
-            sub = subtract_background(flat, cl.energy_ev, bg)
-            for p in range(flat.shape[0]):
-                fp = fingerprint_edge(cl.energy_ev, sub[p], use, window_ev=w.fingerprint_ev)
-                rows.append({"Pixel": p, "Edge": w.name, "Best": fp.best, "Score": fp.best_score})
+        rows = [
+            f
+            for w in edges
+            if not (f := fingerprint_pixels(cl.counts, cl.energy_ev, w, refs, method=method)).empty  # type: ignore[arg-type]
+        ]
         if rows:
-            out["eels_fingerprint"] = pd.DataFrame(rows)
+            out["eels_fingerprint"] = pd.concat(rows, ignore_index=True)[
+                ["Pixel", "Edge", "Best", "Score"]
+            ]
     out["eels_spectrum"] = pd.concat(spectra, ignore_index=True)
     return out
 
