@@ -18,10 +18,14 @@ __all__ = [
     "CANONICAL_CYCLER_COLUMNS",
     "CHARGE",
     "CURRENT",
+    "ELECTRODE_AREA_13MM_CM2",
     "FARADAY",
     "GAS_CONSTANT",
+    "HC_EV_NM",
+    "NM_PER_CM",
     "Q_THEORETICAL_SULFUR_MAH_G",
     "REST",
+    "ROOM_TEMPERATURE_K",
     "STEP",
     "TIME",
     "VOLTAGE",
@@ -48,6 +52,14 @@ GAS_CONSTANT = 8.314462618
 SECONDS_PER_HOUR = 3600.0
 #: 1 mA s = 1/3600 mAh.
 MAH_PER_AS = 1000.0 / 3600.0
+#: Area of a 13 mm punched disc, π (0.65 cm)² = 1.327 cm²; the reference study quotes 1.32 cm².
+ELECTRODE_AREA_13MM_CM2 = 1.32
+#: Room temperature used by the models' thermal voltage, K.
+ROOM_TEMPERATURE_K = 298.15
+#: h·c in eV·nm (CODATA 2018): photon energy E [eV] = HC_EV_NM / λ [nm].
+HC_EV_NM = 1239.841984
+#: Nanometres per centimetre: wavenumber [cm⁻¹] = NM_PER_CM / λ [nm].
+NM_PER_CM = 1.0e7
 
 _COLUMN_RE = re.compile(r"^(?P<quantity>.+?)(?: \[(?P<unit>[^\[\]]+)\])?$")
 

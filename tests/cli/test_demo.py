@@ -49,6 +49,8 @@ def test_demo_is_labelled_simulated_and_complete(demo) -> None:
     assert {s.kind for s in study.spectra} == {"xps", "raman", "eds", "eels"}
     assert doc["run"]["failed"] == 0 and doc["run"]["problems"] == []
     assert doc["run"]["done"] == doc["run"]["tasks"]
+    # every figure was drawn (a figure that fails is a flagged warning, never a silent gap)
+    assert not [f for f in doc["run"]["flags"] if f["Code"] == "figure_failed"]
     for raw in ("cycler", "sem", "hrtem", "tga", "xps", "raman", "eds", "eels"):
         assert any((out / "raw" / raw).iterdir()), raw
 
@@ -187,6 +189,26 @@ def test_demo_report_has_every_figure_of_the_study(demo) -> None:
         "XPS",
     ):
         assert heading in html, heading
+
+
+def test_demo_refuses_to_overwrite_without_force(demo) -> None:
+    out, _ = demo
+    res = runner.invoke(app, ["demo", "--out", str(out)])
+    assert res.exit_code == 2 and "--force" in res.output
+    assert len(res.output.strip().splitlines()) == 1
+
+
+def test_model_fit_runs_on_the_pipeline_results(demo, tmp_path) -> None:
+    """``sulfurscope model fit`` reads the pipeline's own results folder and gives the same fitted
+    parameters as the pipeline's model step (one implementation)."""
+    out, _ = demo
+    res = runner.invoke(app, ["model", "fit", str(out / "results"), "--out", str(tmp_path / "fit"),
+                              "--n-classes", "8", "--n-cells", "20"])
+    assert res.exit_code == 0, res.output
+    cli = pd.read_parquet(tmp_path / "fit" / "model_parameters.parquet").drop(columns=["Task"])
+    store = pd.read_parquet(out / "results" / "tables" / "model_parameters.parquet")
+    store = store.drop(columns=["Task", "Sample"], errors="ignore")
+    pd.testing.assert_frame_equal(cli[store.columns], store, rtol=1e-9)
 
 
 def test_demo_report_renders_in_the_browser(demo, browser, tmp_path) -> None:

@@ -36,11 +36,11 @@ def test_cli_simulated_edge(sim_file, tmp_path):
     out = tmp_path / "out"
     res = runner.invoke(app, ["eds", str(sim_file), "--lines", "S_Ka,F_Ka", "--out", str(out)])
     assert res.exit_code == 0, res.output
-    assert "warning: F_Ka:" in res.output  # O Kα / Fe L / Cu L next to F Kα
+    assert "F_Ka:" in res.output and "[window_overlap]" in res.output  # O Kα / Fe L / Cu L
     for stem in ("eds_lines", "eds_profiles", "eds_maps"):
         assert (out / f"{stem}.csv").exists() and (out / f"{stem}.parquet").exists()
-    assert (out / "eds_maps.png").stat().st_size > 5000
-    assert (out / "eds_profiles.png").stat().st_size > 5000
+    assert (out / "fig3c_eds_maps_sim.png").stat().st_size > 5000
+    assert (out / "fig3d_eds_profiles_sim.png").stat().st_size > 5000
     prof = pd.read_parquet(out / "eds_profiles.parquet")
     f = prof[prof["Line"] == "F_Ka"]
     # the F-rich shell: near-surface F well above the core
@@ -60,11 +60,11 @@ def test_cli_polyline_json(sim_file, tmp_path):
             str(sim_file),
             "--lines",
             "F_Ka",
-            "--surface",
+            "--surface-px",
             "0,20,47,20",
-            "--window",
+            "--moving-average-bins",
             "3",
-            "--edge",
+            "--edge-policy",
             "valid",
             "--out",
             str(out),
@@ -73,27 +73,28 @@ def test_cli_polyline_json(sim_file, tmp_path):
     )
     assert res.exit_code == 0, res.output
     payload = json.loads(res.stdout[res.stdout.index("{") :])
-    assert payload["surface"]["method"] == "polyline"
-    assert payload["surface"]["inside"] == "right"  # the particle is below the line (y > 20)
-    assert payload["spectrum_image"]["shape"] == [48, 48, 1024]
-    assert payload["lines"][0]["Line"] == "F_Ka"
+    summary = payload["inputs"][0]["summary"]
+    assert summary["surface"] == "polyline"
+    assert summary["inside"] == "right"  # the particle is below the line (y > 20)
+    assert summary["shape"] == [48, 48, 1024]
+    assert payload["results"]["eds_lines"][0]["Line"] == "F_Ka"
     prof = pd.read_csv(out / "eds_profiles.csv")
     assert set(prof["Edge policy"]) == {"valid"}
 
 
 @pytest.mark.parametrize(
-    ("args", "message"),
+    ("args", "message", "code"),
     [
-        (["--lines", "Xx_Ka"], "'Xx_Ka' is not in the line table"),
-        (["--surface", "1,2,3"], "--surface needs an even number"),
-        (["--inside", "up"], "--inside must be auto, left or right"),
-        (["--edge", "wrap"], "edge must be 'shrink', 'nan' or 'valid'"),
-        (["--edge-line", "O_Ka"], "--edge-line 'O_Ka' must be one of --lines"),
+        (["--lines", "Xx_Ka"], "'Xx_Ka' is not in the line table", 1),
+        (["--surface-px", "1,2,3"], "--surface-px: needs an even number", 2),
+        (["--inside", "up"], "--inside", 2),
+        (["--edge-policy", "wrap"], "--edge-policy", 2),
+        (["--edge-line", "O_Ka"], "--edge-line: 'O_Ka' must be one of the lines", 2),
     ],
 )
-def test_cli_errors_one_line(sim_file, tmp_path, args, message):
+def test_cli_errors_one_line(sim_file, tmp_path, args, message, code):
     res = runner.invoke(app, ["eds", str(sim_file), "--out", str(tmp_path / "o"), *args])
-    assert res.exit_code == 1
+    assert res.exit_code == code, res.output
     assert message in res.output
     assert "Traceback" not in res.output
     assert res.output.strip().count("\n") <= 12  # warnings + one error line
@@ -104,7 +105,7 @@ def test_cli_bad_file(tmp_path):
     bad.write_text("nope")
     res = runner.invoke(app, ["eds", str(bad), "--out", str(tmp_path / "o")])
     assert res.exit_code == 1
-    assert res.output.startswith("error: junk.msa")
+    assert res.output.startswith("error: junk.msa") and len(res.output.splitlines()) == 1
 
 
 def test_cli_real_jeol_project(tmp_path):
@@ -125,6 +126,7 @@ def test_cli_real_jeol_project(tmp_path):
         ],
     )
     assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["figures_failed"] == []
     check = pd.read_csv(out / "eds_map_check.csv")
     assert list(check["Map"]) == ["C K", "O K", "S K", "Fe K", "Cu K"]
     assert (check["Ratio ours/JEOL"] - 1).abs().max() < 0.01
@@ -153,10 +155,10 @@ def test_figures_from_results():
 def test_study_plugin_run_and_report(sim_file, tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # overlap notes go into the tables
-        from sulfurscope.study.analyses.eds import report_eds, run_eds
+        from sulfurscope.study.builtin import builtin_report, builtin_run
         from sulfurscope.study.registry import get_analysis
 
-        tables = run_eds({"project": sim_file}, {"lines": "S_Ka,F_Ka"})
+        tables = dict(builtin_run("eds", {"project": sim_file}, {"lines": "S_Ka,F_Ka"}).tables)
     assert set(tables) == {"eds_lines", "eds_profiles", "eds_maps", "eds_map_check", "eds_surface"}
     assert set(get_analysis("eds").tables) == set(tables)
     for name, t in tables.items():
@@ -165,7 +167,7 @@ def test_study_plugin_run_and_report(sim_file, tmp_path):
         k: v.assign(Task="eds:sim", Sample="8um").loc[:, ["Task", "Sample", *v.columns]]
         for k, v in tables.items()
     }
-    sections = report_eds(stored, tmp_path)
+    sections = builtin_report("eds", stored, tmp_path)
     assert len(sections) == 1
     assert len(sections[0].figures) == 2 and all(p.exists() for p in sections[0].figures)
-    assert report_eds({k: v.iloc[:0] for k, v in stored.items()}, tmp_path) == []
+    assert builtin_report("eds", {k: v.iloc[:0] for k, v in stored.items()}, tmp_path) == []

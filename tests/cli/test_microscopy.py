@@ -31,15 +31,19 @@ def test_particles_json_with_pixel_size(tmp_path):
         ["particles", str(p), "--pixel-size-nm", "50", "--out", str(tmp_path / "out"), "--json"],
     )
     assert res.exit_code == 0, res.output
-    rec = json.loads(res.output)["images"][0]
-    assert rec["length_unit"] == "um" and rec["calibration"]["source"] == "user"
-    assert rec["distribution"]["number_mean"] == pytest.approx(np.mean(diam) * 0.05, rel=0.05)
-    seg = rec["segmentation"]  # the resolved automatic settings are recorded
+    doc = json.loads(res.stdout)
+    rec = doc["results"]["particle_distribution"][0]
+    assert rec["Length unit"] == "um" and rec["Calibration"] == "user"
+    assert rec["Number mean [um]"] == pytest.approx(np.mean(diam) * 0.05, rel=0.05)
+    seg = doc["results"]["particle_segmentation"][0]  # the resolved automatic settings
     assert seg["threshold"] == "otsu" and seg["background"] == "none"
-    assert set(seg["estimated"]) == {"background", "threshold", "min_area_px", "split_depth"}
+    assert set(seg["estimated"].split(",")) == {
+        "background", "threshold", "min_area_px", "split_depth"
+    }
     assert seg["typical_diameter_px"] == pytest.approx(np.mean(diam), rel=0.15)
-    for suffix in ("_particles.csv", "_distribution.csv", "_overlay.png", "_histogram.png"):
-        assert (tmp_path / "out" / f"discs{suffix}").exists()
+    for name in ("particles.csv", "particle_distribution.csv", "figS8_overlay_discs.png",
+                 "fig1_sizes_discs.png"):
+        assert (tmp_path / "out" / name).exists()
     assert not list((tmp_path / "out").glob(".*"))  # no temp files left behind
 
 
@@ -65,10 +69,10 @@ def test_particles_explicit_settings_override_auto(tmp_path):
         ],
     )
     assert res.exit_code == 0, res.output
-    seg = json.loads(res.output)["images"][0]["segmentation"]
+    seg = json.loads(res.stdout)["results"]["particle_segmentation"][0]
     assert (seg["threshold"], seg["min_area_px"]) == ("multiotsu", 5)
     assert (seg["background"], seg["background_radius_px"]) == ("tophat", 15.0)
-    assert seg["estimated"] == ["split_depth"]
+    assert seg["estimated"] == "split_depth"
 
 
 def test_particles_uncalibrated_says_pixels(tmp_path):
@@ -77,7 +81,7 @@ def test_particles_uncalibrated_says_pixels(tmp_path):
     res = runner.invoke(app, ["particles", str(p), "--out", str(tmp_path / "o")])
     assert res.exit_code == 0, res.output
     assert "px" in res.output and "pixels" in res.output
-    head = (tmp_path / "o" / "d_particles.csv").read_text().splitlines()[0]
+    head = (tmp_path / "o" / "particles.csv").read_text().splitlines()[0]
     assert "Equivalent diameter [px]" in head
 
 
@@ -109,10 +113,10 @@ def test_particles_from_fiji_rois(tmp_path):
         ],
     )
     assert res.exit_code == 0, res.output
-    rec = json.loads(res.output)["images"][0]
-    assert rec["n_particles"] == 4 and rec["method"].startswith("Fiji ROIs")
+    rec = json.loads(res.stdout)["results"]["particle_distribution"][0]
+    assert rec["Particles"] == 4 and rec["Method"].startswith("Fiji ROIs")
     expected = np.mean([2 * np.sqrt(a * a / np.pi) for a in sides])
-    assert rec["distribution"]["number_mean"] == pytest.approx(expected, rel=0.01)
+    assert rec["Number mean [px]"] == pytest.approx(expected, rel=0.01)
 
 
 def test_particles_truth_mask_scores(tmp_path):
@@ -133,7 +137,7 @@ def test_particles_truth_mask_scores(tmp_path):
         ],
     )
     assert res.exit_code == 0, res.output
-    acc = json.loads(res.output)["images"][0]["accuracy"]
+    acc = json.loads(res.stdout)["results"]["particle_accuracy"][0]
     assert acc["precision"] >= 0.9 and acc["recall"] >= 0.9
 
 
@@ -153,24 +157,24 @@ def test_lattice_json(tmp_path):
             "--out",
             str(tmp_path / "o"),
             "--json",
-            "--phase",
+            "--phase-lattice-angstrom",
             "LiF:4.027:F",
         ],
     )
     assert res.exit_code == 0, res.output
-    rec = json.loads(res.output)
-    d = sorted(s["d [nm]"] for s in rec["spots"])
+    rec = json.loads(res.stdout)["results"]
+    d = sorted(s["d [nm]"] for s in rec["lattice_spots"])
     assert d[0] == pytest.approx(0.402, rel=0.01) and d[1] == pytest.approx(0.5025, rel=0.01)
-    assert (tmp_path / "o" / "lat_lattice.png").exists()
-    assert (tmp_path / "o" / "lat_spots.csv").exists()
+    assert (tmp_path / "o" / "fig4a_lattice_lat.png").exists()
+    assert (tmp_path / "o" / "lattice_spots.csv").exists()
 
 
 @pytest.mark.parametrize(
     "args, match",
     [
-        (["particles", "nope.png"], "no such image"),
-        (["lattice", "nope.tif"], "no such image"),
-        (["particles", "BAD", "--threshold", "triangle"], "threshold"),
+        (["particles", "nope.png"], "does not exist"),
+        (["lattice", "nope.tif"], "does not exist"),
+        (["particles", "BAD", "--threshold", "triangle"], "--threshold"),
         (["particles", "BAD", "--split-depth", "deep"], "--split-depth"),
     ],
 )
@@ -183,8 +187,9 @@ def test_errors_are_one_line(tmp_path, args, match):
             for a in args
         ]
     res = runner.invoke(app, [*args, "--out", str(tmp_path / "o")])
-    assert res.exit_code == 1
+    assert res.exit_code == 2  # usage errors: one line, exit 2
     assert match in res.output and "Traceback" not in res.output
+    assert len(res.output.strip().splitlines()) == 1
 
 
 _REAL = [
@@ -215,9 +220,10 @@ def test_particles_default_path_on_the_textured_film(tmp_path):
         ["particles", str(img), "--truth-mask", str(mask), "--out", str(tmp_path), "--json"],
     )
     assert res.exit_code == 0, res.output
-    rec = json.loads(res.output)["images"][0]
-    assert rec["segmentation"]["threshold"] == "multiotsu"
-    assert rec["accuracy"]["precision"] >= 0.8 and rec["accuracy"]["recall"] >= 0.6
+    rec = json.loads(res.stdout)["results"]
+    assert rec["particle_segmentation"][0]["threshold"] == "multiotsu"
+    acc = rec["particle_accuracy"][0]
+    assert acc["precision"] >= 0.8 and acc["recall"] >= 0.6
 
 
 @pytest.mark.realdata
@@ -227,14 +233,19 @@ def test_every_real_image_runs_through_both_commands(tmp_path):
 
     paths = [str(realdata_path(*r.split("/"))) for r in _REAL]
     res = runner.invoke(app, ["particles", *paths, "--out", str(tmp_path / "p"), "--json"])
-    assert res.exit_code == 0, res.output
-    recs = {r["image"].split("/")[-1]: r for r in json.loads(res.output)["images"]}
-    assert recs["zeiss_sem_512pix.tif"]["calibration"]["pixel_size_nm"] == pytest.approx(11.65)
-    assert recs["sio2_spheres_jeol.webp"]["data_bar"]["row"] == 960
-    assert recs["licovo4_cathode_tescan.jpg"]["data_bar"]["row"] == 1280
+    assert res.exit_code in (0, 3), res.output
+    doc = json.loads(res.stdout)
+    assert doc["errors"] == [] and doc["figures_failed"] == []
+    import pandas as pd
+
+    recs = pd.read_csv(tmp_path / "p" / "particle_distribution.csv").set_index("Task")
+    assert recs.loc["zeiss_sem_512pix", "Pixel size [nm]"] == pytest.approx(11.65)
+    assert recs.loc["sio2_spheres_jeol", "Data bar row"] == 960
+    assert recs.loc["licovo4_cathode_tescan", "Data bar row"] == 1280
     for path in paths:
         res = runner.invoke(app, ["lattice", path, "--out", str(tmp_path / "l")])
         assert res.exit_code == 0, (path, res.output)
+        assert "not drawn" not in res.output
 
 
 def test_realdata_root_is_a_path():

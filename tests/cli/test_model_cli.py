@@ -42,7 +42,7 @@ def test_predict_json_and_files(tmp_path):
         [
             "model",
             "predict",
-            "--sizes",
+            "--sizes-um",
             "1,4,8",
             "--shell-um",
             "1",
@@ -56,8 +56,9 @@ def test_predict_json_and_files(tmp_path):
     )
     assert res.exit_code == 0, res.output
     data = json.loads(res.stdout)
-    assert data["samples"]["8 um"]["active_fraction"] == 0.578125
-    assert (out / "rate_predictions.csv").exists()
+    assert data["inputs"][0]["summary"]["F(8 um)"] == 0.578125
+    pred = pd.read_csv(out / "model_rate_predictions.csv")
+    assert pred.loc[pred["Sample"] == "8 um", "Active fraction"].iloc[0] == 0.578125
     assert (out / "fig5b_active_fraction.png").exists() and (
         out / "fig5cde_rate_predictions.png"
     ).exists()
@@ -69,9 +70,9 @@ def test_predict_with_distribution_text_output(tmp_path):
         [
             "model",
             "predict",
-            "--sizes",
+            "--sizes-um",
             "1,8",
-            "--sd",
+            "--sd-um",
             "0.3,4",
             "--reference",
             str(_reference(tmp_path)),
@@ -80,7 +81,7 @@ def test_predict_with_distribution_text_output(tmp_path):
         ],
     )
     assert res.exit_code == 0, res.output
-    assert "8 um: F = 0.43" in res.stdout  # volume-weighted 8 ± 4 µm: F ≈ 0.44 (MODEL.md)
+    assert "F(8 um) = 0.43" in res.stdout  # volume-weighted 8 ± 4 µm: F ≈ 0.44 (MODEL.md)
 
 
 def test_formation_command(tmp_path):
@@ -90,7 +91,7 @@ def test_formation_command(tmp_path):
         [
             "model",
             "formation",
-            "--sizes",
+            "--sizes-um",
             "8",
             "--c-rate",
             "0.1",
@@ -103,7 +104,7 @@ def test_formation_command(tmp_path):
     )
     assert res.exit_code == 0, res.output
     data = json.loads(res.stdout)
-    assert abs(data["samples"]["8 um"]["electrode_active_fraction"] - 0.61) < 0.015
+    assert abs(data["inputs"][0]["summary"]["8 um"]["electrode_active_fraction"] - 0.61) < 0.015
     assert (out / "formation_classes.csv").exists() and (
         out / "formation_profiles_8um.png"
     ).exists()
@@ -148,29 +149,32 @@ def test_fit_command(tmp_path):
         ],
     )
     assert res.exit_code == 0, res.output
-    data = json.loads(res.stdout)
-    assert abs(data["cycling_fit"]["values"]["m_c"] - 7.5) < 0.1
-    assert "diffusivity_m2_s" in data["formation_fit"]["values"]
-    assert data["shell_fit"]["shell_um"] > 0
-    assert (out / "model_fit.json").exists() and (out / "fitted_vs_measured.csv").exists()
+    params = pd.read_csv(out / "model_parameters.csv")
+    value = params.set_index(["Model", "Parameter"])["Value"]
+    assert abs(value[("C (cycling)", "m_c")] - 7.5) < 0.1
+    assert ("B (formation)", "diffusivity_m2_s") in value.index
+    assert value[("A (active shell)", "shell_um")] > 0
+    assert (out / "summary.json").exists() and (out / "model_fitted_vs_measured.csv").exists()
     # every sample's rate test, retention and first discharge predicted with the fitted parameters
-    rate = pd.read_csv(out / "predicted_rate_test.csv")
-    fitted = pd.read_csv(out / "fitted_vs_measured.csv")
+    rate = pd.read_csv(out / "model_predicted_rate.csv")
+    fitted = pd.read_csv(out / "model_fitted_vs_measured.csv")
     assert set(rate["Sample"]) == set(fitted["Sample"])
-    ret = pd.read_csv(out / "predicted_retention.csv")
+    ret = pd.read_csv(out / "model_predicted_retention.csv")
     assert (ret.loc[ret["Cycle"] == 2, "Retention [%]"] == 100.0).all()
-    first = pd.read_csv(out / "predicted_first_discharge.csv")
+    first = pd.read_csv(out / "model_predicted_first_discharge.csv")
     assert first.groupby("Sample")["Voltage [V]"].last().between(0.45, 0.55).all()
-    assert (out / "predictions.png").stat().st_size > 1000
-    assert set(data["predictions"]["active_fraction"]) == set(rate["Sample"])
+    assert (out / "fig5_predictions.png").stat().st_size > 1000
+    af = pd.read_csv(out / "model_active_fraction.csv")
+    assert set(af["Sample"]) == set(rate["Sample"])
+    assert json.loads(res.stdout)["figures_failed"] == []
 
 
 def test_errors_are_one_line_exit_1(tmp_path):
     res = runner.invoke(
-        app, ["model", "predict", "--sizes", "1,x", "--reference", str(_reference(tmp_path))]
+        app, ["model", "predict", "--sizes-um", "1,x", "--reference", str(_reference(tmp_path))]
     )
-    assert res.exit_code == 1
-    assert "--sizes" in res.output and "Traceback" not in res.output
+    assert res.exit_code == 2
+    assert "--sizes-um" in res.output and "Traceback" not in res.output
     empty = tmp_path / "empty"
     empty.mkdir()
     res = runner.invoke(app, ["model", "fit", str(empty)])
@@ -184,7 +188,7 @@ def test_formation_gitt_option(tmp_path):
         [
             "model",
             "formation",
-            "--sizes",
+            "--sizes-um",
             "4",
             "--n-cells",
             "14",

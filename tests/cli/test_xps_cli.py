@@ -1,4 +1,4 @@
-"""``sulfurscope xps`` end to end (typer CliRunner) and the study plug-in's run/report functions."""
+"""``sulfurscope xps`` end to end (typer CliRunner) and the pipeline's XPS step."""
 
 from __future__ import annotations
 
@@ -34,29 +34,20 @@ def test_xps_writes_tables_and_figures(tmp_path: Path) -> None:
     out = tmp_path / "out"
     res = runner.invoke(
         app,
-        [
-            "xps",
-            str(_vms(tmp_path)),
-            "--region",
-            "S 2p",
-            "--components",
-            "S2p/paper",
-            "--out",
-            str(out),
-            "--json",
-        ],
+        ["xps", str(_vms(tmp_path)), "--region", "S 2p", "--components", "S2p/paper", "--out",
+         str(out), "--json"],
     )
     assert res.exit_code == 0, res.output
     payload = json.loads(res.stdout)
-    assert payload["regions_fitted"] == ["S 2p"]
-    comps = pd.read_parquet(out / "sim_S2p_xps_components.parquet")
+    assert payload["inputs"][0]["summary"]["regions_fitted"] == ["S 2p"]
+    comps = pd.read_parquet(out / "xps_components.parquet")
     assert list(comps["Component"]) == list(S2P_STUDY_AREAS)
     truth = np.array(list(S2P_STUDY_AREAS.values()))
     np.testing.assert_allclose(comps["Area [%]"], 100 * truth / truth.sum(), atol=1.0)
-    quant = pd.read_csv(out / "sim_S2p_xps_quantification.csv").set_index("Quantity")
+    quant = pd.read_csv(out / "xps_quantification.csv").set_index("Quantity")
     assert quant.loc["Reduced sulfur [%]", "Value [%]"] == pytest.approx(33, abs=1.5)
-    assert (out / "sim_S2p_S2p_fit.png").stat().st_size > 10_000
-    assert (out / "sim_S2p_xps_curves.csv").exists()
+    assert (out / "fig4_xps_sim_S2p_S_2p.png").stat().st_size > 10_000
+    assert (out / "xps_curves.csv").exists()
     assert not list(out.glob(".*.tmp"))  # atomic writes leave no temporaries
 
 
@@ -64,35 +55,28 @@ def test_xps_monte_carlo_columns(tmp_path: Path) -> None:
     out = tmp_path / "mc"
     res = runner.invoke(
         app,
-        [
-            "xps",
-            str(_vms(tmp_path)),
-            "--out",
-            str(out),
-            "--mc",
-            "5",
-            "--background-mode",
-            "subtract",
-        ],
+        ["xps", str(_vms(tmp_path)), "--out", str(out), "--mc-replicas", "5",
+         "--background-mode", "subtract"],
     )
     assert res.exit_code == 0, res.output
-    assert "fitted S 2p" in res.stdout
-    comps = pd.read_csv(out / "sim_S2p_xps_components.csv")
+    assert "S 2p" in res.stdout
+    comps = pd.read_csv(out / "xps_components.csv")
     assert comps["Area MC std"].notna().all()
 
 
 @pytest.mark.parametrize(
-    ("args", "match"),
+    ("args", "match", "code"),
     [
-        (["--region", "Zr 3d"], "no region 'Zr 3d'"),
-        (["--components", "Q 9z/paper", "--region", "S 2p"], "unknown component library"),
-        (["--background", "spline"], "--background must be one of"),
-        (["--background-mode", "both"], "--background-mode must be one of"),
+        (["--region", "Zr 3d"], "no region 'Zr 3d'", 1),
+        (["--components", "Q 9z/paper", "--region", "S 2p"], "unknown component library", 1),
+        (["--background", "spline"], "--background", 2),
+        (["--background-mode", "both"], "--background-mode", 2),
+        (["--mc-replicas", "-3"], "--mc-replicas", 2),
     ],
 )
-def test_errors_are_one_line(tmp_path: Path, args: list[str], match: str) -> None:
+def test_errors_are_one_line(tmp_path: Path, args: list[str], match: str, code: int) -> None:
     res = runner.invoke(app, ["xps", str(_vms(tmp_path)), "--out", str(tmp_path / "o"), *args])
-    assert res.exit_code == 1
+    assert res.exit_code == code, res.output
     assert match in res.output
     assert "Traceback" not in res.output and len(res.output.strip().splitlines()) == 1
 
@@ -111,40 +95,44 @@ def test_every_real_file_reads_and_fits(tmp_path: Path, name: str) -> None:
     res = runner.invoke(
         app, ["xps", str(realdata_path("spectro", "xps", name)), "--out", str(out), "--json"]
     )
-    assert res.exit_code == 0, res.output
+    assert res.exit_code in (0, 3), res.output
     payload = json.loads(res.stdout)
-    assert payload["regions_fitted"], payload["failures"]
-    assert payload["figures"]
+    assert payload["inputs"][0]["summary"]["regions_fitted"], payload["inputs"][0]["flags"]
+    assert payload["figures"] and payload["figures_failed"] == []
 
 
-# ----------------------------------------------------------------- study plug-in (run/report)
+# ----------------------------------------------------------------- the pipeline's XPS step
 
 
-def test_study_plugin_run_and_report(tmp_path: Path) -> None:
-    from sulfurscope.study.analyses.xps import report_xps, run_xps
+def test_pipeline_step_run_and_report(tmp_path: Path) -> None:
+    from sulfurscope.analysis import AnalysisResult
+    from sulfurscope.errors import SulfurscopeError
+    from sulfurscope.study.builtin import builtin_report, builtin_run
 
-    tables = run_xps({"file": _vms(tmp_path)}, {"region": "S 2p", "background_mode": "model"})
-    assert set(tables) == {"xps_components", "xps_curves", "xps_quantification"}
+    res = builtin_run("xps", {"file": _vms(tmp_path)}, {"region": "S 2p", "background_mode": "model"})
+    assert isinstance(res, AnalysisResult)
+    assert {"xps_components", "xps_curves", "xps_quantification"} <= set(res.tables)
     stored = {}
-    for name, t in tables.items():
+    for name, t in res.tables.items():
         t = t.copy()
         t.insert(0, "Task", "xps_8um")
         t.insert(1, "Sample", "AC-S_8um")
         stored[name] = t
     figdir = tmp_path / "fig"
     figdir.mkdir()
-    sections = report_xps(stored, figdir)
+    sections = builtin_report("xps", stored, figdir)
     assert len(sections) == 1 and sections[0].figures
     assert all(Path(f).exists() for f in sections[0].figures)
-    assert report_xps({k: pd.DataFrame() for k in stored}, figdir) == []
-    with pytest.raises(Exception, match="unknown option"):
-        run_xps({"file": _vms(tmp_path)}, {"regoin": "S 2p"})
+    assert builtin_report("xps", {k: pd.DataFrame() for k in stored}, figdir) == []
+    with pytest.raises(SulfurscopeError, match="unknown option"):
+        builtin_run("xps", {"file": _vms(tmp_path)}, {"regoin": "S 2p"})
 
 
-def test_study_plugin_is_registered() -> None:
-    registry = pytest.importorskip("sulfurscope.study.registry")
-    import sulfurscope.study.analyses.xps  # noqa: F401
+def test_pipeline_step_is_registered() -> None:
+    from sulfurscope.analysis import tables_of
+    from sulfurscope.study import registry
 
     a = registry.get_analysis("xps")
     assert a.kind == "xps"
-    assert tuple(a.tables) == ("xps_components", "xps_curves", "xps_quantification")
+    assert tuple(a.tables) == tables_of("xps")
+    assert {"xps_components", "xps_curves", "xps_quantification"} <= set(a.tables)

@@ -1,14 +1,17 @@
-"""Microscopy figures (report/microscopy.py) are built from result objects."""
+"""Microscopy figures (report/microscopy.py): from result objects and from the analysis tables."""
 
 from __future__ import annotations
 
 import numpy as np
 from matplotlib.figure import Figure
 
-from sulfurscope.microscopy.lattice import Phase, fft_filter, index_spots, lattice_spacings
+from sulfurscope.analysis.lattice import LatticeOptions, analyse_lattice
+from sulfurscope.io.images import Micrograph
+from sulfurscope.microscopy.calibration import Calibration
+from sulfurscope.microscopy.lattice import fft_filter, lattice_spacings
 from sulfurscope.microscopy.particles import measure_particles, segment_particles, size_distribution
 from sulfurscope.report.microscopy import (
-    lattice_figure,
+    fig_lattice,
     particle_overlay_figure,
     size_histogram_figure,
 )
@@ -30,14 +33,18 @@ def test_particle_figures(tmp_path):
 
 
 def test_lattice_figure_labels_phases(tmp_path):
+    from pathlib import Path
+
     px = 0.02
     img = render_lattice((128, 128), [(px / 0.4027, 0.0), (0.0, -px / 0.4027)], noise=0.2)
-    res = lattice_spacings(img, pixel_size_nm=px)
-    ix = index_spots(res.spots, [Phase("X", 4.027)])
-    filt = fft_filter(img, res.spots[["fx [1/px]", "fy [1/px]"]].to_numpy())
-    fig = lattice_figure(img, res, indexed=ix, filtered=filt, title="lattice")
+    mic = Micrograph(img, Calibration(px, "user", "given"), Path("lattice.tif"), "tiff")
+    res = analyse_lattice(mic, LatticeOptions(phase_lattice_angstrom=("X:4.027",), only_phases=True))
+    tables = {k: v.assign(Task="lattice") for k, v in res.tables.items()}
+    fig = fig_lattice(tables)
     assert len(fig.axes) == 3
     texts = [t.get_text() for t in fig.axes[1].texts]
     assert any("X(" in t for t in texts)
     fig.savefig(tmp_path / "l.png")
+    ref = lattice_spacings(img, pixel_size_nm=px)
+    filt = fft_filter(img, ref.spots[["fx [1/px]", "fy [1/px]"]].to_numpy())
     assert np.isfinite(filt).all()

@@ -12,7 +12,6 @@ from sulfurscope.model import (
     long_cycling_protocol,
     predict_rate_capability,
     rate_law_capacity,
-    simulate_formation,
     simulate_protocol,
     single_size,
 )
@@ -34,8 +33,15 @@ def test_figures():
     ref = (RATES, rate_law_capacity(RATES, q_max_mah_g=1400, c_star=30, m=6))
     preds = {k: predict_rate_capability(ref, d, shell_um=1.0) for k, d in dists.items()}
     assert len(plot_rate_predictions(preds).axes) == 2
-    r = simulate_formation(gaussian_distribution(8, 2.4, n_classes=4), n_cells=14)
-    assert len(plot_formation_profiles(r).axes) == 2
+    from sulfurscope.analysis.model import ModelFormationOptions, analyse_model_formation
+
+    formation = analyse_model_formation(
+        ModelFormationOptions(sizes_um=(8.0,), sd_um=(2.4,), n_classes=4, n_cells=14)
+    )
+    profiles = formation.tables["formation_profiles"]
+    assert profiles["Diameter [um]"].nunique() == 4
+    curves = formation.tables["formation_curves"]
+    assert len(plot_formation_profiles(profiles, curves, c_rate=0.1).axes) == 2
     cell = CellModel(single_size(1.0), n_cells=14)
     sim = simulate_protocol(
         long_cycling_protocol(0.2, 2), cell, sulfur_mass_mg=2.0, sample_interval_s=600
@@ -52,4 +58,4 @@ def test_figures():
         }
     )
     fit = fit_cycling_model(table, 1.0, vary=("k_c_per_h", "m_c"), n_cells=14)
-    assert len(plot_model_fit(fit).axes[0].lines) == 2
+    assert len(plot_model_fit(fit.table).axes[0].lines) == 2

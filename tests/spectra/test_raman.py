@@ -48,7 +48,7 @@ def _truth(bands, d="D"):
 @pytest.mark.parametrize("noise", [0.0, "poisson"])
 def test_two_band_recovers_truth(noise):
     y = simulate_raman(X, TWO_BANDS, baseline=(300.0, 40.0), noise=noise, n_spikes=3, rng=3)
-    fit = fit_raman(X, y, model="two-band", window_cm1=(950.0, 2050.0))
+    fit = fit_raman(X, y, model="two-band", shift_range_cm1=(950.0, 2050.0))
     h, a = _truth(TWO_BANDS)
     # stated tolerance with Poisson noise (SNR ≈ 20): height 3 %, area and widths 8 %
     tol_h, tol_a = (1e-3, 1e-3) if noise == 0.0 else (0.03, 0.08)
@@ -66,7 +66,7 @@ def test_sadezky_recovers_truth():
     """Five overlapping bands need counts: heights ×10 (G ≈ 2600 counts over a 3000 baseline)."""
     bands = [dict(b, height=10 * b["height"]) for b in DISORDERED_CARBON_BANDS]
     y = simulate_raman(X, bands, baseline=(3000.0, 400.0), noise="poisson", n_spikes=2, rng=11)
-    fit = fit_raman(X, y, model="sadezky", window_cm1=(950.0, 2050.0))
+    fit = fit_raman(X, y, model="sadezky", shift_range_cm1=(950.0, 2050.0))
     h, a = _truth(bands, d="D1")
     assert fit.id_ig_height == pytest.approx(h, rel=0.10)  # stated: 10 % (height), 15 % (area)
     assert fit.id_ig_area == pytest.approx(a, rel=0.15)
@@ -271,8 +271,8 @@ def test_errors_bad_input():
         fit_raman(xd, y)
     with pytest.raises(SulfurscopeError, match="intensity has 899 points"):
         fit_raman(X, y[:-1])
-    with pytest.raises(SulfurscopeError, match="window_cm1 .* holds 0 points"):
-        fit_raman(X, y, window_cm1=(3000.0, 3500.0))
+    with pytest.raises(SulfurscopeError, match="shift_range_cm1 .* holds 0 points"):
+        fit_raman(X, y, shift_range_cm1=(3000.0, 3500.0))
     with pytest.raises(SulfurscopeError, match="no positive signal"):
         fit_raman(X, np.full(X.size, 100.0))
     with pytest.raises(SulfurscopeError, match="model must be one of"):
@@ -300,7 +300,7 @@ def test_inputs_not_modified_and_spike_option(remove_spikes):
     y = simulate_raman(X, TWO_BANDS, noise="poisson", n_spikes=2, rng=9)
     keep = y.copy()
     despike(y)
-    f = fit_raman(X, y, remove_spikes=remove_spikes, window_cm1=(X[0], X[-1]))
+    f = fit_raman(X, y, remove_spikes=remove_spikes, shift_range_cm1=(X[0], X[-1]))
     np.testing.assert_array_equal(y, keep)
     assert (f.spikes_removed >= 2) if remove_spikes else (f.spikes_removed == 0)
     # a kept spike is data: the despiked fit is closer to the truth

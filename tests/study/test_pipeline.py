@@ -47,7 +47,8 @@ def _digest(folder: Path) -> dict[str, str]:
 def test_first_run_writes_store_database_report(base):
     folder, result = base
     out = folder / "out"
-    assert (result.tasks, result.done, result.cached, result.failed) == (5, 5, 0, 0)
+    # five tasks and the study-level GITT τ ∝ L^n step (two particle sizes)
+    assert (result.tasks, result.done, result.cached, result.failed) == (6, 6, 0, 0)
     assert result.executor == "serial"
     tables = store.read_tables(out)
     cycles = tables["cycling_cycles"]
@@ -88,16 +89,16 @@ def test_cache_rerun_touch_force_and_version(study, monkeypatch):
     out = study / "out"
     manifest = study / "study.toml"
     again = pipeline.run_study(manifest, out, workers=1, report=False)
-    assert (again.done, again.cached, again.failed) == (0, 5, 0)
+    assert (again.done, again.cached, again.failed) == (0, 6, 0)
     # touching a file (same content) keeps the cache: the key is the content hash
     raw = study / "raw" / "big_rate.mpt"
     os.utime(raw, (1e9, 1e9))
-    assert pipeline.run_study(manifest, out, workers=1, report=False).cached == 5
+    assert pipeline.run_study(manifest, out, workers=1, report=False).cached == 6
     # changing one input reruns only its task
     before = store.read_tables(out)["cycling_cycles"]
     write_rate(raw, 250.0, 2.64, 9)
     changed = pipeline.run_study(manifest, out, workers=1, report=False)
-    assert (changed.done, changed.cached) == (1, 4)
+    assert (changed.done, changed.cached) == (1, 5)  # the GITT step's inputs did not change
     after = store.read_tables(out)["cycling_cycles"]
     b = before[before["Task"] == "big_rate"]["Discharge capacity [mAh/g]"].max()
     a = after[after["Task"] == "big_rate"]["Discharge capacity [mAh/g]"].max()
@@ -108,11 +109,11 @@ def test_cache_rerun_touch_force_and_version(study, monkeypatch):
     )
     # --force redoes everything
     forced = pipeline.run_study(manifest, out, workers=1, force=True, report=False)
-    assert (forced.done, forced.cached) == (5, 0)
+    assert (forced.done, forced.cached) == (6, 0)
     # a new sulfurscope version invalidates the cache
     monkeypatch.setattr(pipeline, "_version", lambda: "999.0")
     bumped = pipeline.run_study(manifest, out, workers=1, report=False)
-    assert (bumped.done, bumped.cached) == (5, 0)
+    assert (bumped.done, bumped.cached) == (6, 0)
 
 
 def test_options_change_invalidates_only_that_task(study):
@@ -120,7 +121,7 @@ def test_options_change_invalidates_only_that_task(study):
     text = manifest.read_text().replace("sulfur_mass_mg = 2.5", "sulfur_mass_mg = 2.4")
     manifest.write_text(text)
     result = pipeline.run_study(manifest, study / "out", workers=1, report=False)
-    assert (result.done, result.cached) == (1, 4)
+    assert (result.done, result.cached) == (1, 5)
 
 
 def test_corrupt_file_becomes_a_problem_and_the_rest_completes(study):
@@ -176,8 +177,10 @@ def test_interrupted_write_leaves_previous_results_intact(study, monkeypatch):
             raise OSError("disk full (simulated)")
         return real(frame, path)
 
+    from sulfurscope.study import results
+
     monkeypatch.setattr(
-        pipeline,
+        results,
         "write_tables",
         lambda stage, tables: [
             failing(t, stage / "tables" / f"{n}.parquet") for n, t in tables.items()
@@ -229,7 +232,7 @@ def test_study_level_combine_step_sees_every_cell(study):
     )
     try:
         result = pipeline.run_study(study / "study.toml", study / "out", workers=1, report=False)
-        assert (result.tasks, result.done, result.cached) == (6, 1, 5)
+        assert (result.tasks, result.done, result.cached) == (7, 1, 6)
         best = store.read_tables(study / "out")["test_best_capacity"]
         assert set(best["Task"]) == {"test_best"}
         assert best.set_index("Sample")["Particle size [um]"].to_dict() == {
@@ -237,7 +240,7 @@ def test_study_level_combine_step_sees_every_cell(study):
             "big": 8.0,
         }
         again = pipeline.run_study(study / "study.toml", study / "out", workers=1, report=False)
-        assert (again.done, again.cached) == (0, 6)
+        assert (again.done, again.cached) == (0, 7)
     finally:
         unregister_analysis("test_best")
     assert "test_best" not in analyses()
@@ -246,7 +249,7 @@ def test_study_level_combine_step_sees_every_cell(study):
 def test_local_process_executor(study):
     result = pipeline.run_study(study / "study.toml", study / "out_p", workers=2, report=False)
     assert result.executor == "processes(2)"
-    assert (result.done, result.failed) == (5, 0)
+    assert (result.done, result.failed) == (6, 0)
     ref = store.read_tables(study / "out")["cycling_cycles"].sort_values(["Task", "Cycle"])
     got = store.read_tables(study / "out_p")["cycling_cycles"].sort_values(["Task", "Cycle"])
     pd.testing.assert_frame_equal(ref.reset_index(drop=True), got.reset_index(drop=True))
@@ -291,7 +294,7 @@ def test_scheduler_address_connects_a_client(study):
             study / "study.toml", study / "out_s", scheduler=address, report=False
         )
     assert result.executor == f"dask({address})"
-    assert (result.done, result.failed) == (5, 0)
+    assert (result.done, result.failed) == (6, 0)
     assert set(store.read_tables(study / "out_s")["gitt_steps"]["Task"]) == GITT
 
 
@@ -310,13 +313,14 @@ def test_tga_sample_gives_the_composite_cells_sulfur_mass(study):
     )
     (study / "study.toml").write_text(text)
     result = pipeline.run_study(study / "study.toml", study / "out", workers=1, report=False)
-    assert result.failed == 0 and result.tasks == 6  # + the TGA task of sample "big"
+    assert result.failed == 0 and result.tasks == 7  # + the TGA task of sample "big"
     tables = store.read_tables(study / "out")
     fraction = tables["tga_fraction"].set_index("Sample")["Sulfur fraction"]["big"]
     assert fraction == pytest.approx(0.49, abs=0.01)
     masses = tables["cycling_cycles"].groupby("Task")["Sulfur mass [mg]"].first()
     assert masses["big_long"] == pytest.approx(4.0 * fraction, rel=1e-9)
-    assert (result.done, result.cached) == (2, 4)  # the TGA task and the composite cell rerun
+    # the TGA task, the composite cell and the GITT step (its samples table changed) rerun
+    assert (result.done, result.cached) == (3, 4)
 
 
 def _broken_report(tables, figdir):

@@ -10,22 +10,22 @@ report. Everything the demo writes is simulated data and is labelled so (file he
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import Annotated, Any
 
-import duckdb
 import typer
 
-from sulfurscope.cli._common import echo_json, exit_on_error, write_text
-from sulfurscope.simulate.demo import write_demo_study
-from sulfurscope.simulate.study import SIMULATED_NOTE
+from sulfurscope.cli._output import echo, jsonable
 
 __all__ = ["register", "run_demo"]
 
 
 def _headline(results: Path) -> dict[str, Any]:
     """The study's headline numbers, queried from the results store."""
+    import duckdb
+
     con = duckdb.connect(str(results / "results.duckdb"), read_only=True)
     try:
         rate = con.sql(
@@ -56,6 +56,9 @@ def run_demo(
 ) -> dict[str, Any]:
     """Simulate the study into ``out`` (raw files + ``study.toml``) and run the pipeline on it into
     ``out/results``; return a JSON-ready summary."""
+    from sulfurscope._files import atomic_write_bytes
+    from sulfurscope.simulate.demo import write_demo_study
+    from sulfurscope.simulate.study import SIMULATED_NOTE
     from sulfurscope.study.pipeline import run_study
 
     t0 = time.perf_counter()
@@ -83,7 +86,7 @@ def run_demo(
         f"- {r['Particle size [um]']:g} um: {r['Capacity at C/2.5 [mAh/g]']:.0f}"
         for _, r in headline["capacity_c2_5"].iterrows()
     ]
-    write_text("\n".join(lines) + "\n", out / "README.md")
+    atomic_write_bytes(out / "README.md", ("\n".join(lines) + "\n").encode("utf-8"))
     return {
         "note": SIMULATED_NOTE,
         "out": str(out),
@@ -107,26 +110,33 @@ def register(app: typer.Typer) -> None:
         ),
         seed: Annotated[int, typer.Option("--seed", help="Random seed of the simulation.")] = 2026,
         workers: Annotated[
-            int | None, typer.Option("--workers", help="Worker processes (default 2).")
+            int | None, typer.Option("--workers", help="Worker processes (default 2).", min=1)
         ] = None,
+        force: Annotated[
+            bool, typer.Option("--force", help="Overwrite an existing demo folder.")
+        ] = False,
         as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
     ) -> None:
         """Simulate a study like the reference one (SIMULATED DATA) and run the study pipeline on it."""
-        result = exit_on_error(
-            lambda: run_demo(out, seed=seed, workers=workers, show_progress=not as_json)
-        )
+        import sys
+
+        from sulfurscope.cli._output import UsageError
+
+        if (out / "study.toml").exists() and not force:
+            raise UsageError(f"{out} holds a study already: give --force to overwrite it")
+        result = run_demo(out, seed=seed, workers=workers, show_progress=not as_json)
         if as_json:
-            echo_json(result)
+            sys.stdout.write(json.dumps(jsonable(result), indent=1) + "\n")
             return
         run = result["run"]
-        typer.echo(SIMULATED_NOTE)
-        typer.echo(
+        echo(result["note"])
+        echo(
             f"simulated the study into {out}/raw and {out}/study.toml "
             f"({result['simulate_seconds']:.0f} s); {run['tasks']} tasks: {run['done']} done, "
             f"{run['cached']} cached, {run['failed']} failed"
         )
         for _, r in result["capacity_c2_5"].iterrows():
-            typer.echo(
+            echo(
                 f"  {r['Particle size [um]']:g} um at C/2.5: {r['Capacity at C/2.5 [mAh/g]']:.0f} mAh/g_S"
             )
-        typer.echo(f"report: {Path(result['report']).resolve()}  ({result['seconds']:.0f} s)")
+        echo(f"report: {Path(result['report']).resolve()}  ({result['seconds']:.0f} s)")

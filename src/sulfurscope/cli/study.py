@@ -2,15 +2,34 @@
 
 from __future__ import annotations
 
+import json
+import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Literal
 
 import typer
 
-from sulfurscope.cli._common import echo_json, exit_on_error, write_text
-from sulfurscope.errors import SulfurscopeError
+from sulfurscope.cli._output import EXIT_FAILURES, UsageError, echo, jsonable
 
 __all__ = ["register"]
+
+
+def _print_run(result: object) -> None:
+    r = result  # RunResult
+    echo(
+        f"{r.tasks} tasks: {r.done} done, {r.cached} cached, "  # type: ignore[attr-defined]
+        f"{r.failed} failed in {r.seconds:.1f} s ({r.executor})"  # type: ignore[attr-defined]
+    )
+    for _, p in r.problems.iterrows():  # type: ignore[attr-defined]
+        echo(f"  problem: {p['Task']} ({p['Analysis']}): {p['Error type']}: {p['Message']}",
+             err=True, level="error")
+    flags = r.flags  # type: ignore[attr-defined]
+    failed = flags[flags["Severity"] == "failed"] if len(flags) else flags
+    for _, f in failed.iterrows():
+        echo(f"  failed estimate: {f['Task']} {f['Subject']}: {f['Message']} [{f['Code']}]",
+             err=True)
+    echo(f"results: {r.out}/results.duckdb, {r.out}/tables/")  # type: ignore[attr-defined]
+    echo(f"report: {r.report}")  # type: ignore[attr-defined]
 
 
 def register(app: typer.Typer) -> None:
@@ -19,7 +38,8 @@ def register(app: typer.Typer) -> None:
     @app.command("run")
     def run(
         manifest: Annotated[
-            Path, typer.Argument(help="The study manifest (study.toml).", dir_okay=False)
+            Path,
+            typer.Argument(help="The study manifest (study.toml).", exists=True, dir_okay=False),
         ],
         out: Annotated[Path, typer.Option("--out", help="Results folder.")] = Path(
             "sulfurscope-results"
@@ -28,18 +48,19 @@ def register(app: typer.Typer) -> None:
             bool, typer.Option("--force", help="Ignore the cache: redo every task.")
         ] = False,
         errors: Annotated[
-            str,
+            Literal["skip", "raise"],
             typer.Option(
-                "--errors", help="skip: failed tasks go to the problems table; raise: stop."
+                "--errors",
+                help="skip: failed tasks go to the problems table; raise: stop at the first.",
             ),
         ] = "skip",
         workers: Annotated[
             int | None,
-            typer.Option("--workers", help="Local worker processes (1 = in this process)."),
+            typer.Option("--workers", help="Local worker processes (1 = in this process).", min=1),
         ] = None,
         dask_local: Annotated[
             int | None,
-            typer.Option("--dask-local", help="Run on a Dask LocalCluster with N workers."),
+            typer.Option("--dask-local", help="Run on a Dask LocalCluster with N workers.", min=1),
         ] = None,
         scheduler: Annotated[
             str | None,
@@ -47,53 +68,43 @@ def register(app: typer.Typer) -> None:
         ] = None,
         as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
     ) -> None:
-        """Run every analysis of a study: tables (Parquet + DuckDB) and one HTML report."""
+        """Run every analysis of a study: tables (Parquet + DuckDB) and one HTML report.
+
+        Exit code 0: every task succeeded (failed estimates are listed); 3: completed with failed
+        tasks (listed in the report and problems.csv); 1: nothing could be run.
+        """
         from sulfurscope.study.pipeline import run_study
 
-        def go() -> Any:
-            if errors not in ("skip", "raise"):
-                raise SulfurscopeError(f"--errors must be skip or raise, got {errors!r}")
-            given = [
-                o
-                for o, v in (
-                    ("--workers", workers),
-                    ("--dask-local", dask_local),
-                    ("--scheduler", scheduler),
-                )
-                if v is not None
-            ]
-            if len(given) > 1:
-                raise SulfurscopeError(f"give one of {given}, not several")
-            return run_study(
-                manifest,
-                out,
-                force=force,
-                errors=errors,  # type: ignore[arg-type]
-                workers=workers,
-                dask_local=dask_local,
-                scheduler=scheduler,
-                show_progress=not as_json,
-            )
-
-        result = exit_on_error(go)
-        if as_json:
-            echo_json(result.to_dict())
-            return
-        typer.echo(
-            f"{result.tasks} tasks: {result.done} done, {result.cached} cached, "
-            f"{result.failed} failed in {result.seconds:.1f} s ({result.executor})"
+        given = [
+            o
+            for o, v in (("--workers", workers), ("--dask-local", dask_local),
+                         ("--scheduler", scheduler))
+            if v is not None
+        ]
+        if len(given) > 1:
+            raise UsageError(f"give one of {given}, not several")
+        result = run_study(
+            manifest,
+            out,
+            force=force,
+            errors=errors,  # type: ignore[arg-type]
+            workers=workers,
+            dask_local=dask_local,
+            scheduler=scheduler,
+            show_progress=not as_json,
         )
-        for _, p in result.problems.iterrows():
-            typer.echo(
-                f"  problem: {p['Task']} ({p['Analysis']}): {p['Error type']}: {p['Message']}"
-            )
-        typer.echo(f"results: {result.out}/results.duckdb, {result.out}/tables/")
-        typer.echo(f"report: {result.report}")
+        if as_json:
+            sys.stdout.write(json.dumps(jsonable(result.to_dict()), indent=1) + "\n")
+        else:
+            _print_run(result)
+        if result.failed:
+            raise typer.Exit(EXIT_FAILURES)
 
     @app.command("init")
     def init(
         folder: Annotated[
-            Path, typer.Argument(help="Folder of raw instrument files.", file_okay=False)
+            Path,
+            typer.Argument(help="Folder of raw instrument files.", exists=True, file_okay=False),
         ],
         out: Annotated[
             Path, typer.Option("--out", help="Manifest to write (not overwritten).")
@@ -103,28 +114,26 @@ def register(app: typer.Typer) -> None:
         ] = False,
     ) -> None:
         """Scan a folder of raw files and write a starting study.toml (edit the TODOs)."""
+        from sulfurscope._files import atomic_write_bytes
+        from sulfurscope.errors import SulfurscopeError
         from sulfurscope.study.scan import manifest_text, scan_folder
 
-        def go() -> Any:
-            if out.exists():
-                raise SulfurscopeError(f"{out}: exists; choose another --out or remove it")
-            files = scan_folder(folder)
-            if not files:
-                raise SulfurscopeError(f"{folder}: no recognised raw files")
-            out.parent.mkdir(parents=True, exist_ok=True)
-            write_text(manifest_text(files, out.parent, title=folder.resolve().name), out)
-            return files
-
-        files = exit_on_error(go)
+        if out.exists():
+            raise UsageError(f"{out}: exists; choose another --out or remove it")
+        files = scan_folder(folder)
+        if not files:
+            raise SulfurscopeError(f"{folder}: no recognised raw files")
+        text = manifest_text(files, out.parent, title=folder.resolve().name)
+        atomic_write_bytes(out, text.encode("utf-8"))
         if as_json:
-            echo_json({"manifest": str(out), "files": [f.to_dict() for f in files]})
+            doc = {"manifest": str(out), "files": [f.to_dict() for f in files]}
+            sys.stdout.write(json.dumps(jsonable(doc), indent=1) + "\n")
             return
         kinds: dict[str, int] = {}
         for f in files:
             kinds[f.kind] = kinds.get(f.kind, 0) + 1
-        typer.echo(
+        echo(
             f"wrote {out}: "
             + ", ".join(f"{n} {k}" for k, n in sorted(kinds.items()))
-            + " — edit the TODOs (sulfur masses!) then: sulfurscope run "
-            + f"{out} --out results"
+            + f" — edit the TODOs (sulfur masses!) then: sulfurscope run {out} --out results"
         )

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from sulfurscope.errors import SulfurscopeError
-from sulfurscope.units import Q_THEORETICAL_SULFUR_MAH_G
+from sulfurscope.units import ELECTRODE_AREA_13MM_CM2, Q_THEORETICAL_SULFUR_MAH_G
 
 __all__ = [
     "DISC_AREA_13MM_CM2",
@@ -22,8 +22,8 @@ __all__ = [
     "require_sulfur_mass",
 ]
 
-#: Area of a 13 mm punched disc, π (0.65 cm)² = 1.327 cm²; the study quotes 1.32 cm².
-DISC_AREA_13MM_CM2 = 1.32
+#: Area of a 13 mm punched disc (:data:`sulfurscope.units.ELECTRODE_AREA_13MM_CM2`).
+DISC_AREA_13MM_CM2 = ELECTRODE_AREA_13MM_CM2
 
 
 @dataclass(frozen=True, slots=True)

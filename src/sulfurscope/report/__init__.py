@@ -1,65 +1,55 @@
-"""Figures (matplotlib) and the report: functions that take results and return Figures."""
+"""Figures (matplotlib) and the HTML report.
 
-from sulfurscope.report._style import save_figure
-from sulfurscope.report.cycling import (
-    plot_dqdv,
-    plot_rate_capability,
-    plot_retention,
-    plot_voltage_profiles,
-)
-from sulfurscope.report.eds import (
-    plot_eds_maps,
-    plot_eds_profiles,
-)
-from sulfurscope.report.eels import (
-    plot_core_loss,
-    plot_fingerprint,
-    plot_line_scan_profile,
-    plot_thickness_profile,
-)
-from sulfurscope.report.gitt import plot_gitt_voltage, plot_relaxation_curves, plot_relaxation_times
-from sulfurscope.report.model import (
-    plot_active_fraction,
-    plot_first_discharge_comparison,
-    plot_formation_profiles,
-    plot_model_fit,
-    plot_rate_predictions,
-    plot_sample_predictions,
-    plot_voltage_comparison,
-)
-from sulfurscope.report.raman import (
-    plot_raman_fit,
-    plot_raman_line,
-    plot_raman_spectra,
-)
-from sulfurscope.report.xps import plot_depth_profile, plot_xps_curves, plot_xps_fit
+Every figure of the reference study has one function here that takes an analysis's tables (as the
+CLI writes them and the study store holds them); :mod:`sulfurscope.report.figures` lists which
+figures each analysis draws and saves them, for the CLI and the report alike. The ``plot_*``
+functions below draw from core results or plain tables and are what those figure functions call.
+Submodules are imported on first use (``sulfurscope.report.plot_voltage_profiles`` works without
+importing matplotlib before it is needed).
+"""
 
-__all__ = [
-    "plot_active_fraction",
-    "plot_core_loss",
-    "plot_depth_profile",
-    "plot_dqdv",
-    "plot_eds_maps",
-    "plot_eds_profiles",
-    "plot_fingerprint",
-    "plot_first_discharge_comparison",
-    "plot_formation_profiles",
-    "plot_gitt_voltage",
-    "plot_line_scan_profile",
-    "plot_model_fit",
-    "plot_raman_fit",
-    "plot_raman_line",
-    "plot_raman_spectra",
-    "plot_rate_capability",
-    "plot_rate_predictions",
-    "plot_relaxation_curves",
-    "plot_relaxation_times",
-    "plot_retention",
-    "plot_sample_predictions",
-    "plot_thickness_profile",
-    "plot_voltage_comparison",
-    "plot_voltage_profiles",
-    "plot_xps_curves",
-    "plot_xps_fit",
-    "save_figure",
-]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_WHERE = {
+    "save_figure": "_style",
+    "plot_dqdv": "cycling",
+    "plot_rate_capability": "cycling",
+    "plot_retention": "cycling",
+    "plot_voltage_profiles": "cycling",
+    "plot_eds_maps": "eds",
+    "plot_eds_profiles": "eds",
+    "plot_core_loss": "eels",
+    "plot_fingerprint": "eels",
+    "plot_line_scan_profile": "eels",
+    "plot_thickness_profile": "eels",
+    "plot_active_fraction": "model",
+    "plot_first_discharge_comparison": "model",
+    "plot_formation_profiles": "model",
+    "plot_model_fit": "model",
+    "plot_rate_predictions": "model",
+    "plot_sample_predictions": "model",
+    "plot_voltage_comparison": "model",
+    "plot_raman_fit": "raman",
+    "plot_raman_line": "raman",
+    "plot_raman_spectra": "raman",
+    "plot_depth_profile": "xps",
+    "plot_xps_curves": "xps",
+    "plot_xps_fit": "xps",
+    "draw_figures": "figures",
+    "save_figures": "figures",
+}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        return getattr(importlib.import_module(f"sulfurscope.report.{_WHERE[name]}"), name)
+    raise AttributeError(f"module 'sulfurscope.report' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -9,12 +9,22 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import numpy as np
+import pandas as pd
 from matplotlib.figure import Figure
 
 from sulfurscope.cycling import DQDV, RateCapability, Retention, VoltageProfiles
 from sulfurscope.report._style import cell_colours, new_figure
 
-__all__ = ["plot_dqdv", "plot_rate_capability", "plot_retention", "plot_voltage_profiles"]
+__all__ = [
+    "fig_dqdv",
+    "fig_rate_capability",
+    "fig_retention",
+    "fig_voltage_profiles",
+    "plot_dqdv",
+    "plot_rate_capability",
+    "plot_retention",
+    "plot_voltage_profiles",
+]
 
 
 def plot_voltage_profiles(
@@ -167,3 +177,71 @@ def plot_dqdv(
     a.set_title(title)
     a.legend(fontsize=7, frameon=False)
     return fig
+
+
+# ------------------------------------------------------------------ figures from the tables
+
+
+def _tasks(table: pd.DataFrame | None) -> dict[str, pd.DataFrame]:
+    from sulfurscope.report._style import per_task
+
+    return {} if table is None else per_task(table)
+
+
+def fig_voltage_profiles(tables: Mapping[str, pd.DataFrame]) -> Figure | None:
+    """Fig 1d from ``cycling_profiles``: the second cycle of every cell."""
+    profiles = {
+        task: VoltageProfiles(table=t, sulfur_mass_mg=None)
+        for task, t in _tasks(tables.get("cycling_profiles")).items()
+    }
+    return plot_voltage_profiles(profiles) if profiles else None
+
+
+def fig_rate_capability(tables: Mapping[str, pd.DataFrame]) -> Figure | None:
+    """Fig 1e from ``cycling_rate_blocks`` and ``cycling_cycles``."""
+    cycles = _tasks(tables.get("cycling_cycles"))
+    rates = {}
+    for task, blocks in _tasks(tables.get("cycling_rate_blocks")).items():
+        c = cycles.get(task)
+        if c is None or "Discharge capacity [mAh/g]" not in c.columns or blocks.empty:
+            continue
+        rates[task] = RateCapability(table=blocks, cycles=c, by="discharge", tolerance=0.1)
+    return plot_rate_capability(rates) if rates else None
+
+
+def fig_retention(tables: Mapping[str, pd.DataFrame]) -> Figure | None:
+    """Fig 1f from ``cycling_retention`` and ``cycling_retention_fit`` (long-cycling cells)."""
+    fits = _tasks(tables.get("cycling_retention_fit"))
+    protocols = {
+        t: str(g["Protocol"].iloc[0]) for t, g in _tasks(tables.get("cycling_cycles")).items()
+    }
+    out = {}
+    for task, table in _tasks(tables.get("cycling_retention")).items():
+        if protocols.get(task) not in ("cycling", "auto") or task not in fits:
+            continue
+        f = fits[task].iloc[0]
+        plateau = f["Plateau cycle"]
+        out[task] = Retention(
+            table=table,
+            reference_cycle=int(f["Reference cycle"]),
+            capacity_column=str(f["Capacity column"]),
+            fit_ok=bool(f["Fit ok"]),
+            fit_message=str(f["Fit message"]),
+            q_inf=float(f["Q inf [mAh/g]"]),
+            q_ref=float(f["Q ref [mAh/g]"]),
+            n_c=float(f["N c"]),
+            n_c_sd=float(f["N c sd"]),
+            plateau_cycle_fit=float(f["Plateau cycle fit"]),
+            plateau_cycle=None if pd.isna(plateau) else int(plateau),
+        )
+    return plot_retention(out) if out else None
+
+
+def fig_dqdv(tables: Mapping[str, pd.DataFrame]) -> Figure | None:
+    """dQ/dV of the second cycle from ``cycling_dqdv``."""
+    curves = {
+        task: DQDV(table=t, dv_v=float("nan"), window=0, polyorder=0)
+        for task, t in _tasks(tables.get("cycling_dqdv")).items()
+        if not t.empty
+    }
+    return plot_dqdv(curves) if curves else None

@@ -12,7 +12,14 @@ from scipy import ndimage as ndi
 
 from sulfurscope.spectra.eds import DepthProfile
 
-__all__ = ["ELEMENT_COLOURS", "element_colour", "plot_eds_maps", "plot_eds_profiles"]
+__all__ = [
+    "ELEMENT_COLOURS",
+    "element_colour",
+    "fig_eds_maps",
+    "fig_eds_profiles",
+    "plot_eds_maps",
+    "plot_eds_profiles",
+]
 
 ELEMENT_COLOURS = {
     "S": "#f2d600",  # sulfur yellow, as in Fig 3c
@@ -142,3 +149,34 @@ def plot_eds_profiles(
     if title:
         ax.set_title(title)
     return fig
+
+
+# ------------------------------------------------------------------ figures from the tables
+
+
+def fig_eds_maps(tables: Mapping[str, pd.DataFrame]) -> Figure | None:
+    """Fig 3c for one measurement: net maps in element colours with the surface the profiles start at."""
+    maps_t = tables.get("eds_maps", pd.DataFrame())
+    if maps_t.empty:
+        return None
+    net = maps_t[maps_t["Kind"] == "net"]
+    maps = {}
+    for line, g in net.groupby("Line", sort=False):
+        arr = np.zeros((int(g["y [px]"].max()) + 1, int(g["x [px]"].max()) + 1))
+        arr[g["y [px]"].to_numpy(int), g["x [px]"].to_numpy(int)] = g["Counts"].to_numpy(float)
+        maps[str(line)] = arr
+    if not maps or any(m.size <= 1 for m in maps.values()):
+        return None
+    px = float(net["Pixel size [nm]"].iloc[0])
+    b = float(net["Bin [px]"].iloc[0])
+    surface = tables.get("eds_surface", pd.DataFrame())
+    surf = None
+    if not surface.empty:
+        surf = surface[["x [px]", "y [px]"]].to_numpy(float) / b  # full-res px → map px
+    return plot_eds_maps(maps, pixel_size_nm=px if np.isfinite(px) else None, surface_xy=surf)
+
+
+def fig_eds_profiles(tables: Mapping[str, pd.DataFrame]) -> Figure | None:
+    """Fig 3d for one measurement: net counts vs distance from the surface, per line."""
+    prof = tables.get("eds_profiles", pd.DataFrame())
+    return None if prof.empty else plot_eds_profiles(prof)

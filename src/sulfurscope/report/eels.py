@@ -11,19 +11,24 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from matplotlib.figure import Figure
 
 from sulfurscope.errors import SulfurscopeError
 from sulfurscope.report._style import cell_colours, new_figure
 from sulfurscope.spectra.eels import (
     EdgeIntegrals,
-    FingerprintResult,
+    EdgeWindow,
     LineScanProfile,
     ThicknessResult,
     power_law,
 )
 
 __all__ = [
+    "fig_eels_core_loss",
+    "fig_eels_fingerprint",
+    "fig_eels_profile",
+    "fig_eels_thickness",
     "plot_core_loss",
     "plot_fingerprint",
     "plot_line_scan_profile",
@@ -112,37 +117,29 @@ def plot_core_loss(
     return fig
 
 
-def plot_fingerprint(
-    energy_ev: Any,
-    edge_signal: Any,
-    references: Mapping[str, tuple[Any, Any]],
-    result: FingerprintResult,
-) -> Figure:
-    """The background-subtracted edge over the window with each reference, scaled and shifted."""
-    e = np.asarray(energy_ev, dtype=float)
-    y = np.asarray(edge_signal, dtype=float)
-    sel = (e >= result.window_ev[0]) & (e < result.window_ev[1])
-
-    def unit(v: np.ndarray) -> np.ndarray:
-        v = v - v.min()
-        m = v.max()
-        return v / m if m > 0 else v
-
+def plot_fingerprint(curves: pd.DataFrame) -> Figure:
+    """One edge's background-subtracted fine structure (pixel 0) with each reference, scaled to 0–1
+    and shifted by its best shift (``eels_fingerprint_curves`` of one edge)."""
     fig, axes = new_figure(width_in=5.0, height_in=3.4)
     ax = axes[0, 0]
-    ax.plot(e[sel], unit(y[sel]), color="k", lw=1.6, label="measured")
-    for (name, score, shift), c in zip(
-        zip(result.names, result.scores, result.shifts_ev, strict=True),
-        cell_colours(len(result.names)),
-        strict=True,
-    ):
-        re, ri = (np.asarray(a, dtype=float) for a in references[name])
-        ref = np.interp(e[sel] - shift, re, ri)
-        lw = 1.4 if name == result.best else 0.8
-        ax.plot(e[sel], unit(ref), color=c, lw=lw, label=f"{name}: {score:.3f} (δ={shift:+.2f} eV)")
+    m = curves[curves["Curve"] == "measured"]
+    ax.plot(m["Energy [eV]"], m["Intensity"], color="k", lw=1.6, label="measured")
+    refs = [(str(k), g) for k, g in curves.groupby("Curve", sort=False) if k != "measured"]
+    best = ""
+    for (name, g), c in zip(refs, cell_colours(len(refs)), strict=True):
+        is_best = bool(g["Best"].iloc[0])
+        best = f"{name} ({g['Score'].iloc[0]:.3f})" if is_best else best
+        ax.plot(
+            g["Energy [eV]"],
+            g["Intensity"],
+            color=c,
+            lw=1.4 if is_best else 0.8,
+            label=f"{name}: {g['Score'].iloc[0]:.3f} (δ={g['Shift [eV]'].iloc[0]:+.2f} eV)",
+        )
     ax.set_xlabel("Energy loss [eV]")
     ax.set_ylabel("Intensity [scaled]")
-    ax.set_title(f"best match: {result.best} ({result.best_score:.3f})", fontsize=9)
+    edge = str(curves["Edge"].iloc[0]) if "Edge" in curves.columns and len(curves) else ""
+    ax.set_title(f"{edge} fingerprint — best match: {best}", fontsize=9)
     ax.legend(fontsize=7)
     return fig
 
@@ -161,3 +158,98 @@ def plot_thickness_profile(position_nm: Any, thickness: ThicknessResult) -> Figu
     ax.set_xlabel("Position [nm]")
     ax.set_ylabel("t/λ")
     return fig
+
+
+# ------------------------------------------------------------------ figures from the tables
+
+
+def _profile_from_table(table: pd.DataFrame) -> LineScanProfile:
+    names = tuple(dict.fromkeys(table["Edge"].astype(str)))
+    first = table[table["Edge"] == names[0]]
+    normalised = bool(first["Normalised by t/lambda"].iloc[0])
+
+    def col(c: str) -> np.ndarray:
+        return np.stack([table.loc[table["Edge"] == n, c].to_numpy(float) for n in names], axis=1)
+
+    return LineScanProfile(
+        position_nm=first["Position [nm]"].to_numpy(float),
+        t_over_lambda=first["t/lambda"].to_numpy(float) if normalised else None,
+        edge_names=names,
+        integral=col("Integral [counts]"),
+        normalised=col("Normalised integral [counts]"),
+        smoothed=col("Moving average [counts]"),
+        window=int(first["Window [points]"].iloc[0]),
+        edge_policy="shrink",
+    )
+
+
+def fig_eels_profile(tables: Mapping[str, pd.DataFrame]) -> Figure | None:
+    """Fig 3g for one line scan: integrals ÷ t/λ with their moving average, t/λ on a second axis."""
+    prof = tables.get("eels_profile", pd.DataFrame())
+    if prof.empty or prof["Position [nm]"].nunique() <= 1:
+        return None
+    return plot_line_scan_profile(_profile_from_table(prof))
+
+
+def fig_eels_thickness(tables: Mapping[str, pd.DataFrame]) -> Figure | None:
+    """t/λ along a line scan that has no core-loss profile."""
+    t = tables.get("eels_thickness", pd.DataFrame())
+    prof = tables.get("eels_profile", pd.DataFrame())
+    if len(t) <= 1 or (not prof.empty and prof["Position [nm]"].nunique() > 1):
+        return None
+    res = ThicknessResult(
+        t_over_lambda=t["t/lambda"].to_numpy(float),
+        zlp_intensity=t["ZLP intensity [counts]"].to_numpy(float),
+        total_intensity=t["Total intensity [counts]"].to_numpy(float),
+        zlp_centre_ev=t["ZLP centre [eV]"].to_numpy(float),
+        zlp_window_ev=(None, float(t["ZLP window high [eV]"].iloc[0])),
+        aligned=True,
+    )
+    return plot_thickness_profile(t["Position [nm]"], res)
+
+
+def fig_eels_core_loss(tables: Mapping[str, pd.DataFrame]) -> Figure | None:
+    """Pixel 0 of the core-loss spectrum with each edge's power-law background and windows."""
+    integ = tables.get("eels_integrals", pd.DataFrame())
+    spectra = tables.get("eels_spectrum", pd.DataFrame())
+    if integ.empty or spectra.empty:
+        return None
+    spec = spectra[spectra["Spectrum"] == "core-loss pixel 0"]
+    first = integ[integ["Pixel"] == 0]
+    if spec.empty or first.empty:
+        return None
+    edges = tuple(
+        EdgeWindow(
+            str(r["Edge"]),
+            str(r["Edge"]),
+            float(r["Integral window low [eV]"]),
+            (float(r["Background window low [eV]"]), float(r["Background window high [eV]"])),
+            (float(r["Integral window low [eV]"]), float(r["Integral window high [eV]"])),
+            (float(r["Integral window low [eV]"]), float(r["Integral window high [eV]"])),
+        )
+        for _, r in first.iterrows()
+    )
+    res = EdgeIntegrals(
+        edges=edges,
+        integral=first["Integral [counts]"].to_numpy(float),
+        background_r=first["Background r"].to_numpy(float),
+        background_amplitude=first["Background A"].to_numpy(float),
+        background_counts=first["Background under window [counts]"].to_numpy(float),
+        method=str(first["Background method"].iloc[0]),
+    )
+    task = str(integ["Task"].iloc[0]) if "Task" in integ.columns else ""
+    return plot_core_loss(
+        spec["Energy [eV]"].to_numpy(float),
+        spec["Counts"].to_numpy(float),
+        res,
+        title=f"{task} core-loss pixel 0".strip(),
+        dispersion_ev=float(spec["Dispersion [eV]"].iloc[0]),
+    )
+
+
+def fig_eels_fingerprint(tables: Mapping[str, pd.DataFrame]) -> dict[str, Figure]:
+    """Per edge: pixel 0's fine structure against the reference spectra."""
+    curves = tables.get("eels_fingerprint_curves", pd.DataFrame())
+    if curves.empty:
+        return {}
+    return {str(e): plot_fingerprint(g) for e, g in curves.groupby("Edge", sort=False)}

@@ -1,185 +1,175 @@
-"""GITT figures: voltage vs capacity with the relaxation-voltage curve (Fig 2a–f), τ vs capacity per
-half-cycle (Fig 2g–i) and normalised relaxation curves (Fig S4).
+"""GITT figures from the GITT tables: voltage vs capacity with the relaxation-voltage curve
+(Fig 2a–f), overpotential and τ per half-cycle (Fig 2g–i), normalised relaxation curves (Fig S4).
 
-Each function takes results of :mod:`sulfurscope.cycling.gitt` and returns a
-:class:`matplotlib.figure.Figure` (no pyplot state, never shown).
+Each function takes the tables of :func:`sulfurscope.analysis.gitt.analyse_gitt` (several cells
+concatenated with a ``Task`` column, as the CLI writes them and the study store holds them) and returns
+a :class:`matplotlib.figure.Figure`, or None when the tables hold nothing to draw.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from sulfurscope.cycling.gitt import GittSteps, RelaxationCurves, RelaxationTimes
-from sulfurscope.errors import SulfurscopeError
-from sulfurscope.report._style import cell_colours, new_figure
-from sulfurscope.units import CHARGE, VOLTAGE
+from sulfurscope.report._style import cell_colours, legend, new_figure, per_task
+from sulfurscope.units import TIME, VOLTAGE
 
-__all__ = ["plot_gitt_voltage", "plot_relaxation_curves", "plot_relaxation_times"]
+__all__ = [
+    "fig_gitt_voltage",
+    "fig_overpotential",
+    "fig_relaxation_curves",
+    "fig_relaxation_times",
+]
 
-_DEFAULT_HALVES = ("first discharge", "first charge", "second discharge")
-_INV_E = float(np.exp(-1.0))
-
-
-def _halves(labels: Sequence[str], wanted: Sequence[str] | None) -> list[str]:
-    present = list(dict.fromkeys(labels))
-    if wanted is None:
-        chosen = [h for h in _DEFAULT_HALVES if h in present] or present[:3]
-    else:
-        chosen = list(wanted)
-    return chosen
+#: The half-cycles the study's Fig 2 shows (first discharge: CEI formation; afterwards alike).
+FIG2_HALVES = ("first discharge", "first charge", "second discharge")
+_MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
 
 
-def plot_gitt_voltage(
-    data: pd.DataFrame,
-    steps: GittSteps,
-    *,
-    half_cycles: Sequence[str] | None = None,
-    label: str = "",
-) -> Figure:
-    """Voltage vs specific capacity for one cell, one panel per half-cycle (Fig 2a–f style).
+def _halves(table: pd.DataFrame) -> list[str]:
+    present = list(dict.fromkeys(table["Half cycle label"].dropna()))
+    return [h for h in FIG2_HALVES if h in present] or present[:3]
 
-    The measured trace (pulses and rests, rests vertical at constant capacity) in grey-blue and the
-    relaxation-voltage curve — the quasi-open-circuit voltages at the rest ends — in red.
 
-    Raises
-    ------
-    SulfurscopeError
-        When ``steps`` has no sulfur mass (specific capacity unknown) or no half-cycle is found.
-    """
-    if steps.capacity_mah_g is None or steps.sulfur_mass_mg is None:
-        raise SulfurscopeError(
-            "plot_gitt_voltage needs specific capacity: call gitt_steps with sulfur_mass_mg"
-        )
-    chosen = _halves(list(steps.half_cycle_label), half_cycles)
-    chosen = [h for h in chosen if h in set(steps.half_cycle_label)]
-    if not chosen:
-        raise SulfurscopeError(
-            f"none of the half-cycles {half_cycles} is in the run "
-            f"(found {sorted(set(steps.half_cycle_label))})"
-        )
-    v = data[VOLTAGE].to_numpy(dtype=float)
-    q = data[CHARGE].to_numpy(dtype=float)
-    fig, axes = new_figure(width_in=3.2 * len(chosen), height_in=3.4, ncols=len(chosen))
-    for a, half in zip(axes[0], chosen, strict=True):
-        sel = np.flatnonzero(steps.half_cycle_label == half)
-        first, last = int(sel[0]), int(sel[-1])
-        r0 = int(steps.pulse_start_row[first])
-        r1 = int(max(steps.rest_stop_row[last], steps.pulse_stop_row[last]))
-        q0 = q[r0 - 1] if r0 > 0 else q[r0]
-        cap = np.abs(q[r0:r1] - q0) / steps.sulfur_mass_mg * 1000.0
-        a.plot(cap, v[r0:r1], color="#3b6ea8", lw=0.9, label="GITT")
-        rest = steps.has_rest[sel]
-        a.plot(
-            steps.capacity_mah_g[sel][rest],
-            steps.qocv_v[sel][rest],
-            "o-",
-            color="#d62728",
-            ms=3,
-            lw=1.2,
-            label="relaxation voltage",
-        )
-        a.set_title(f"{label} {half}".strip(), fontsize=9)
-        a.set_xlabel("Specific capacity (mAh/g$_S$)")
-    axes[0, 0].set_ylabel("Voltage (V vs Li/Li$^+$)")
-    axes[0, 0].legend(fontsize=7, frameon=False)
+def _name(g: pd.DataFrame, task: str) -> str:
+    s = str(g["Sample"].iloc[0]) if "Sample" in g.columns and len(g) else ""
+    return s if s and s != task else task
+
+
+def fig_gitt_voltage(tables: Mapping[str, pd.DataFrame]) -> Figure | None:
+    """Fig 2a–f: per cell (row) and half-cycle (column), the GITT trace against specific capacity
+    with the relaxation-voltage curve (QOCV at the rest ends); only the chosen half-cycle's points."""
+    steps = tables.get("gitt_steps", pd.DataFrame())
+    traces = per_task(tables.get("gitt_trace", pd.DataFrame()))
+    if steps.empty or not traces or "Sulfur mass [mg]" not in steps.columns:
+        return None
+    if not np.isfinite(pd.to_numeric(steps["Sulfur mass [mg]"], errors="coerce")).any():
+        return None  # no sulfur mass: no specific capacity to draw against
+    halves = _halves(steps)
+    tasks = [t for t in dict.fromkeys(steps["Task"]) if t in traces]
+    if not tasks or not halves:
+        return None
+    fig, axes = new_figure(3.0 * len(halves), 2.4 * len(tasks), nrows=len(tasks), ncols=len(halves))
+    for i, task in enumerate(tasks):
+        for j, half in enumerate(halves):
+            _voltage_panel(axes[i, j], steps, traces[task], task, half)
+            if i == len(tasks) - 1:
+                axes[i, j].set_xlabel("Capacity (mAh/g$_S$)")
+            if j == 0:
+                axes[i, j].set_ylabel("V vs Li/Li$^+$")
+    legend(axes[0, 0], fontsize=6)
     return fig
 
 
-def plot_relaxation_times(
-    times: Mapping[str, RelaxationTimes],
-    *,
-    half_cycles: Sequence[str] | None = None,
-) -> Figure:
-    """τ vs specific capacity, one panel per half-cycle and one marker/colour per cell (Fig 2g–i).
+def _voltage_panel(ax, steps: pd.DataFrame, tr: pd.DataFrame, task: str, half: str) -> None:
+    g = steps[(steps["Task"] == task) & (steps["Half cycle label"] == half)]
+    mass = g["Sulfur mass [mg]"].iloc[0] if len(g) else np.nan
+    if g.empty or not mass or not np.isfinite(mass):
+        ax.set_visible(False)
+        return
+    t0 = float(g["Pulse start [s]"].min())
+    t1 = float(np.nanmax(g[["Pulse end [s]", "Rest end [s]"]].to_numpy(float)))
+    w = tr[(tr[TIME] >= t0) & (tr[TIME] <= t1)]
+    q0 = float(np.interp(t0, tr[TIME], tr["Charge [mAh]"]))
+    cap = (w["Charge [mAh]"] - q0).abs() / (mass * 1e-3)
+    ax.plot(cap, w[VOLTAGE], color="#3b6ea8", lw=0.8, label="GITT")
+    r = g[g["Has rest"].astype(bool)]
+    x = r["Specific capacity [mAh/g]"] if "Specific capacity [mAh/g]" in r else r.index
+    ax.plot(x, r["QOCV [V]"], "o-", color="#d62728", ms=2.5, lw=1.0, label="relaxation voltage")
+    ax.set_title(f"{_name(g, task)} — {half}", fontsize=8)
 
-    Error bars span ``tau_low_s`` … ``tau_high_s``; open markers flag non-monotone or pulse-limited
-    rests. The V0 convention is written in the figure.
 
-    Raises
-    ------
-    SulfurscopeError
-        When no cell is given or a result has no specific capacity (no sulfur mass).
-    """
-    if not times:
-        raise SulfurscopeError("plot_relaxation_times needs at least one cell")
-    for name, r in times.items():
-        if r.capacity_mah_g is None:
-            raise SulfurscopeError(
-                f"{name}: relaxation times have no specific capacity; call gitt_steps with "
-                "sulfur_mass_mg"
-            )
-    labels = [h for r in times.values() for h in r.half_cycle_label]
-    chosen = _halves(labels, half_cycles)
-    fig, axes = new_figure(width_in=3.2 * len(chosen), height_in=3.2, ncols=len(chosen))
-    markers = ["o", "s", "^", "D", "v", "P", "X", "*"]
-    conventions = sorted({r.v0_convention for r in times.values()})
-    for k, ((name, r), colour) in enumerate(
-        zip(times.items(), cell_colours(len(times)), strict=True)
-    ):
-        for a, half in zip(axes[0], chosen, strict=True):
-            sel = (r.half_cycle_label == half) & r.reached
-            if not sel.any():
-                continue
-            x = r.capacity_mah_g[sel]  # type: ignore[index]
-            y = r.tau_s[sel]
-            err = np.vstack([y - r.tau_low_s[sel], r.tau_high_s[sel] - y])
-            err = np.where(np.isfinite(err), np.clip(err, 0, None), 0.0)
-            flagged = r.non_monotone[sel] | r.pulse_limited[sel]
-            a.errorbar(x, y, yerr=err, fmt="none", ecolor=colour, elinewidth=0.8, alpha=0.7)
-            m = markers[k % len(markers)]
-            a.plot(x[~flagged], y[~flagged], m, color=colour, ms=5, label=name, ls="none")
-            if flagged.any():
-                a.plot(x[flagged], y[flagged], m, mfc="none", color=colour, ms=5, ls="none")
-    for a, half in zip(axes[0], chosen, strict=True):
-        a.set_title(half, fontsize=9)
-        a.set_xlabel("Specific capacity (mAh/g$_S$)")
-    axes[0, 0].set_ylabel("τ (s)")
-    axes[0, 0].legend(fontsize=7, frameon=False)
-    fig.suptitle(
-        f"V0 = {', '.join(conventions)}; open markers: non-monotone or τ ≥ 1.2 t_p", fontsize=8
-    )
+def _per_half(steps: pd.DataFrame, column: str, ylabel: str, *, log: bool) -> Figure | None:
+    """``column`` against specific capacity, one panel per half-cycle, one colour and marker per
+    cell; error bars from ``Tau low/high``; open markers: pulse-limited or non-monotone."""
+    if steps.empty or column not in steps.columns or not steps[column].notna().any():
+        return None
+    halves = _halves(steps)
+    fig, axes = new_figure(3.2 * len(halves), 3.0, ncols=len(halves))
+    tasks = list(dict.fromkeys(steps["Task"]))
+    xcol = "Specific capacity [mAh/g]" if "Specific capacity [mAh/g]" in steps.columns else "Step"
+    for ax, half in zip(axes[0], halves, strict=True):
+        for k, (task, colour) in enumerate(zip(tasks, cell_colours(len(tasks)), strict=True)):
+            g = steps[(steps["Task"] == task) & (steps["Half cycle label"] == half)]
+            g = g[np.isfinite(g[column].astype(float))]
+            if not g.empty:
+                _points(ax, g, xcol, column, colour, _MARKERS[k % len(_MARKERS)], _name(g, task))
+        if log:
+            ax.set_yscale("log")
+        ax.set_title(half, fontsize=9)
+        ax.set_xlabel("Capacity (mAh/g$_S$)" if xcol != "Step" else "Step")
+    axes[0, 0].set_ylabel(ylabel)
+    legend(axes[0, 0])
     return fig
 
 
-def plot_relaxation_curves(
-    curves: Mapping[str, RelaxationCurves],
-    *,
-    half_cycles: Sequence[str] | None = None,
-    log_time: bool = True,
-) -> Figure:
-    """Normalised relaxation voltage vs rest time (Fig S4 style), one panel per half-cycle.
+def _points(ax, g: pd.DataFrame, xcol: str, column: str, colour: str, m: str, name: str) -> None:
+    x, y = g[xcol].to_numpy(float), g[column].to_numpy(float)
+    flagged = np.zeros(len(g), bool)
+    if column == "Tau [s]":
+        for c in ("Pulse limited", "Non-monotone"):
+            if c in g.columns:
+                flagged |= g[c].eq(True).to_numpy()
+        lo = g["Tau low [s]"].to_numpy(float)
+        hi = g["Tau high [s]"].to_numpy(float)
+        err = np.vstack([y - lo, hi - y])
+        err = np.where(np.isfinite(err), np.clip(err, 0, None), 0.0)
+        ax.errorbar(x, y, yerr=err, fmt="none", ecolor=colour, elinewidth=0.7, alpha=0.6)
+    ax.plot(x, y, "-", lw=0.8, color=colour)
+    ax.plot(x[~flagged], y[~flagged], m, ms=3.5, color=colour, label=name, ls="none")
+    if flagged.any():
+        ax.plot(x[flagged], y[flagged], m, ms=3.5, mfc="none", color=colour, ls="none")
 
-    The paper's normalised voltage rises 0 → 1 during discharge rests and falls 1 → 0 during charge
-    rests; the dashed lines mark 1 − 1/e and 1/e where τ is read. One colour per cell, later rests
-    lighter.
-    """
-    if not curves:
-        raise SulfurscopeError("plot_relaxation_curves needs at least one cell")
-    labels = [h for c in curves.values() for h in c.curve_half_cycle_label]
-    chosen = _halves(labels, half_cycles)
-    fig, axes = new_figure(width_in=3.2 * len(chosen), height_in=3.2, ncols=len(chosen))
-    for (name, c), colour in zip(curves.items(), cell_colours(len(curves)), strict=True):
-        for a, half in zip(axes[0], chosen, strict=True):
-            steps = c.curve_step[c.curve_half_cycle_label == half]
-            for j, n in enumerate(steps):
-                m = c.step == n
-                tt, yy = c.time_s[m], c.normalised_voltage[m]
-                if log_time:
-                    keep = tt > 0
-                    tt, yy = tt[keep], yy[keep]
-                alpha = 1.0 - 0.6 * j / max(len(steps), 1)
-                a.plot(tt, yy, color=colour, alpha=alpha, lw=1.0, label=name if j == 0 else None)
-    for a, half in zip(axes[0], chosen, strict=True):
-        a.axhline(1 - _INV_E, ls="--", lw=0.7, color="0.4")
-        a.axhline(_INV_E, ls=":", lw=0.7, color="0.4")
-        if log_time:
-            a.set_xscale("log")
-        a.set_title(half, fontsize=9)
-        a.set_xlabel("Rest time (s)")
+
+def fig_overpotential(tables: Mapping[str, pd.DataFrame]) -> Figure | None:
+    """Fig 2: overpotential CCV − QOCV per pulse against capacity, per half-cycle."""
+    steps = tables.get("gitt_steps", pd.DataFrame())
+    return _per_half(steps, "Overpotential [V]", "Overpotential (V)", log=False)
+
+
+def fig_relaxation_times(tables: Mapping[str, pd.DataFrame]) -> Figure | None:
+    """Fig 2g–i: τ per rest against capacity, per half-cycle, with its read-out range; the V0
+    convention in the title; open markers are pulse-limited or non-monotone rests."""
+    steps = tables.get("gitt_steps", pd.DataFrame())
+    fig = _per_half(steps, "Tau [s]", "τ (s)", log=True)
+    if fig is not None:
+        conv = sorted(set(steps["V0 convention"].dropna())) if "V0 convention" in steps else []
+        fig.suptitle(
+            f"V0 = {', '.join(conv) or 'n/a'}; open markers: pulse-limited or non-monotone",
+            fontsize=8,
+        )
+    return fig
+
+
+def fig_relaxation_curves(tables: Mapping[str, pd.DataFrame]) -> Figure | None:
+    """Fig S4: normalised relaxation voltage vs rest time; dashed 1 − 1/e (discharge), dotted 1/e
+    (charge), where τ is read; later rests lighter."""
+    curves = tables.get("gitt_relaxation", pd.DataFrame())
+    if curves.empty:
+        return None
+    halves = _halves(curves)
+    fig, axes = new_figure(3.2 * len(halves), 3.0, ncols=len(halves))
+    tasks = list(dict.fromkeys(curves["Task"]))
+    for ax, half in zip(axes[0], halves, strict=True):
+        for task, colour in zip(tasks, cell_colours(len(tasks)), strict=True):
+            g = curves[(curves["Task"] == task) & (curves["Half cycle label"] == half)]
+            for k, (_, rest) in enumerate(g.groupby("Step", sort=True)):
+                ax.plot(
+                    rest["Rest time [s]"],
+                    rest["Normalised voltage"],
+                    color=colour,
+                    lw=0.8,
+                    alpha=max(0.25, 1.0 - 0.08 * k),
+                    label=_name(rest, task) if k == 0 else None,
+                )
+        ax.axhline(1.0 - np.exp(-1.0), ls="--", lw=0.7, color="0.4")
+        ax.axhline(np.exp(-1.0), ls=":", lw=0.7, color="0.4")
+        ax.set_xscale("log")
+        ax.set_title(half, fontsize=9)
+        ax.set_xlabel("Rest time (s)")
     axes[0, 0].set_ylabel("Normalised voltage")
-    axes[0, 0].legend(fontsize=7, frameon=False)
+    legend(axes[0, 0])
     return fig

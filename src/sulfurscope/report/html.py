@@ -21,12 +21,15 @@ __all__ = ["ReportSection", "render_html_report", "write_html_report"]
 
 @dataclass(frozen=True, slots=True)
 class ReportSection:
-    """A section of the report: a heading, a paragraph, figures (PNG paths) and titled tables."""
+    """A section of the report: a heading, a paragraph, figures (PNG paths with their captions),
+    titled tables and flags (warnings and failures, shown before the figures)."""
 
     title: str
     text: str = ""
     figures: tuple[Path, ...] = ()
     tables: tuple[tuple[str, pd.DataFrame], ...] = field(default_factory=tuple)
+    captions: tuple[str, ...] = ()
+    flags: pd.DataFrame | None = None
 
 
 _CSS = """
@@ -38,6 +41,9 @@ figcaption{font-size:.8em;color:#555}
 table{border-collapse:collapse;font-size:.8em;margin:.5em 0} td,th{border:1px solid #ccc;padding:.2em .5em}
 th{background:#f3f3f3} caption{text-align:left;font-weight:600;padding:.3em 0}
 .tbl{overflow-x:auto;max-width:100%}
+.flags{list-style:none;padding-left:0} .flag{padding:.2em .5em;margin:.15em 0;border-left:4px solid #999}
+.flag.failed{border-color:#c0392b;background:#fdecea} .flag.warning{border-color:#e0a800;background:#fff8e1}
+.flag.note{border-color:#7f8c8d;background:#f4f6f6} .file{color:#999}
 """
 
 
@@ -54,6 +60,22 @@ def _table_html(
         else ""
     )
     return f"<div class='tbl'><strong>{html.escape(title)}</strong>{body}{more}</div>"
+
+
+def _flags_html(flags: pd.DataFrame) -> str:
+    """Warnings and failures of a section, failed first, each with its reason."""
+    order = {"failed": 0, "warning": 1, "note": 2}
+    rows = sorted(flags.to_dict(orient="records"), key=lambda r: order.get(r.get("Severity"), 3))
+    items = []
+    for r in rows:
+        sev = str(r.get("Severity", ""))
+        who = " · ".join(str(r[k]) for k in ("Task", "Subject") if r.get(k))
+        items.append(
+            f"<li class='flag {html.escape(sev)}'><strong>{html.escape(sev)}</strong> "
+            f"<code>{html.escape(str(r.get('Code', '')))}</code> "
+            f"{html.escape(who)}{': ' if who else ''}{html.escape(str(r.get('Message', '')))}</li>"
+        )
+    return "<ul class='flags'>" + "".join(items) + "</ul>"
 
 
 def render_html_report(
@@ -87,11 +109,15 @@ def render_html_report(
         parts.append(f"<h2 id='s{k}'>{html.escape(s.title)}</h2>")
         if s.text:
             parts += [f"<p>{html.escape(p)}</p>" for p in s.text.split("\n\n")]
-        for fig in s.figures:
+        if s.flags is not None and len(s.flags):
+            parts.append(_flags_html(s.flags))
+        for j, fig in enumerate(s.figures):
             data = base64.b64encode(Path(fig).read_bytes()).decode("ascii")
+            caption = s.captions[j] if j < len(s.captions) and s.captions[j] else Path(fig).stem
             parts.append(
-                f"<figure><img alt='{html.escape(Path(fig).name)}' src='data:image/png;base64,{data}'>"
-                f"<figcaption>{html.escape(Path(fig).name)}</figcaption></figure>"
+                f"<figure><img alt='{html.escape(caption)}' src='data:image/png;base64,{data}'>"
+                f"<figcaption>{html.escape(caption)} <span class='file'>"
+                f"({html.escape(Path(fig).name)})</span></figcaption></figure>"
             )
         for name, table in s.tables:
             parts.append(_table_html(name, table, max_rows, more_rows_in))

@@ -3,16 +3,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.patches import Ellipse
 from scipy import stats
 
-from sulfurscope.microscopy.lattice import LatticeAnalysis
 from sulfurscope.microscopy.particles import ParticleSizeDistribution
 
-__all__ = ["lattice_figure", "particle_overlay_figure", "size_histogram_figure"]
+__all__ = [
+    "fig_lattice",
+    "fig_particle_overlay",
+    "fig_size_histogram",
+    "particle_overlay_figure",
+    "size_histogram_figure",
+]
 
 
 def _display_step(shape: tuple[int, ...], max_px: int = 1200) -> int:
@@ -107,76 +114,108 @@ def size_histogram_figure(
     return fig
 
 
-def lattice_figure(
-    image: np.ndarray,
-    analysis: LatticeAnalysis,
-    *,
-    indexed: pd.DataFrame | None = None,
-    filtered: np.ndarray | None = None,
-    title: str = "",
-) -> Figure:
-    """Image, FFT with the spots labelled by phase and plane, and the FFT-filtered image.
+# ------------------------------------------------------------------ figures from the tables
 
-    Parameters
-    ----------
-    image : (M, N) ndarray
-    analysis : LatticeAnalysis
-    indexed : DataFrame, optional
-        Output of :func:`sulfurscope.microscopy.lattice.index_spots` (labels the spots).
-    filtered : (M, N) ndarray, optional
-        Output of :func:`sulfurscope.microscopy.lattice.fft_filter`.
-    title : str
 
-    Returns
-    -------
-    matplotlib.figure.Figure
-    """
-    ncol = 3 if filtered is not None else 2
+def _grid(table: pd.DataFrame, column: str = "Value") -> np.ndarray:
+    shape = (int(table["Row"].max()) + 1, int(table["Column"].max()) + 1)
+    out = np.zeros(shape, dtype=table[column].dtype)
+    out[table["Row"].to_numpy(int), table["Column"].to_numpy(int)] = table[column].to_numpy()
+    return out
+
+
+def _one(tables: Mapping[str, pd.DataFrame], name: str) -> pd.Series | None:
+    t = tables.get(name)
+    return None if t is None or t.empty else t.iloc[0]
+
+
+def fig_particle_overlay(tables: Mapping[str, pd.DataFrame]) -> Figure | None:
+    """Figure S8 for one image: the accepted outlines over the (strided) image."""
+    grid = tables.get("particle_overlay")
+    if grid is None or grid.empty:
+        return None
+    stats = _one(tables, "particle_distribution")
+    image = _grid(grid, "Value")
+    px = None if stats is None else stats.get("Pixel size [nm]")
+    shown_px = None  # pixel size of the strided image (for the field width in the title)
+    if px is not None and np.isfinite(px) and stats is not None:
+        shown_px = float(px) * float(stats["Image width [px]"]) / image.shape[1]
+    title = str(grid["Task"].iloc[0]) if "Task" in grid.columns else ""
+    return particle_overlay_figure(
+        image, _grid(grid, "Label").astype(np.int64), title=title, pixel_size_nm=shown_px
+    )
+
+
+def fig_size_histogram(tables: Mapping[str, pd.DataFrame]) -> Figure | None:
+    """Figure 1a–c for one image: histogram of the sampled diameters with the Gaussian and
+    log-normal fits (from ``particle_sample`` and ``particle_distribution``)."""
+    sample = tables.get("particle_sample")
+    stats = _one(tables, "particle_distribution")
+    if sample is None or sample.empty or stats is None:
+        return None
+    unit = str(stats["Length unit"])
+    col = f"Equivalent diameter [{unit}]"
+    fields = {}
+    for f in ParticleSizeDistribution.__dataclass_fields__:
+        if f in ("diameters", "length_unit"):
+            continue
+        unitless = f in ("n_total", "n_sampled", "seed", "lognormal_sigma") or "ks" in f
+        fields[f] = stats[f"Fit {f}" if unitless else f"Fit {f} [{unit}]"]
+    for f in ("n_total", "n_sampled", "seed"):
+        fields[f] = int(fields[f])
+    dist = ParticleSizeDistribution(
+        length_unit=unit, diameters=sample[col].to_numpy(float), **fields
+    )
+    title = str(sample["Task"].iloc[0]) if "Task" in sample.columns else ""
+    return size_histogram_figure(dist, title=title)
+
+
+def fig_lattice(tables: Mapping[str, pd.DataFrame]) -> Figure | None:
+    """Figure 4a / S6 for one image: the image, the centre of its FFT with the spots labelled by
+    phase and plane (d in nm when calibrated), and the FFT-filtered image."""
+    image = tables.get("lattice_image")
+    power = tables.get("lattice_power")
+    summary = _one(tables, "lattice_summary")
+    if image is None or image.empty or power is None or power.empty or summary is None:
+        return None
+    spots = tables.get("lattice_spots", pd.DataFrame())
+    rings = tables.get("lattice_rings", pd.DataFrame())
+    filtered = tables.get("lattice_filtered")
+    p = _grid(power)
+    ny, nx = int(summary["FFT rows"]), int(summary["FFT columns"])
+    u = str(summary["Length unit"])
+    px = summary.get("Pixel size [nm]")
+    ncol = 3 if filtered is not None and not filtered.empty else 2
     fig = Figure(figsize=(4.2 * ncol, 4.6), layout="constrained")
     axes = fig.subplots(1, ncol)
-    step = _display_step(np.shape(image))
-    shown = np.asarray(image)[::step, ::step]
-    extent = (-0.5, np.shape(image)[1] - 0.5, np.shape(image)[0] - 0.5, -0.5)
-    axes[0].imshow(shown, cmap="gray", extent=extent)
-    axes[0].set_title(title or "image", fontsize=9)
-    p = analysis.power_log10
+    axes[0].imshow(_grid(image), cmap="gray")
+    axes[0].set_title(str(image["Task"].iloc[0]) if "Task" in image else "image", fontsize=9)
     lo, hi = np.percentile(p, [50, 99.95])
-    ny, nx = p.shape
+    cy, cx = p.shape[0] / 2, p.shape[1] / 2  # the stored crop is centred on the zero frequency
     axes[1].imshow(p, cmap="magma", vmin=lo, vmax=hi)
-    spots = indexed if indexed is not None else analysis.spots
-    u = analysis.length_unit
-    for i, row in spots.iterrows():
-        for sgn in (1, -1):
-            x = nx // 2 + sgn * row["fx [1/px]"] * nx
-            y = ny // 2 + sgn * row["fy [1/px]"] * ny
-            axes[1].plot(x, y, "o", mfc="none", mec="cyan", ms=8, mew=0.8)
+    for i, row in spots.reset_index(drop=True).iterrows():
+        x, y = cx + row["fx [1/px]"] * nx, cy + row["fy [1/px]"] * ny
+        for sx, sy in ((x, y), (2 * cx - x, 2 * cy - y)):
+            axes[1].plot(sx, sy, "o", mfc="none", mec="cyan", ms=8, mew=0.8)
         label = f"{row[f'd [{u}]']:.3g}"
-        if indexed is not None and isinstance(row.get("Phase"), str) and row["Phase"]:
-            label = f"{row['Phase']}{row['hkl']}{'?' if row['Ambiguous'] else ''}\n{label}"
+        phase = row.get("Phase")
+        if isinstance(phase, str) and phase and phase != "nan":
+            amb = "?" if str(row.get("Ambiguous")) == "True" else ""
+            label = f"{phase}{row['hkl']}{amb}\n{label}"
         axes[1].annotate(
-            f"{i}: {label}",
-            (nx // 2 + row["fx [1/px]"] * nx, ny // 2 + row["fy [1/px]"] * ny),
-            xytext=(4, 4),
-            textcoords="offset points",
-            color="white",
+            f"{i}: {label}", (x, y), xytext=(4, 4), textcoords="offset points", color="white",
             fontsize=6,
         )
-    for _, ring in analysis.rings.head(3).iterrows():
-        g = ring[f"g [1/{u}]"] * (analysis.pixel_size_nm or 1.0)
+    for _, ring in rings.head(3).iterrows():
+        g = ring[f"g [1/{u}]"] * (float(px) if px is not None and np.isfinite(px) else 1.0)
         axes[1].add_patch(
-            Ellipse(
-                (nx // 2, ny // 2), 2 * g * nx, 2 * g * ny, fill=False, ec="lime", lw=0.6, ls="--"
-            )
+            Ellipse((cx, cy), 2 * g * nx, 2 * g * ny, fill=False, ec="lime", lw=0.6, ls="--")
         )
-    if len(spots):
-        # zoom on the spots (the outer FFT is mostly noise); labels stay readable
-        rad = np.hypot(spots["fx [1/px]"] * nx, spots["fy [1/px]"] * ny)
-        half = float(min(max(nx, ny) / 2, max(24.0, 2.2 * np.median(rad))))
-        axes[1].set_xlim(nx // 2 - half, nx // 2 + half)
-        axes[1].set_ylim(ny // 2 + half, ny // 2 - half)
-    axes[1].set_title(f"FFT (log power), d in {u}", fontsize=9)
-    if filtered is not None:
-        axes[2].imshow(np.asarray(filtered)[::step, ::step], cmap="gray", extent=extent)
+    axes[1].set_xlim(-0.5, p.shape[1] - 0.5)
+    axes[1].set_ylim(p.shape[0] - 0.5, -0.5)
+    axes[1].set_title(f"FFT (log power, centre), d in {u}", fontsize=9)
+    if ncol == 3:
+        axes[2].imshow(_grid(filtered), cmap="gray")
         axes[2].set_title("FFT-filtered (selected spots)", fontsize=9)
     for ax in axes:
         ax.set_axis_off()

@@ -13,8 +13,6 @@ from matplotlib.ticker import FixedFormatter, FixedLocator, NullFormatter
 
 from sulfurscope.cycling import c_rate_label
 from sulfurscope.model import (
-    FormationResult,
-    ModelFit,
     RatePrediction,
     SamplePredictions,
     SizeDistribution,
@@ -23,9 +21,17 @@ from sulfurscope.model import (
     electrode_active_fraction,
 )
 from sulfurscope.report._style import cell_colours, new_figure
-from sulfurscope.units import CHARGE, TIME, VOLTAGE
+from sulfurscope.units import CHARGE, SECONDS_PER_HOUR, TIME, VOLTAGE
 
 __all__ = [
+    "fig_formation_profiles",
+    "fig_model_active_fraction",
+    "fig_model_comparison",
+    "fig_model_cycling_fit",
+    "fig_model_formation_fit",
+    "fig_model_predictions",
+    "fig_model_rate_predictions",
+    "fig_model_shell_scaling",
     "plot_first_discharge_comparison",
     "plot_sample_predictions",
     "plot_active_fraction",
@@ -104,30 +110,32 @@ def plot_rate_predictions(
     return fig
 
 
-def plot_formation_profiles(result: FormationResult, *, max_classes: int = 8) -> Figure:
-    """θ(r) at the end of the formation discharge against depth from the particle surface (µm)."""
+def plot_formation_profiles(
+    profiles: pd.DataFrame, curve: pd.DataFrame, *, c_rate: float | None = None, max_classes: int = 8
+) -> Figure:
+    """θ(r) at the end of the formation discharge against depth from the particle surface (µm),
+    and the discharge curve, for one sample (``formation_profiles`` and ``formation_curves`` rows)."""
     fig, axes = new_figure(6.5, 3.2, ncols=2)
     ax, axv = axes[0]
-    k = result.diameter_um.size
-    pick = np.unique(np.linspace(0, k - 1, min(k, max_classes)).round().astype(int))
-    for colour, j in zip(cell_colours(pick.size), pick, strict=False):
-        depth = result.diameter_um[j] / 2 - result.radius_um[j]
+    classes = list(profiles.groupby("Diameter [um]", sort=True))
+    k = len(classes)
+    pick = np.unique(np.linspace(0, k - 1, min(k, max_classes)).round().astype(int)) if k else []
+    for colour, j in zip(cell_colours(len(pick)), pick, strict=False):
+        d, g = classes[j]
         ax.plot(
-            depth,
-            result.theta[j],
+            g["Depth [um]"],
+            g["Conversion"],
             color=colour,
-            label=f"{result.diameter_um[j]:.2g} µm (f = {result.active_fraction[j]:.2f})",
+            label=f"{d:.2g} µm (f = {g['Active fraction'].iloc[0]:.2f})",
         )
     ax.set_xlabel("Depth below surface [µm]")
     ax.set_ylabel("Conversion θ (CEI / Li$_2$S)")
     ax.legend(fontsize=7)
-    q = result.converted * 1672.0
-    axv.plot(q, result.voltage_v, color="k")
+    axv.plot(curve["Specific capacity [mAh/g]"], curve["Voltage [V]"], color="k")
     axv.set_xlabel("Capacity [mAh/g$_S$]")
     axv.set_ylabel("Voltage [V]")
-    axv.set_title(
-        f"C/{1 / result.c_rate:.3g}: F = {result.electrode_active_fraction:.2f}", fontsize=9
-    )
+    if c_rate:
+        axv.set_title(f"C/{1 / c_rate:.3g}", fontsize=9)
     return fig
 
 
@@ -147,7 +155,7 @@ def plot_voltage_comparison(
             x = frame[CHARGE].to_numpy(float) / (sulfur_mass_mg / 1000.0)
             ax.set_xlabel("Charge [mAh/g$_S$]")
         else:
-            x = frame[TIME].to_numpy(float) / 3600.0
+            x = frame[TIME].to_numpy(float) / SECONDS_PER_HOUR
             ax.set_xlabel("Time [h]")
         ax.plot(x, frame[VOLTAGE], style, lw=0.8, label=label)
     ax.set_ylabel("Voltage [V]")
@@ -155,11 +163,12 @@ def plot_voltage_comparison(
     return fig
 
 
-def plot_model_fit(fit: ModelFit) -> Figure:
-    """Measured vs fitted discharge capacities of a model fit, per sample, against cycle (or block)."""
+def plot_model_fit(table: pd.DataFrame, *, title: str = "") -> Figure:
+    """Measured vs fitted discharge capacities of a model fit (its ``table``: ``Sample``, ``Cycle``
+    or ``Block``, ``Measured [mAh/g]``, ``Fitted [mAh/g]``), per sample."""
     fig, axes = new_figure(5.5, 3.4)
     ax = axes[0, 0]
-    t = fit.table
+    t = table
     x_col = "Cycle" if "Cycle" in t.columns else "Block"
     groups = list(t.groupby("Sample", sort=False)) if "Sample" in t.columns else [("", t)]
     for colour, (name, g) in zip(cell_colours(len(groups)), groups, strict=False):
@@ -169,6 +178,8 @@ def plot_model_fit(fit: ModelFit) -> Figure:
         ax.plot(g[x_col], g["Fitted [mAh/g]"], "-", color=colour, label=f"{name} model")
     ax.set_xlabel(x_col)
     ax.set_ylabel("Discharge capacity [mAh/g$_S$]")
+    if title:
+        ax.set_title(title, fontsize=9)
     ax.legend(fontsize=7)
     return fig
 
@@ -247,3 +258,151 @@ def plot_first_discharge_comparison(
     ax.set_title("First discharge: fitted model vs measurement", fontsize=9)
     ax.legend(fontsize=6)
     return fig
+
+
+# ------------------------------------------------------------------ figures from the tables
+
+
+def _distributions(table: pd.DataFrame) -> dict[str, SizeDistribution]:
+    return {
+        str(k): SizeDistribution(
+            diameter_um=g["Diameter [um]"].to_numpy(float),
+            number_fraction=g["Number fraction"].to_numpy(float),
+            kind="measured",
+            parameters={},
+        )
+        for k, g in table.groupby("Sample", sort=False)
+    }
+
+
+def _fitted_shell_um(tables: Mapping[str, pd.DataFrame]) -> float | None:
+    p = tables.get("model_parameters", pd.DataFrame())
+    if p.empty or "Parameter" not in p.columns:
+        return None
+    row = p[p["Parameter"] == "shell_um"]
+    return float(row["Value"].iloc[0]) if len(row) else None
+
+
+def fig_model_active_fraction(tables: Mapping[str, pd.DataFrame]) -> Figure | None:
+    """Fig 5b: f(d) with each sample's volume-weighted distribution and its F — the fitted shell
+    (model A) when the fit gave one, the 1 µm of the study otherwise; the prediction's shell for
+    ``model predict``."""
+    if "model_prediction_distributions" in tables:
+        dist = tables["model_prediction_distributions"]
+        pred = tables.get("model_rate_predictions", pd.DataFrame())
+        shell = float(pred["Shell [um]"].iloc[0]) if len(pred) else 1.0
+    else:
+        dist = tables.get("model_distributions", pd.DataFrame())
+        shell = _fitted_shell_um(tables) or 1.0
+    if dist is None or dist.empty:
+        return None
+    return plot_active_fraction(_distributions(dist), shell_um=shell)
+
+
+def _rate_predictions(table: pd.DataFrame) -> dict[str, RatePrediction]:
+    return {
+        str(k): RatePrediction(
+            c_rate=g["C-rate"].to_numpy(float),
+            capacity_mah_g=g["Predicted discharge capacity [mAh/g]"].to_numpy(float),
+            reference_capacity_mah_g=g["Reference discharge capacity [mAh/g]"].to_numpy(float),
+            active_fraction=float(g["Active fraction"].iloc[0]),
+            reference_active_fraction=float(g["Reference active fraction"].iloc[0]),
+            shell_um=float(g["Shell [um]"].iloc[0]),
+            rate_correction=True,
+            weighting="volume",
+        )
+        for k, g in table.groupby("Sample", sort=False)
+    }
+
+
+def fig_model_rate_predictions(tables: Mapping[str, pd.DataFrame]) -> Figure | None:
+    """Fig 5c–e (``model predict``): each size's predicted rate capability from the reference."""
+    t = tables.get("model_rate_predictions", pd.DataFrame())
+    return None if t.empty else plot_rate_predictions(_rate_predictions(t))
+
+
+def fig_model_shell_scaling(tables: Mapping[str, pd.DataFrame]) -> Figure | None:
+    """Fig 5c–e (study): larger samples from the smallest one's rate curve × active fraction,
+    against their measured block means."""
+    t = tables.get("model_shell_scaling", pd.DataFrame())
+    if t.empty:
+        return None
+    measured = {
+        str(k): g.rename(
+            columns={"Measured discharge capacity [mAh/g]": "Mean discharge capacity [mAh/g]"}
+        )
+        for k, g in t.groupby("Sample", sort=False)
+    }
+    return plot_rate_predictions(_rate_predictions(t), measured)
+
+
+def fig_model_predictions(tables: Mapping[str, pd.DataFrame]) -> Figure | None:
+    """Fig 5: the fitted model's rate test (with the measured points), retention and first
+    discharge, per sample."""
+    rate = tables.get("model_predicted_rate", pd.DataFrame())
+    if rate.empty:
+        return None
+    af = tables.get("model_active_fraction", pd.DataFrame())
+    drop = ["Task"]
+    preds = SamplePredictions(
+        rate=rate.drop(columns=drop, errors="ignore"),
+        retention=tables["model_predicted_retention"].drop(columns=drop, errors="ignore"),
+        first_discharge=tables["model_predicted_first_discharge"].drop(columns=drop, errors="ignore"),
+        active_fraction=dict(zip(af["Sample"], af["Active fraction after formation"], strict=True)),
+    )
+    meas = tables.get("model_measured_rate", pd.DataFrame())
+    measured = {
+        str(k): g.drop(columns=["Task", "Sample"], errors="ignore")
+        for k, g in meas.groupby("Sample", sort=False)
+    } if not meas.empty else {}
+    return plot_sample_predictions(preds, measured)
+
+
+def fig_model_comparison(tables: Mapping[str, pd.DataFrame]) -> Figure | None:
+    """Predicted against measured block capacity for every sample and C-rate (y = x dotted)."""
+    comp = tables.get("model_rate_comparison", pd.DataFrame())
+    if comp.empty:
+        return None
+    fig, axes = new_figure(4.2, 4.0)
+    ax = axes[0, 0]
+    names = list(dict.fromkeys(comp["Sample"]))
+    for name, colour in zip(names, cell_colours(len(names)), strict=True):
+        g = comp[comp["Sample"] == name]
+        ax.plot(
+            g["Measured capacity [mAh/g]"], g["Predicted capacity [mAh/g]"], "o", color=colour,
+            label=name,
+        )
+    both = comp[["Measured capacity [mAh/g]", "Predicted capacity [mAh/g]"]].to_numpy(float)
+    top = float(np.nanmax(both)) * 1.1 if np.isfinite(both).any() else 1.0
+    ax.plot([0, top], [0, top], "k:", lw=1)
+    ax.set_xlim(0, top)
+    ax.set_ylim(0, top)
+    ax.set_xlabel("Measured capacity (mAh/g$_S$)")
+    ax.set_ylabel("Predicted capacity (mAh/g$_S$)")
+    ax.set_title("Rate capability: predicted vs measured", fontsize=9)
+    ax.legend(fontsize=7, frameon=False)
+    return fig
+
+
+def fig_model_cycling_fit(tables: Mapping[str, pd.DataFrame]) -> Figure | None:
+    """Model C fitted to the reference sample: measured vs fitted capacity per cycle."""
+    t = tables.get("model_cycling_fit", pd.DataFrame())
+    return None if t.empty else plot_model_fit(t, title="Model C fit (reference sample)")
+
+
+def fig_model_formation_fit(tables: Mapping[str, pd.DataFrame]) -> Figure | None:
+    """Model B's D₀ fitted to every sample: measured vs fitted capacity."""
+    t = tables.get("model_fitted_vs_measured", pd.DataFrame())
+    return None if t.empty else plot_model_fit(t, title="Model B fit (all samples)")
+
+
+def fig_formation_profiles(tables: Mapping[str, pd.DataFrame]) -> dict[str, Figure]:
+    """Per sample: θ(r) after the formation discharge and its voltage curve (``model formation``)."""
+    prof = tables.get("formation_profiles", pd.DataFrame())
+    curves = tables.get("formation_curves", pd.DataFrame())
+    if prof.empty:
+        return {}
+    return {
+        str(name).replace(" ", ""): plot_formation_profiles(g, curves[curves["Sample"] == name])
+        for name, g in prof.groupby("Sample", sort=False)
+    }

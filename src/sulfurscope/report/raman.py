@@ -16,7 +16,14 @@ from matplotlib.figure import Figure
 
 from sulfurscope.report._style import cell_colours, new_figure
 
-__all__ = ["plot_raman_fit", "plot_raman_line", "plot_raman_spectra"]
+__all__ = [
+    "fig_raman_fits",
+    "fig_raman_line",
+    "fig_raman_spectra",
+    "plot_raman_fit",
+    "plot_raman_line",
+    "plot_raman_spectra",
+]
 
 _SHIFT = "Raman shift [1/cm]"
 _FIXED = {_SHIFT, "Intensity [counts]", "Baseline [counts]", "Model [counts]"}
@@ -153,3 +160,59 @@ def plot_raman_line(summary: pd.DataFrame, *, title: str = "") -> Figure:
     ax2.set_xlabel(xcol.replace("[µm]", "(µm)"))
     ax2.legend(fontsize=7)
     return fig
+
+
+# ------------------------------------------------------------------ figures from the tables
+
+
+def _representative(curves: pd.DataFrame, model: str) -> pd.DataFrame:
+    c = curves[curves["Model"] == model]
+    drop = [k for k in ("Task", "Sample", "Model", "Spectrum") if k in c.columns]
+    return c.drop(columns=drop).dropna(axis=1, how="all")
+
+
+def fig_raman_spectra(tables: Mapping[str, pd.DataFrame]) -> Figure | None:
+    """Figure S1: every measurement's representative spectrum (Sadezky fit when present), stacked."""
+    from sulfurscope.report._style import per_task
+
+    curves = tables.get("raman_curves", pd.DataFrame())
+    if curves.empty:
+        return None
+    models = list(dict.fromkeys(curves["Model"]))
+    model = "sadezky" if "sadezky" in models else models[0]
+    stacked = {
+        task: _representative(c, model)
+        for task, c in per_task(curves).items()
+        if (c["Model"] == model).any()
+    }
+    return plot_raman_spectra(stacked) if stacked else None
+
+
+def fig_raman_fits(tables: Mapping[str, pd.DataFrame]) -> dict[str, Figure]:
+    """One measurement's representative fit per model (the mean spectrum of a line or map)."""
+    curves = tables.get("raman_curves", pd.DataFrame())
+    summary = tables.get("raman_summary", pd.DataFrame())
+    if curves.empty:
+        return {}
+    task = str(curves["Task"].iloc[0]) if "Task" in curves.columns else ""
+    out = {}
+    for m in dict.fromkeys(curves["Model"]):
+        rep = int(curves.loc[curves["Model"] == m, "Spectrum"].iloc[0])
+        srow = summary[(summary["Model"] == m) & (summary["Spectrum"] == rep)] if len(summary) else summary
+        ratios = srow.iloc[0].to_dict() if len(srow) else None
+        title = f"{task}: {m}".strip(": ") + (" (mean spectrum)" if rep < 0 else "")
+        out[str(m)] = plot_raman_fit(_representative(curves, m), title=title, ratios=ratios)
+    return out
+
+
+def fig_raman_line(tables: Mapping[str, pd.DataFrame]) -> dict[str, Figure]:
+    """I_D/I_G and band positions over the spectra of a line or map, per model."""
+    s = tables.get("raman_summary", pd.DataFrame())
+    line = s[s["Spectrum"] >= 0] if not s.empty else s
+    if len(line) <= 1:
+        return {}
+    task = str(s["Task"].iloc[0]) if "Task" in s.columns else ""
+    return {
+        f"{m}_line": plot_raman_line(line[line["Model"] == m], title=f"{task}: {m}".strip(": "))
+        for m in dict.fromkeys(line["Model"])
+    }

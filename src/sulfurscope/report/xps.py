@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
@@ -11,7 +13,13 @@ from sulfurscope.report._style import cell_colours
 from sulfurscope.spectra.peaks import PeakFit
 from sulfurscope.spectra.xps import CURVES, ENERGY, INTENSITY, fit_curves
 
-__all__ = ["plot_depth_profile", "plot_xps_curves", "plot_xps_fit"]
+__all__ = [
+    "fig_xps_depth_profile",
+    "fig_xps_fits",
+    "plot_depth_profile",
+    "plot_xps_curves",
+    "plot_xps_fit",
+]
 
 
 def plot_xps_curves(curves: pd.DataFrame, *, title: str = "") -> Figure:
@@ -76,3 +84,21 @@ def plot_depth_profile(profile: pd.DataFrame) -> Figure:
     ax.set_ylabel("Area / max")
     ax.legend(fontsize=7, frameon=False)
     return fig
+
+
+def fig_xps_fits(tables: Mapping[str, pd.DataFrame]) -> dict[str, Figure]:
+    """Fig 4b–f for one measurement: one panel per fitted region (from ``xps_curves``)."""
+    curves = tables.get("xps_curves", pd.DataFrame())
+    if curves.empty:
+        return {}
+    task = str(curves["Task"].iloc[0]) if "Task" in curves.columns else ""
+    return {
+        str(region): plot_xps_curves(g, title=f"{task}: {region}".strip(": "))
+        for region, g in curves.groupby("Region", sort=False)
+    }
+
+
+def fig_xps_depth_profile(tables: Mapping[str, pd.DataFrame]) -> Figure | None:
+    """Region areas against sputter time of a depth profile (``xps_depth_profile``)."""
+    profile = tables.get("xps_depth_profile", pd.DataFrame())
+    return None if profile.empty else plot_depth_profile(profile)

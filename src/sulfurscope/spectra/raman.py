@@ -306,7 +306,7 @@ class RamanFit:
     area_counts_cm1, area_stderr_counts_cm1 : (K,) ndarray, counts·1/cm
     id_ig_height, id_ig_height_stderr, id_ig_area, id_ig_area_stderr : float
         I_D/I_G by peak height and by integrated area (D = D1 in the Sadezky model).
-    window_cm1 : (float, float)
+    shift_range_cm1 : (float, float)
     baseline_method : str
     spikes_removed : int
     shift_cm1, intensity_counts, baseline_counts, model_counts : (N,) ndarray
@@ -341,7 +341,7 @@ class RamanFit:
     id_ig_height_stderr: float
     id_ig_area: float
     id_ig_area_stderr: float
-    window_cm1: tuple[float, float]
+    shift_range_cm1: tuple[float, float]
     baseline_method: str
     spikes_removed: int
     shift_cm1: np.ndarray
@@ -390,8 +390,8 @@ class RamanFit:
             "G FWHM [1/cm]": float(self.fwhm_cm1[g]),
             "D height [counts]": float(self.height_counts[d]),
             "G height [counts]": float(self.height_counts[g]),
-            "Window low [1/cm]": self.window_cm1[0],
-            "Window high [1/cm]": self.window_cm1[1],
+            "Shift range low [1/cm]": self.shift_range_cm1[0],
+            "Shift range high [1/cm]": self.shift_range_cm1[1],
             "Baseline": self.baseline_method,
             "Spikes removed": self.spikes_removed,
             "Success": self.success,
@@ -438,7 +438,7 @@ def fit_raman(
     intensity: Any,
     *,
     model: BandModel = "two-band",
-    window_cm1: tuple[float, float] = (1000.0, 2000.0),
+    shift_range_cm1: tuple[float, float] = (1000.0, 2000.0),
     baseline: BaselineMethod = "imodpoly",
     poly_order: int = 1,
     remove_spikes: bool = True,
@@ -449,7 +449,7 @@ def fit_raman(
 ) -> RamanFit:
     """Fit the D and G bands of one Raman spectrum.
 
-    Steps: despike (:func:`despike`, optional) → cut ``window_cm1`` → baseline
+    Steps: despike (:func:`despike`, optional) → cut ``shift_range_cm1`` → baseline
     (:func:`raman_baseline`) → least-squares fit of the band set on the baseline-subtracted window
     (shared peak core) → heights, areas and I_D/I_G both ways.
 
@@ -460,7 +460,7 @@ def fit_raman(
     intensity : (N,) array_like of float, counts
     model : {"two-band", "sadezky"}
         Band set of :data:`RAMAN_BAND_SETS`.
-    window_cm1 : (float, float)
+    shift_range_cm1 : (float, float)
         Fitted range; clipped to the data.
     baseline : {"imodpoly", "modpoly", "arpls", "asls", "snip", "none"}
     poly_order : int
@@ -494,13 +494,13 @@ def fit_raman(
     """
     x, y = _check_axis(shift_cm1, intensity, allow_2d=False)
     band_set = _bands_for(model, bands)
-    lo, hi = float(window_cm1[0]), float(window_cm1[1])
+    lo, hi = float(shift_range_cm1[0]), float(shift_range_cm1[1])
     if not lo < hi:
-        raise SulfurscopeError(f"window_cm1 must be (low, high) with low < high, got {window_cm1}")
+        raise SulfurscopeError(f"shift_range_cm1 must be (low, high) with low < high, got {shift_range_cm1}")
     sel = (x >= lo) & (x <= hi)
     if sel.sum() < 20:
         raise SulfurscopeError(
-            f"window_cm1 {window_cm1} holds {int(sel.sum())} points of a spectrum spanning "
+            f"shift_range_cm1 {shift_range_cm1} holds {int(sel.sum())} points of a spectrum spanning "
             f"{x[0]:.0f}–{x[-1]:.0f} 1/cm; expected at least 20"
         )
     if remove_spikes:
@@ -527,7 +527,7 @@ def fit_raman(
         if cmin >= cmax:
             raise SulfurscopeError(
                 f"band {b.name} ({b.center_min_cm1:g}–{b.center_max_cm1:g} 1/cm) lies outside the "
-                f"window {xw[0]:.0f}–{xw[-1]:.0f} 1/cm: widen window_cm1 or drop the band"
+                f"window {xw[0]:.0f}–{xw[-1]:.0f} 1/cm: widen shift_range_cm1 or drop the band"
             )
         c = float(np.clip(b.center_cm1, cmin + 1e-6 * (cmax - cmin), cmax - 1e-6 * (cmax - cmin)))
         h = max(float(np.interp(c, xw, net)), 0.02 * scale)
@@ -608,7 +608,7 @@ def fit_raman(
         id_ig_height_stderr=h_err,
         id_ig_area=a_ratio,
         id_ig_area_stderr=a_err,
-        window_cm1=(float(xw[0]), float(xw[-1])),
+        shift_range_cm1=(float(xw[0]), float(xw[-1])),
         baseline_method=(
             baseline if baseline not in ("imodpoly", "modpoly") else f"{baseline}({poly_order})"
         )
@@ -695,7 +695,7 @@ def fit_raman_map(
     *,
     positions: pd.DataFrame | None = None,
     model: BandModel = "two-band",
-    window_cm1: tuple[float, float] = (1000.0, 2000.0),
+    shift_range_cm1: tuple[float, float] = (1000.0, 2000.0),
     baseline: BaselineMethod = "imodpoly",
     poly_order: int = 1,
     remove_spikes: bool = True,
@@ -714,7 +714,7 @@ def fit_raman_map(
     positions : DataFrame, optional
         M rows of coordinates (e.g. :attr:`sulfurscope.io.raman.RamanData.positions`), copied into
         the summary.
-    model, window_cm1, baseline, poly_order, remove_spikes, bands, fit_background, ftol, max_nfev
+    model, shift_range_cm1, baseline, poly_order, remove_spikes, bands, fit_background, ftol, max_nfev
         As in :func:`fit_raman`.
 
     Returns
@@ -753,7 +753,7 @@ def fit_raman_map(
                 x,
                 y[k],
                 model=model,
-                window_cm1=window_cm1,
+                shift_range_cm1=shift_range_cm1,
                 baseline=baseline,
                 poly_order=poly_order,
                 remove_spikes=remove_spikes,
@@ -786,7 +786,7 @@ def raman_tables(
     *,
     positions: pd.DataFrame | None = None,
     models: Sequence[BandModel] = ("two-band", "sadezky"),
-    window_cm1: tuple[float, float] = (1000.0, 2000.0),
+    shift_range_cm1: tuple[float, float] = (1000.0, 2000.0),
     baseline: BaselineMethod = "imodpoly",
     poly_order: int = 1,
     remove_spikes: bool = True,
@@ -803,7 +803,7 @@ def raman_tables(
     intensity : (N,) or (M, N) array_like of float, counts
     positions : DataFrame, optional
     models : sequence of {"two-band", "sadezky"}
-    window_cm1, baseline, poly_order, remove_spikes
+    shift_range_cm1, baseline, poly_order, remove_spikes
         As in :func:`fit_raman`.
 
     Returns
@@ -822,7 +822,7 @@ def raman_tables(
     y = np.atleast_2d(y)
     summaries, band_tables, curves = [], [], []
     kw: dict[str, Any] = dict(
-        window_cm1=window_cm1, baseline=baseline, poly_order=poly_order, remove_spikes=remove_spikes
+        shift_range_cm1=shift_range_cm1, baseline=baseline, poly_order=poly_order, remove_spikes=remove_spikes
     )
     if y.shape[0] == 1:
         rep, rep_label = y[0], 0

@@ -58,6 +58,7 @@ from typing import Any
 import pandas as pd
 
 from sulfurscope.errors import SulfurscopeError
+from sulfurscope.units import ELECTRODE_AREA_13MM_CM2
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -67,19 +68,35 @@ else:  # pragma: no cover - Python 3.10 needs the tomli backport (same API)
 __all__ = [
     "CELL_PROTOCOLS",
     "IMAGE_KINDS",
+    "KIND_OF",
     "CellEntry",
     "ImageEntry",
     "ModelSettings",
     "SampleEntry",
     "SpectrumEntry",
     "Study",
+    "cell_options",
+    "image_options",
     "load_study",
     "parse_study",
 ]
 
 CELL_PROTOCOLS = ("rate", "cycling", "gitt", "asymmetric")
 IMAGE_KINDS = ("sem", "hrtem")
-DEFAULT_AREA_CM2 = 1.32
+DEFAULT_AREA_CM2 = ELECTRODE_AREA_13MM_CM2
+#: Manifest entries → built-in analysis: cells by protocol (gitt, else cycling), images and spectra
+#: by kind, samples with a TGA file.
+KIND_OF = {
+    "cycling": "cycling",
+    "gitt": "gitt",
+    "sem": "particles",
+    "hrtem": "lattice",
+    "tga": "tga",
+    "xps": "xps",
+    "raman": "raman",
+    "eds": "eds",
+    "eels": "eels",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,7 +303,9 @@ class _Checker:
     ) -> SulfurscopeError:
         where = table if index is None else f"{table}[{index}]"
         line = (
-            self.lines.key(table, index, key) if key is not None else self.lines.table(table, index)
+            self.lines.key(table, index, key.rsplit(".", 1)[-1])
+            if key is not None
+            else self.lines.table(table, index)
         )
         dotted = f"{where}.{key}" if key else where
         return SulfurscopeError(f"{self.path.name} line {line}: {dotted}: {message}")
@@ -373,6 +392,46 @@ _SPECTRUM = {"name", "sample", "kind", "files", "file", "options"}
 _MODEL = {"enabled", "n_classes", "n_cells", "options"}
 
 
+def cell_options(cell: CellEntry, sample: SampleEntry) -> dict[str, Any]:
+    """A cell's analysis options: its sulfur-mass fields (the sample's fraction for a composite
+    mass), its protocol (cycling analyses) and its ``options`` table."""
+    opts: dict[str, Any] = {
+        "sulfur_mass_mg": cell.sulfur_mass_mg,
+        "loading_mg_cm2": cell.loading_mg_cm2,
+        "area_cm2": cell.area_cm2 if cell.loading_mg_cm2 is not None else None,
+        "composite_mass_mg": cell.composite_mass_mg,
+        "sulfur_fraction": sample.sulfur_fraction if cell.composite_mass_mg else None,
+    }
+    if cell.protocol != "gitt":
+        opts["protocol"] = cell.protocol
+    opts.update(dict(cell.options))
+    return {k: v for k, v in opts.items() if v is not None}
+
+
+def image_options(image: ImageEntry) -> dict[str, Any]:
+    """An image's analysis options: its pixel size (when given) and its ``options`` table."""
+    opts = {"pixel_size_nm": image.pixel_size_nm, **dict(image.options)}
+    return {k: v for k, v in opts.items() if v is not None}
+
+
+def _check_options(
+    chk: _Checker,
+    table: str,
+    index: int | None,
+    analysis: str,
+    values: Mapping[str, Any],
+    in_options: Mapping[str, Any],
+) -> None:
+    """Validate an entry's options against the analysis's options dataclass (the CLI's flags)."""
+    from sulfurscope.analysis import OptionError, options_class
+
+    try:
+        options_class(analysis).from_mapping(values)
+    except OptionError as exc:
+        key = f"options.{exc.option}" if exc.option in in_options else exc.option
+        raise chk.fail(table, index, key, exc.detail) from None
+
+
 def _unique(chk: _Checker, names: list[str], table: str) -> None:
     seen: set[str] = set()
     for k, n in enumerate(names):
@@ -381,20 +440,7 @@ def _unique(chk: _Checker, names: list[str], table: str) -> None:
         seen.add(n)
 
 
-def parse_study(text: str, path: str | Path = "study.toml") -> Study:
-    """Validate manifest text; ``path`` names it in errors and anchors relative paths.
-
-    Raises
-    ------
-    SulfurscopeError
-        TOML syntax errors and every validation error, as ``"<file> line N: <table>[i].<key>: ..."``.
-    """
-    p = Path(path)
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise SulfurscopeError(f"{p.name}: not valid TOML: {exc}") from None
-    chk = _Checker(p, text)
+def _study_table(chk: _Checker, data: Mapping[str, Any], p: Path) -> tuple[str, str]:
     for key in data:
         if key not in _TOP:
             raise chk.fail(key, None, None, f"unknown table (allowed: {', '.join(sorted(_TOP))})")
@@ -403,8 +449,10 @@ def parse_study(text: str, path: str | Path = "study.toml") -> Study:
         raise chk.fail("study", None, None, "expected a table [study]")
     chk.keys(study, _STUDY, "study", None)
     title = chk.string(study, "title", "study", None, required=False) or p.stem
-    description = chk.string(study, "description", "study", None, required=False)
+    return title, chk.string(study, "description", "study", None, required=False)
 
+
+def _samples(chk: _Checker, data: Mapping[str, Any]) -> list[SampleEntry]:
     samples: list[SampleEntry] = []
     for k, e in enumerate(chk.entries(data, "samples")):
         chk.keys(e, _SAMPLE, "samples", k)
@@ -424,88 +472,96 @@ def parse_study(text: str, path: str | Path = "study.toml") -> Study:
             )
         )
     _unique(chk, [s.name for s in samples], "samples")
-    by_name = {s.name: s for s in samples}
+    return samples
 
-    def sample_of(e: Mapping[str, Any], table: str, k: int, *, required: bool) -> str:
-        name = chk.string(e, "sample", table, k, required=required)
-        if name and name not in by_name:
-            raise chk.fail(
-                table, k, "sample", f"unknown sample {name!r} (samples: {sorted(by_name)})"
-            )
-        return name
 
+def _sample_of(
+    chk: _Checker, by_name: Mapping[str, SampleEntry], e: Mapping[str, Any], table: str, k: int,
+    *, required: bool,
+) -> str:
+    name = chk.string(e, "sample", table, k, required=required)
+    if name and name not in by_name:
+        raise chk.fail(table, k, "sample", f"unknown sample {name!r} (samples: {sorted(by_name)})")
+    return name
+
+
+def _cell_files(chk: _Checker, e: Mapping[str, Any], k: int) -> tuple[Path, ...]:
+    if "file" in e and "files" in e:
+        raise chk.fail("cells", k, "file", "give file or files, not both")
+    if "file" in e:
+        return (chk.file(e["file"], "cells", k, "file"),)
+    if "files" in e:
+        raw = e["files"]
+        if not isinstance(raw, list) or not raw:
+            raise chk.fail("cells", k, "files", f"expected a list of paths, got {raw!r}")
+        return tuple(chk.file(v, "cells", k, "files") for v in raw)
+    raise chk.fail("cells", k, "files", "required (the cycler files of the cell)")
+
+
+def _cell_mass(
+    chk: _Checker, e: Mapping[str, Any], k: int, sample: SampleEntry
+) -> dict[str, float | None]:
+    mass = {
+        key: chk.number(e, key, "cells", k)
+        for key in ("sulfur_mass_mg", "loading_mg_cm2", "composite_mass_mg", "area_cm2")
+    }
+    given = [n for n in ("sulfur_mass_mg", "loading_mg_cm2", "composite_mass_mg") if mass[n]]
+    if len(given) > 1:
+        raise chk.fail("cells", k, given[1], f"give one of {given}, not several")
+    if not given:
+        raise chk.fail(
+            "cells",
+            k,
+            "sulfur_mass_mg",
+            "required when no loading is given (or loading_mg_cm2 with area_cm2, or "
+            "composite_mass_mg with the sample's sulfur_fraction/tga); there is no default mass",
+        )
+    if mass["composite_mass_mg"] is not None and sample.sulfur_fraction is None and sample.tga is None:
+        raise chk.fail(
+            "cells", k, "composite_mass_mg",
+            f"sample {sample.name!r} has neither sulfur_fraction nor tga",
+        )
+    if mass["area_cm2"] is not None and mass["loading_mg_cm2"] is None:
+        raise chk.fail("cells", k, "area_cm2", "only used with loading_mg_cm2")
+    return mass
+
+
+def _cells(
+    chk: _Checker, data: Mapping[str, Any], by_name: Mapping[str, SampleEntry]
+) -> list[CellEntry]:
     cells: list[CellEntry] = []
     for k, e in enumerate(chk.entries(data, "cells")):
         chk.keys(e, _CELL, "cells", k)
         name = chk.string(e, "name", "cells", k, required=True)
-        sample = sample_of(e, "cells", k, required=True)
-        if "file" in e and "files" in e:
-            raise chk.fail("cells", k, "file", "give file or files, not both")
-        files: tuple[Path, ...]
-        if "file" in e:
-            files = (chk.file(e["file"], "cells", k, "file"),)
-        elif "files" in e:
-            raw = e["files"]
-            if not isinstance(raw, list) or not raw:
-                raise chk.fail("cells", k, "files", f"expected a list of paths, got {raw!r}")
-            files = tuple(chk.file(v, "cells", k, "files") for v in raw)
-        else:
-            raise chk.fail("cells", k, "files", "required (the cycler files of the cell)")
+        sample = by_name[_sample_of(chk, by_name, e, "cells", k, required=True)]
+        files = _cell_files(chk, e, k)
         protocol = chk.string(e, "protocol", "cells", k, required=True)
         if protocol not in CELL_PROTOCOLS:
             raise chk.fail(
                 "cells", k, "protocol", f"expected one of {list(CELL_PROTOCOLS)}, got {protocol!r}"
             )
-        mass = chk.number(e, "sulfur_mass_mg", "cells", k)
-        loading = chk.number(e, "loading_mg_cm2", "cells", k)
-        composite = chk.number(e, "composite_mass_mg", "cells", k)
-        area = chk.number(e, "area_cm2", "cells", k)
-        given = [
-            n
-            for n, v in (
-                ("sulfur_mass_mg", mass),
-                ("loading_mg_cm2", loading),
-                ("composite_mass_mg", composite),
-            )
-            if v is not None
-        ]
-        if len(given) > 1:
-            raise chk.fail("cells", k, given[1], f"give one of {given}, not several")
-        if not given:
-            raise chk.fail(
-                "cells",
-                k,
-                "sulfur_mass_mg",
-                "required when no loading is given (or loading_mg_cm2 with area_cm2, or "
-                "composite_mass_mg with the sample's sulfur_fraction/tga); there is no default mass",
-            )
-        if composite is not None:
-            s = by_name[sample]
-            if s.sulfur_fraction is None and s.tga is None:
-                raise chk.fail(
-                    "cells",
-                    k,
-                    "composite_mass_mg",
-                    f"sample {sample!r} has neither sulfur_fraction nor tga",
-                )
-        if area is not None and loading is None:
-            raise chk.fail("cells", k, "area_cm2", "only used with loading_mg_cm2")
-        cells.append(
-            CellEntry(
-                name=name,
-                sample=sample,
-                files=files,
-                protocol=protocol,
-                sulfur_mass_mg=mass,
-                loading_mg_cm2=loading,
-                area_cm2=area if area is not None else DEFAULT_AREA_CM2,
-                composite_mass_mg=composite,
-                options=chk.options(e, "cells", k),
-                line=chk.lines.table("cells", k),
-            )
+        mass = _cell_mass(chk, e, k, sample)
+        area = mass.pop("area_cm2")
+        cell = CellEntry(
+            name=name,
+            sample=sample.name,
+            files=files,
+            protocol=protocol,
+            area_cm2=area if area is not None else DEFAULT_AREA_CM2,
+            options=chk.options(e, "cells", k),
+            line=chk.lines.table("cells", k),
+            **mass,
         )
+        analysis = KIND_OF["gitt" if protocol == "gitt" else "cycling"]
+        _check_options(chk, "cells", k, analysis, cell_options(cell, sample), cell.options)
+        cells.append(cell)
     _unique(chk, [c.name for c in cells], "cells")
+    return cells
 
+
+def _images(
+    chk: _Checker, data: Mapping[str, Any], by_name: Mapping[str, SampleEntry]
+) -> list[ImageEntry]:
     images: list[ImageEntry] = []
     for k, e in enumerate(chk.entries(data, "images")):
         chk.keys(e, _IMAGE, "images", k)
@@ -516,47 +572,57 @@ def parse_study(text: str, path: str | Path = "study.toml") -> Study:
             )
         if "file" not in e:
             raise chk.fail("images", k, "file", "required")
-        images.append(
-            ImageEntry(
-                name=chk.string(e, "name", "images", k, required=True),
-                sample=sample_of(e, "images", k, required=kind == "sem"),
-                kind=kind,
-                file=chk.file(e["file"], "images", k, "file"),
-                pixel_size_nm=chk.number(e, "pixel_size_nm", "images", k),
-                options=chk.options(e, "images", k),
-                line=chk.lines.table("images", k),
-            )
+        image = ImageEntry(
+            name=chk.string(e, "name", "images", k, required=True),
+            sample=_sample_of(chk, by_name, e, "images", k, required=kind == "sem"),
+            kind=kind,
+            file=chk.file(e["file"], "images", k, "file"),
+            pixel_size_nm=chk.number(e, "pixel_size_nm", "images", k),
+            options=chk.options(e, "images", k),
+            line=chk.lines.table("images", k),
         )
+        _check_options(chk, "images", k, KIND_OF[kind], image_options(image), image.options)
+        images.append(image)
     _unique(chk, [i.name for i in images], "images")
+    return images
 
+
+def _spectrum_files(chk: _Checker, e: Mapping[str, Any], k: int) -> dict[str, Path]:
+    if "file" in e and "files" in e:
+        raise chk.fail("spectra", k, "file", "give file or files, not both")
+    if "file" in e:
+        return {"file": chk.file(e["file"], "spectra", k, "file")}
+    if "files" in e:
+        raw = e["files"]
+        if not isinstance(raw, dict) or not raw:
+            raise chk.fail("spectra", k, "files", f"expected a table role = path, got {raw!r}")
+        return {role: chk.file(v, "spectra", k, role) for role, v in raw.items()}
+    raise chk.fail("spectra", k, "files", 'required (e.g. files = { file = "x.vms" })')
+
+
+def _spectra(
+    chk: _Checker, data: Mapping[str, Any], by_name: Mapping[str, SampleEntry]
+) -> list[SpectrumEntry]:
     spectra: list[SpectrumEntry] = []
     for k, e in enumerate(chk.entries(data, "spectra")):
         chk.keys(e, _SPECTRUM, "spectra", k)
         kind = chk.string(e, "kind", "spectra", k, required=True)
-        if "file" in e and "files" in e:
-            raise chk.fail("spectra", k, "file", "give file or files, not both")
-        spec_files: dict[str, Path]
-        if "file" in e:
-            spec_files = {"file": chk.file(e["file"], "spectra", k, "file")}
-        elif "files" in e:
-            raw = e["files"]
-            if not isinstance(raw, dict) or not raw:
-                raise chk.fail("spectra", k, "files", f"expected a table role = path, got {raw!r}")
-            spec_files = {role: chk.file(v, "spectra", k, role) for role, v in raw.items()}
-        else:
-            raise chk.fail("spectra", k, "files", 'required (e.g. files = { file = "x.vms" })')
-        spectra.append(
-            SpectrumEntry(
-                name=chk.string(e, "name", "spectra", k, required=True),
-                sample=sample_of(e, "spectra", k, required=False),
-                kind=kind,
-                files=spec_files,
-                options=chk.options(e, "spectra", k),
-                line=chk.lines.table("spectra", k),
-            )
+        entry = SpectrumEntry(
+            name=chk.string(e, "name", "spectra", k, required=True),
+            sample=_sample_of(chk, by_name, e, "spectra", k, required=False),
+            kind=kind,
+            files=_spectrum_files(chk, e, k),
+            options=chk.options(e, "spectra", k),
+            line=chk.lines.table("spectra", k),
         )
+        if kind in KIND_OF and kind not in ("cycling", "gitt", "sem", "hrtem", "tga"):
+            _check_options(chk, "spectra", k, KIND_OF[kind], entry.options, entry.options)
+        spectra.append(entry)
     _unique(chk, [s.name for s in spectra], "spectra")
+    return spectra
 
+
+def _model(chk: _Checker, data: Mapping[str, Any]) -> ModelSettings:
     m = data.get("model", {})
     if not isinstance(m, dict):
         raise chk.fail("model", None, None, "expected a table [model]")
@@ -570,16 +636,39 @@ def parse_study(text: str, path: str | Path = "study.toml") -> Study:
         if not isinstance(v, int) or isinstance(v, bool) or v < 2:
             raise chk.fail("model", None, key, f"expected an integer >= 2, got {v!r}")
         ints[key] = v
-    model = ModelSettings(enabled=enabled, options=chk.options(m, "model", None), **ints)
+    _check_options(chk, "model", None, "model_fit", ints, {})
+    return ModelSettings(enabled=enabled, options=chk.options(m, "model", None), **ints)
+
+
+def parse_study(text: str, path: str | Path = "study.toml") -> Study:
+    """Validate manifest text; ``path`` names it in errors and anchors relative paths.
+
+    Every entry's options are validated against the options dataclass of the analysis it feeds
+    (:mod:`sulfurscope.analysis`): the keys the CLI offers as flags, with the same checks.
+
+    Raises
+    ------
+    SulfurscopeError
+        TOML syntax errors and every validation error, as ``"<file> line N: <table>[i].<key>: ..."``.
+    """
+    p = Path(path)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise SulfurscopeError(f"{p.name}: not valid TOML: {exc}") from None
+    chk = _Checker(p, text)
+    title, description = _study_table(chk, data, p)
+    samples = _samples(chk, data)
+    by_name = {s.name: s for s in samples}
     return Study(
         path=p.resolve() if p.exists() else p,
         title=title,
         description=description,
         samples=tuple(samples),
-        cells=tuple(cells),
-        images=tuple(images),
-        spectra=tuple(spectra),
-        model=model,
+        cells=tuple(_cells(chk, data, by_name)),
+        images=tuple(_images(chk, data, by_name)),
+        spectra=tuple(_spectra(chk, data, by_name)),
+        model=_model(chk, data),
     )
 
 

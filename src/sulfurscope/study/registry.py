@@ -7,8 +7,10 @@ and asks each analysis for its report sections.
 
 Contract
 --------
-``run(files, options) -> dict[str, DataFrame]``
-    Executed in a worker process (a top-level, picklable function). ``files`` maps a role to an
+``run(files, options) -> dict[str, DataFrame] | AnalysisResult``
+    Executed in a worker process (a top-level, picklable function, or a ``functools.partial`` of
+    one). A built-in analysis returns the :class:`~sulfurscope.analysis.AnalysisResult` of the
+    analysis layer (its tables and its flags); a plug-in may return a dict of tables. ``files`` maps a role to an
     absolute path (``{"file": p}``; ``{"low_loss": p, "core_loss": q}`` for EELS; ``{"project": p}`` for
     an EDS project); ``options`` is the JSON-like options table of the manifest entry (for cells and
     images the pipeline adds the entry's fields, e.g. ``sulfur_mass_mg``, ``protocol``, ``pixel_size_nm``).
@@ -18,7 +20,7 @@ Contract
     Builds report sections from the store tables only: every name of ``tables`` mapped to the
     concatenation over all tasks of the analysis, with ``"Task"`` and ``"Sample"`` as the first two
     columns (an empty DataFrame when no task produced it). Writes figures (PNG) into ``figdir``.
-``combine(context) -> dict[str, DataFrame]`` (optional, study-level steps)
+``combine(context) -> dict[str, DataFrame] | AnalysisResult`` (optional, study-level steps)
     Runs once after every per-task analysis, on an :class:`AnalysisContext`: the per-task store tables
     (``context.tables``, with ``Task``/``Sample``), the manifest's samples table and the options of
     the manifest table named like the analysis (``[model]`` for ``name="model"``). Cached by the content
@@ -73,7 +75,8 @@ BUILTIN_KINDS: dict[str, str] = {
     "study": "no per-file tasks: a study-level step given as combine=",
 }
 
-RunFunction = Callable[[Mapping[str, Path], Mapping[str, Any]], dict[str, pd.DataFrame]]
+RunFunction = Callable[[Mapping[str, Path], Mapping[str, Any]], Any]
+CombineFunction = Callable[["AnalysisContext"], Any]
 ReportFunction = Callable[[Mapping[str, pd.DataFrame], Path], list[Any]]
 
 
@@ -150,9 +153,10 @@ class Analysis:
     report: ReportFunction
     tables: tuple[str, ...]
     figure: str
-    combine: Callable[[AnalysisContext], dict[str, pd.DataFrame]] | None = None
+    combine: CombineFunction | None = None
     inputs: tuple[str, ...] = ()
     order: float = 100.0
+    applies: Callable[[AnalysisContext], bool] | None = None
 
     @property
     def per_task(self) -> bool:
@@ -183,10 +187,11 @@ def register_analysis(
     report: ReportFunction,
     tables: tuple[str, ...] | list[str],
     figure: str,
-    combine: Callable[[AnalysisContext], dict[str, pd.DataFrame]] | None = None,
+    combine: CombineFunction | None = None,
     inputs: tuple[str, ...] | list[str] = (),
     order: float | None = None,
     replace: bool = False,
+    applies: Callable[[AnalysisContext], bool] | None = None,
 ) -> Analysis:
     """Register an analysis with the study pipeline and return it.
 
@@ -208,7 +213,10 @@ def register_analysis(
     combine : callable, optional
         Study-level step ``combine(context: AnalysisContext) -> dict[str, DataFrame]``.
     inputs : tuple of str
-        Store tables ``combine`` reads (its cache key).
+        Store tables ``combine`` reads (its cache key); the step is skipped when none is present.
+    applies : callable, optional
+        ``applies(context) -> bool``: whether a study-level step has anything to do (skipped, and
+        not counted as a task, when False).
     order : float, optional
         Report position (Fig 1 = 10, Fig 2 = 20, Fig 3 = 30, Fig 4 = 40, Fig 5 = 50, S1 Raman = 60,
         TGA = 70); default 100.
@@ -249,6 +257,7 @@ def register_analysis(
         combine=combine,
         inputs=tuple(inputs),
         order=100.0 if order is None else float(order),
+        applies=applies,
     )
     _REGISTRY[name] = analysis
     return analysis
@@ -260,7 +269,7 @@ def unregister_analysis(name: str) -> None:
 
 
 def get_analysis(name: str) -> Analysis:
-    """The registered analysis called ``name`` (importing the plug-ins first)."""
+    """The registered analysis called ``name`` (the built-in ones registered first)."""
     analyses()
     try:
         return _REGISTRY[name]
@@ -270,8 +279,19 @@ def get_analysis(name: str) -> Analysis:
         ) from None
 
 
-def analyses() -> dict[str, Analysis]:
-    """Every registered analysis, in report order (imports :mod:`sulfurscope.study.analyses`)."""
-    import sulfurscope.study.analyses  # noqa: F401  (registers the plug-ins)
+def _register_builtins() -> None:
+    from sulfurscope.study.builtin import builtin_analyses
 
+    if not _BUILTINS_DONE:
+        for kwargs in builtin_analyses():
+            register_analysis(**kwargs, replace=True)
+        _BUILTINS_DONE.append(True)
+
+
+_BUILTINS_DONE: list[bool] = []
+
+
+def analyses() -> dict[str, Analysis]:
+    """Every registered analysis (the built-in ones first registered), in report order."""
+    _register_builtins()
     return dict(sorted(_REGISTRY.items(), key=lambda kv: (kv[1].order, kv[0])))

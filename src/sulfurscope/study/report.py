@@ -8,6 +8,7 @@ from the store tables only; a failing report function becomes a problem, not a f
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -23,10 +24,14 @@ __all__ = ["analysis_sections", "write_study_report"]
 
 def analysis_sections(
     store: Mapping[str, pd.DataFrame],
+    flags: pd.DataFrame,
     registry: Mapping[str, Analysis],
     figdir: Path,
 ) -> tuple[list[ReportSection], list[dict[str, str]]]:
-    """Every analysis's report sections (in order) and the problems of report functions."""
+    """Every analysis's report sections (in order) and the problems of report functions.
+
+    Each analysis's report function gets its tables and, as ``tables["flags"]``, its flags.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -35,12 +40,13 @@ def analysis_sections(
     figdir.mkdir(parents=True, exist_ok=True)
     for a in sorted(registry.values(), key=lambda x: (x.order, x.name)):
         tables = {n: store.get(n, pd.DataFrame()) for n in a.tables}
-        if all(t.empty for t in tables.values()):
+        mine = flags[flags["Analysis"] == a.name] if len(flags) else flags
+        if all(t.empty for t in tables.values()) and mine.empty:
             continue
         sub = figdir / a.name
         sub.mkdir(exist_ok=True)
         try:
-            made = list(a.report(tables, sub))
+            made = list(a.report({**tables, "flags": mine}, sub))
         except Exception as exc:  # noqa: BLE001 - one analysis's report must not sink the rest
             problems.append(
                 {
@@ -52,16 +58,18 @@ def analysis_sections(
                 }
             )
             continue
-        for s in made:
-            text = s.text + ("\n\n" if s.text else "") + f"Reference study: {a.figure}."
-            sections.append(ReportSection(s.title, text, figures=s.figures, tables=s.tables))
+        for sec in made:
+            if "Reference study:" not in sec.text:
+                text = sec.text + ("\n\n" if sec.text else "") + f"Reference study: {a.figure}."
+                sec = dataclasses.replace(sec, text=text)
+            sections.append(sec)
     return sections, problems
 
 
 def _sha(path: Path) -> str:
-    from sulfurscope.study.pipeline import file_sha256
+    from sulfurscope.analysis import source
 
-    return file_sha256(path) if Path(path).is_file() else "n/a"
+    return source(path).sha256 if Path(path).is_file() else "n/a"
 
 
 def _manifest_tables(study: Study) -> tuple[tuple[str, pd.DataFrame], ...]:

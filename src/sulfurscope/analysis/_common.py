@@ -1,0 +1,145 @@
+"""Helpers shared by the analyses (private): provenance, reading inputs, thinning tables."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sulfurscope.analysis._options import Options
+from sulfurscope.analysis._result import AnalysisResult, Flag, Provenance, Source, source
+from sulfurscope.analysis._version import code_version
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
+__all__ = [
+    "decimate",
+    "finish",
+    "grid_array",
+    "grid_table",
+    "read_cycler_files",
+    "read_tga_curve",
+    "record_warnings",
+]
+
+
+def finish(
+    analysis: str,
+    module: str,
+    tables: Mapping[str, pd.DataFrame],
+    flags: Iterable[Flag],
+    options: Options | Mapping[str, Any],
+    sources: Iterable[Source] = (),
+    *,
+    summary: Mapping[str, Any] | None = None,
+) -> AnalysisResult:
+    """Wrap an analysis's tables and flags with its provenance (``module``: the analysis's module,
+    whose source closure is the analysis version)."""
+    from sulfurscope import __version__
+
+    opts = options.to_dict() if isinstance(options, Options) else dict(options)
+    prov = Provenance(
+        analysis=analysis,
+        analysis_version=code_version(module),
+        sulfurscope_version=__version__,
+        options=opts,
+        inputs=tuple(sources),
+    )
+    return AnalysisResult(
+        analysis=analysis,
+        tables=dict(tables),
+        flags=tuple(dict.fromkeys(flags)),
+        provenance=prov,
+        summary=dict(summary or {}),
+    )
+
+
+def read_cycler_files(
+    files: Mapping[str, Path],
+) -> tuple[pd.DataFrame, str, tuple[Source, ...]]:
+    """A cell's canonical table from ``file`` continued by ``file_2``, ``file_3``, … (joined in order
+    by :func:`sulfurscope.io.join_cycler_frames`), its format(s) and the files' sources."""
+    from sulfurscope.io import join_cycler_frames, read_cycler
+
+    extra = sorted((k for k in files if k.startswith("file_")), key=lambda k: int(k[5:]))
+    roles = ["file", *extra]
+    paths = [Path(files[r]) for r in roles]
+    data = [read_cycler(p) for p in paths]
+    sources = tuple(source(p, r) for p, r in zip(paths, roles, strict=True))
+    if len(data) == 1:
+        return data[0].frame, data[0].format, sources
+    frame = join_cycler_frames([d.frame for d in data], sources=[p.name for p in paths])
+    return frame, "+".join(dict.fromkeys(d.format for d in data)), sources
+
+
+def read_tga_curve(path: Path, role: str = "tga") -> tuple[pd.DataFrame, Source]:
+    """A TGA export's curve (``Temperature [°C]``, ``Mass [%]``) and its source."""
+    from sulfurscope.io.tga import read_tga
+
+    return read_tga(path).frame, source(path, role)
+
+
+def decimate(frame: pd.DataFrame, max_rows: int) -> pd.DataFrame:
+    """Every k-th row (first and last kept) so that at most ``max_rows`` remain."""
+    import numpy as np
+
+    n = len(frame)
+    if n <= max_rows:
+        return frame.reset_index(drop=True)
+    idx = np.unique(np.linspace(0, n - 1, max_rows).round().astype(int))
+    return frame.iloc[idx].reset_index(drop=True)
+
+
+def grid_table(array: np.ndarray, max_side: int = 256, **columns: np.ndarray) -> pd.DataFrame:
+    """A 2-D array (and same-shape companions, e.g. labels) as a long table ``Row``, ``Column``,
+    ``Value`` (+ one column per companion), strided so that no side exceeds ``max_side``."""
+    import numpy as np
+    import pandas as pd
+
+    step = max(1, int(np.ceil(max(array.shape[:2]) / max_side)))
+    a = np.asarray(array)[::step, ::step]
+    rows, cols = np.indices(a.shape[:2])
+    out = {"Row": rows.ravel(), "Column": cols.ravel(), "Value": a.ravel().astype(float)}
+    for name, comp in columns.items():
+        out[name] = np.asarray(comp)[::step, ::step].ravel()
+    return pd.DataFrame(out)
+
+
+def grid_array(table: pd.DataFrame, column: str = "Value") -> np.ndarray:
+    """Inverse of :func:`grid_table` for one column."""
+    import numpy as np
+
+    shape = (int(table["Row"].max()) + 1, int(table["Column"].max()) + 1)
+    out = np.zeros(shape, dtype=table[column].dtype)
+    out[table["Row"].to_numpy(int), table["Column"].to_numpy(int)] = table[column].to_numpy()
+    return out
+
+
+class record_warnings:  # noqa: N801 - used like warnings.catch_warnings
+    """Collect the :class:`~sulfurscope.errors.SulfurscopeWarning` s raised inside the block as flags
+    (other warnings pass through unchanged)."""
+
+    def __init__(self, flags: list[Flag], code: str = "warning", subject: str = "") -> None:
+        self.flags, self.code, self.subject = flags, code, subject
+
+    def __enter__(self) -> record_warnings:
+        import warnings
+
+        self._cm = warnings.catch_warnings(record=True)
+        self._caught = self._cm.__enter__()
+        warnings.simplefilter("always")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        import warnings
+
+        from sulfurscope.errors import SulfurscopeWarning
+
+        self._cm.__exit__(*exc)
+        for w in self._caught:
+            if issubclass(w.category, SulfurscopeWarning):
+                self.flags.append(Flag(self.code, str(w.message), "warning", self.subject))
+            else:
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)

@@ -1,0 +1,318 @@
+"""STEM-EELS line scans: t/λ, Li K and S L2,3 integrals ÷ t/λ, moving average (Figure 3e–g).
+
+:func:`analyse_eels` is the one implementation behind ``sulfurscope eels`` and the pipeline's EELS
+tasks. Either spectrum may be absent: low-loss only gives t/λ; core-loss only gives edge integrals that
+are *not* normalised (a flag says so). Reference spectra (roles ``reference_<slot>``) add a
+fine-structure fingerprint per pixel.
+
+Tables
+------
+``eels_thickness``          t/λ per pixel (log-ratio), with the position of a line scan
+``eels_integrals``          edge integrals per pixel and edge, ÷ t/λ when the low-loss is given
+``eels_profile``            line scan: integral, ÷ t/λ and moving average vs position, per edge
+``eels_spectrum``           pixel 0 of each spectrum (decimated), for the figures
+``eels_fingerprint``        best reference per pixel and edge with its score
+``eels_fingerprint_curves`` pixel 0's edge and the references, scaled and shifted (the figure)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sulfurscope.analysis._common import decimate, finish, record_warnings
+from sulfurscope.analysis._options import Options, OptionError, choice, flag, integer, number, texts
+from sulfurscope.analysis._result import AnalysisResult, Flag, source
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
+__all__ = ["TABLES", "EelsOptions", "analyse_eels", "run_files"]
+
+TABLES = (
+    "eels_thickness",
+    "eels_integrals",
+    "eels_profile",
+    "eels_spectrum",
+    "eels_fingerprint",
+    "eels_fingerprint_curves",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class EelsOptions(Options):
+    """Options of :func:`analyse_eels`."""
+
+    edges: tuple[str, ...] = texts(("Li_K", "S_L23"), "Edges to integrate, e.g. Li_K,S_L23.")
+    edge_windows: tuple[str, ...] | None = texts(
+        None,
+        "Edge window overrides NAME=bg_low,bg_high,int_low,int_high in eV (repeat per edge).",
+        split=False,
+    )
+    zlp_threshold_ev: float = number(
+        3.0, "Upper end of the zero-loss window (log-ratio t/λ).", unit="eV", positive=True
+    )
+    align: bool = flag(True, "Align the zero-loss peaks before t/λ.")
+    background_method: str = choice(
+        "log_fit",
+        ("log_fit", "two_area"),
+        "Power-law background: weighted log-log fit, or exspy's two-area method.",
+    )
+    moving_average_points: int = integer(5, "Moving-average window of the profile.", minimum=1)
+
+
+def _edges(options: EelsOptions) -> list[Any]:
+    import dataclasses
+
+    from sulfurscope.spectra.eels import EDGE_TABLE, EdgeWindow, edge_window
+
+    table = dict(EDGE_TABLE)
+    for item in options.edge_windows or ():
+        name, _, vals = item.partition("=")
+        try:
+            v = [float(x) for x in vals.split(",")]
+        except ValueError:
+            v = []
+        if not name or len(v) != 4:
+            raise OptionError(
+                "edge_windows", f"{item!r}: expected NAME=bg_low,bg_high,int_low,int_high (eV)"
+            )
+        base = table.get(name) or EdgeWindow(
+            name, name, v[2], (v[0], v[1]), (v[2], v[3]), (v[2], v[3])
+        )
+        table[name] = dataclasses.replace(
+            base, background_ev=(v[0], v[1]), integral_ev=(v[2], v[3])
+        )
+    return [edge_window(n, edges=table) for n in options.edges]
+
+
+def _positions(data: Any) -> np.ndarray:
+    import numpy as np
+
+    if data.counts.ndim == 1:
+        return np.zeros(1)
+    if data.counts.ndim == 2:
+        return np.asarray(data.navigation_nm[0], dtype=float)
+    return np.arange(int(np.prod(data.counts.shape[:-1])), dtype=float)
+
+
+def _spectrum(name: str, data: Any) -> pd.DataFrame:
+    import pandas as pd
+
+    e = data.energy_ev
+    flat = data.counts.reshape(-1, e.size)
+    frame = pd.DataFrame(
+        {
+            "Spectrum": name,
+            "Energy [eV]": e,
+            "Counts": flat[0],
+            "Dispersion [eV]": float(e[1] - e[0]),
+        }
+    )
+    return decimate(frame, 2000)
+
+
+def _thickness(ll: Any, options: EelsOptions) -> tuple[Any, pd.DataFrame]:
+    from sulfurscope.spectra.eels import relative_thickness
+
+    thick = relative_thickness(
+        ll.counts,
+        ll.energy_ev,
+        zlp_window_ev=(None, options.zlp_threshold_ev),
+        align=options.align,
+    )
+    tf = thick.to_frame()
+    tf.insert(1, "Position [nm]", _positions(ll))
+    tf["ZLP window high [eV]"] = thick.zlp_window_ev[1]
+    return thick, tf
+
+
+def _integrals(cl: Any, edges: list[Any], thick: Any, options: EelsOptions) -> Any:
+    import numpy as np
+
+    from sulfurscope.errors import SulfurscopeError
+    from sulfurscope.spectra.eels import edge_integrals
+
+    integ = edge_integrals(cl.counts, cl.energy_ev, edges, method=options.background_method)  # type: ignore[arg-type]
+    it = integ.to_frame()
+    it["Background method"] = options.background_method
+    if thick is not None:
+        tl = np.asarray(thick.t_over_lambda).ravel()
+        n = cl.counts.size // cl.energy_ev.size
+        if tl.size != n:
+            raise SulfurscopeError(
+                f"the low-loss scan has {tl.size} pixels but the core-loss scan has {n}: "
+                "they must be the same scan"
+            )
+        it["t/lambda"] = tl[it["Pixel"].to_numpy()]
+        it["Integral/(t/lambda) [counts]"] = it["Integral [counts]"] / it["t/lambda"]
+    return integ, it
+
+
+def _profile(cl: Any, integ: Any, thick: Any, options: EelsOptions) -> pd.DataFrame | None:
+    import numpy as np
+    import pandas as pd
+
+    from sulfurscope.spectra.eels import line_scan_profile
+
+    pos = _positions(cl)
+    if cl.counts.reshape(-1, cl.energy_ev.size).shape[0] != pos.size:
+        return None
+    prof = line_scan_profile(pos, integ, thick, window=options.moving_average_points)
+    rows = [
+        pd.DataFrame(
+            {
+                "Position [nm]": prof.position_nm,
+                "Edge": name,
+                "t/lambda": np.nan if prof.t_over_lambda is None else prof.t_over_lambda,
+                "Integral [counts]": prof.integral[:, j],
+                "Normalised integral [counts]": prof.normalised[:, j],
+                "Moving average [counts]": prof.smoothed[:, j],
+                "Normalised by t/lambda": prof.t_over_lambda is not None,
+                "Window [points]": prof.window,
+            }
+        )
+        for j, name in enumerate(prof.edge_names)
+    ]
+    return pd.concat(rows, ignore_index=True)
+
+
+def _fingerprint_curves(cl: Any, edge: Any, refs: Mapping[str, Any], method: str) -> pd.DataFrame:
+    """Pixel 0's background-subtracted edge and each reference, scaled to 0–1 and shifted."""
+    import numpy as np
+    import pandas as pd
+
+    from sulfurscope.spectra.eels import (
+        fingerprint_edge,
+        power_law_background,
+        subtract_background,
+    )
+
+    e = cl.energy_ev
+    flat = cl.counts.reshape(-1, e.size)
+    bg = power_law_background(flat[:1], e, edge.background_ev, method=method)  # type: ignore[arg-type]
+    y = subtract_background(flat[:1], e, bg)[0]
+    fp = fingerprint_edge(e, y, refs, window_ev=edge.fingerprint_ev)
+    sel = (e >= fp.window_ev[0]) & (e < fp.window_ev[1])
+
+    def unit(v: np.ndarray) -> np.ndarray:
+        v = v - v.min()
+        return v / v.max() if v.max() > 0 else v
+
+    parts = [pd.DataFrame({"Curve": "measured", "Energy [eV]": e[sel], "Intensity": unit(y[sel])})]
+    for name, score, shift in zip(fp.names, fp.scores, fp.shifts_ev, strict=True):
+        re, ri = (np.asarray(a, dtype=float) for a in refs[name])
+        parts.append(
+            pd.DataFrame(
+                {
+                    "Curve": name,
+                    "Energy [eV]": e[sel],
+                    "Intensity": unit(np.interp(e[sel] - shift, re, ri)),
+                    "Score": float(score),
+                    "Shift [eV]": float(shift),
+                    "Best": name == fp.best,
+                }
+            )
+        )
+    return pd.concat(parts, ignore_index=True).assign(Edge=edge.name)
+
+
+def _fingerprints(
+    cl: Any, edges: list[Any], refs: Mapping[str, Any], options: EelsOptions, flags: list[Flag]
+) -> dict[str, pd.DataFrame]:
+    import pandas as pd
+
+    from sulfurscope.spectra.eels import fingerprint_pixels
+
+    per_pixel, curves = [], []
+    for w in edges:
+        f = fingerprint_pixels(cl.counts, cl.energy_ev, w, refs, method=options.background_method)  # type: ignore[arg-type]
+        if f.empty:
+            flags.append(
+                Flag("no_reference", f"no reference covers {w.fingerprint_ev} eV", "note", w.name)
+            )
+            continue
+        per_pixel.append(f[["Pixel", "Edge", "Best", "Score"]])
+        use = {n: refs[n] for n in refs if f"{n} score" in f.columns}
+        curves.append(_fingerprint_curves(cl, w, use, options.background_method))
+    if not per_pixel:
+        return {}
+    return {
+        "eels_fingerprint": pd.concat(per_pixel, ignore_index=True),
+        "eels_fingerprint_curves": pd.concat(curves, ignore_index=True),
+    }
+
+
+def analyse_eels(
+    low_loss: Any | None,
+    core_loss: Any | None,
+    options: EelsOptions | None = None,
+    *,
+    references: Mapping[str, tuple[Any, Any]] | None = None,
+    sources: tuple[Any, ...] = (),
+) -> AnalysisResult:
+    """t/λ, edge integrals (÷ t/λ) and the line-scan profile of one low-loss/core-loss pair.
+
+    Parameters
+    ----------
+    low_loss, core_loss : EELSData or None
+        From :func:`sulfurscope.io.read_eels`; at least one.
+    options : EelsOptions
+    references : mapping of slot → (energy_ev, intensity), optional
+        Reference spectra for the fingerprint (slots of :data:`sulfurscope.spectra.eels.REFERENCE_SLOTS`).
+    sources : tuple of Source
+
+    Returns
+    -------
+    AnalysisResult
+    """
+    from sulfurscope.errors import SulfurscopeError
+
+    if low_loss is None and core_loss is None:
+        raise SulfurscopeError("EELS needs a low-loss spectrum, a core-loss spectrum or both")
+    options = options or EelsOptions()
+    flags: list[Flag] = []
+    tables: dict[str, Any] = {}
+    spectra = []
+    thick = None
+    with record_warnings(flags, "eels"):
+        if low_loss is not None:
+            thick, tables["eels_thickness"] = _thickness(low_loss, options)
+            spectra.append(_spectrum("low-loss pixel 0", low_loss))
+        if core_loss is not None:
+            edges = _edges(options)
+            integ, tables["eels_integrals"] = _integrals(core_loss, edges, thick, options)
+            spectra.append(_spectrum("core-loss pixel 0", core_loss))
+            prof = _profile(core_loss, integ, thick, options)
+            if prof is not None:
+                tables["eels_profile"] = prof
+            if thick is None:
+                flags.append(
+                    Flag("not_normalised", "no low-loss spectrum: integrals not ÷ t/λ", "warning")
+                )
+            if references:
+                tables.update(_fingerprints(core_loss, edges, references, options, flags))
+    import pandas as pd
+
+    tables["eels_spectrum"] = pd.concat(spectra, ignore_index=True)
+    return finish("eels", __name__, tables, flags, options, sources)
+
+
+def run_files(files: Mapping[str, Path], options: EelsOptions) -> AnalysisResult:
+    """Read ``low_loss`` and/or ``core_loss`` (and ``reference_<slot>`` spectra) and analyse them."""
+    from sulfurscope.errors import SulfurscopeError
+    from sulfurscope.io.eels import read_eels, read_reference_spectrum
+    from sulfurscope.spectra.eels import REFERENCE_SLOTS
+
+    refs = {r[len("reference_") :]: Path(p) for r, p in files.items() if r.startswith("reference_")}
+    bad = sorted(set(refs) - set(REFERENCE_SLOTS))
+    if bad:
+        raise SulfurscopeError(f"unknown reference slot(s) {bad}; use {list(REFERENCE_SLOTS)}")
+    ll = read_eels(Path(files["low_loss"])) if "low_loss" in files else None
+    cl = read_eels(Path(files["core_loss"])) if "core_loss" in files else None
+    sources = tuple(source(p, r) for r, p in files.items())
+    references = {k: read_reference_spectrum(v) for k, v in refs.items()}
+    return analyse_eels(ll, cl, options, references=references, sources=sources)

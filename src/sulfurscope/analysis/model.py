@@ -1,0 +1,548 @@
+"""The particle-size model (Figure 5): predict, formation, fit.
+
+Three analyses, each the one implementation behind its CLI command and (for the fit) the pipeline's
+study-level ``model`` step:
+
+:func:`analyse_model_predict`    model A: other sizes' rate capability from a reference curve (5b–e)
+:func:`analyse_model_formation`  model B: the first discharge, active fraction per size, θ(r)
+:func:`analyse_model_fit`        models C, B and A fitted to the study's tables, then every sample's
+                                 rate test, retention and first discharge predicted (Figure 5)
+
+:func:`model_inputs` builds the fit's inputs (rate tests and size distributions per sample) from the
+study's store tables; the CLI reads them from a results folder with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sulfurscope.analysis._common import finish
+from sulfurscope.analysis._options import Options, choice, flag, integer, number, numbers
+from sulfurscope.analysis._result import AnalysisResult, Flag
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = [
+    "FIT_TABLES",
+    "FORMATION_TABLES",
+    "PREDICT_TABLES",
+    "ModelFitOptions",
+    "ModelFormationOptions",
+    "ModelPredictOptions",
+    "analyse_model_fit",
+    "analyse_model_formation",
+    "analyse_model_predict",
+    "distribution_of",
+    "model_inputs",
+    "sample_sizes",
+]
+
+PREDICT_TABLES = ("model_rate_predictions", "model_prediction_distributions")
+FORMATION_TABLES = ("formation_classes", "formation_curves", "formation_profiles")
+FIT_TABLES = (
+    "model_parameters",
+    "model_fitted_vs_measured",
+    "model_cycling_fit",
+    "model_predicted_rate",
+    "model_predicted_retention",
+    "model_predicted_first_discharge",
+    "model_active_fraction",
+    "model_distributions",
+    "model_rate_comparison",
+    "model_measured_rate",
+    "model_shell_scaling",
+)
+_DIAM = "Equivalent diameter [um]"
+
+
+@dataclass(frozen=True, slots=True)
+class _Sizes(Options):
+    sizes_um: tuple[float, ...] = numbers(
+        (1.0, 4.0, 8.0), "Mean particle diameters, e.g. 1,4,8.", unit="µm", positive=True
+    )
+    sd_um: tuple[float, ...] | None = numbers(
+        None, "Standard deviations (one, or one per size; 0 = a single size).", unit="µm",
+        minimum=0.0,
+    )
+    distribution: str = choice(
+        "gaussian", ("gaussian", "lognormal"), "Shape of each size distribution (with sd_um)."
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ModelPredictOptions(_Sizes):
+    """Options of :func:`analyse_model_predict`."""
+
+    shell_um: float = number(1.0, "Active shell thickness δ.", unit="µm", positive=True)
+    reference_size_um: float = number(
+        1.0, "Diameter of the reference sample.", unit="µm", positive=True
+    )
+    rate_correction: bool = flag(True, "Apply the C/F rate correction (MODEL.md A.2).")
+    n_classes: int = integer(40, "Size classes per distribution.", minimum=2, maximum=400)
+
+
+@dataclass(frozen=True, slots=True)
+class ModelFormationOptions(_Sizes):
+    """Options of :func:`analyse_model_formation`."""
+
+    c_rate: float = number(0.1, "Formation C-rate.", positive=True, maximum=100.0)
+    diffusivity_m2_s: float | None = number(
+        None, "D₀ of model B (default: the model's).", unit="m²/s", positive=True
+    )
+    gitt_pulse_mah_g: float | None = number(
+        None,
+        "Run the first discharge as a GITT with pulses of this charge.",
+        unit="mAh/g",
+        positive=True,
+    )
+    n_cells: int = integer(30, "Grid cells per size class.", minimum=5, maximum=400)
+    n_classes: int = integer(12, "Size classes per distribution.", minimum=2, maximum=200)
+
+
+@dataclass(frozen=True, slots=True)
+class ModelFitOptions(Options):
+    """Options of :func:`analyse_model_fit`."""
+
+    n_classes: int = integer(8, "Size classes per distribution.", minimum=2, maximum=200)
+    n_cells: int = integer(20, "Model B grid cells per size class.", minimum=5, maximum=400)
+
+
+# ------------------------------------------------------------------------- distributions
+
+
+def distribution_of(mean_um: float, sd_um: float, kind: str, n_classes: int) -> Any:
+    """One size distribution: a single size (sd 0), Gaussian or log-normal."""
+    from sulfurscope.model import gaussian_distribution, lognormal_distribution, single_size
+
+    if sd_um <= 0 or kind == "single":
+        return single_size(mean_um)
+    if kind == "lognormal":
+        return lognormal_distribution(mean_um, sd_um, n_classes=n_classes)
+    return gaussian_distribution(mean_um, sd_um, n_classes=n_classes)
+
+
+def _distributions(options: _Sizes, n_classes: int) -> dict[str, Any]:
+    from sulfurscope.analysis._options import OptionError
+
+    sizes = options.sizes_um
+    sd = options.sd_um or (0.0,)
+    if len(sd) not in (1, len(sizes)):
+        raise OptionError("sd_um", f"give one value or one per size ({len(sizes)}), got {len(sd)}")
+    sd = sd * len(sizes) if len(sd) == 1 else sd
+    return {
+        f"{d:g} um": distribution_of(d, s, options.distribution, n_classes)
+        for d, s in zip(sizes, sd, strict=True)
+    }
+
+
+def _distribution_table(dists: Mapping[str, Any]) -> pd.DataFrame:
+    import pandas as pd
+
+    return pd.concat(
+        [
+            pd.DataFrame(
+                {"Sample": k, "Diameter [um]": d.diameter_um, "Number fraction": d.number_fraction}
+            )
+            for k, d in dists.items()
+        ],
+        ignore_index=True,
+    )
+
+
+def _mean_size(dist: Any) -> float:
+    import numpy as np
+
+    return float(np.average(dist.diameter_um, weights=dist.number_fraction))
+
+
+def _sample_distributions(
+    particles: pd.DataFrame, samples: pd.DataFrame, n_classes: int
+) -> dict[str, Any]:
+    import numpy as np
+
+    from sulfurscope.model import measured_distribution, single_size
+
+    out: dict[str, Any] = {}
+    for _, s in samples.iterrows():
+        name = str(s["Sample"])
+        p = particles[particles["Sample"] == name] if not particles.empty else particles
+        if not p.empty and _DIAM in p.columns and p[_DIAM].notna().sum() >= 10:
+            out[name] = measured_distribution(p[[_DIAM]].dropna(), column=_DIAM, bins=n_classes)
+        elif np.isfinite(s["Particle size [um]"]):
+            out[name] = single_size(float(s["Particle size [um]"]))
+    return dict(sorted(out.items(), key=lambda kv: _mean_size(kv[1])))
+
+
+def sample_sizes(particles: pd.DataFrame, samples: pd.DataFrame) -> dict[str, float]:
+    """Each sample's number-mean particle diameter (µm): from its SEM particle table when it has ≥ 10
+    particles, else the manifest's ``Particle size [um]``."""
+    return {k: _mean_size(d) for k, d in _sample_distributions(particles, samples, 8).items()}
+
+
+def _rate_tests(cycles: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Per sample, the cycle summary of its longest rate test (protocol ``rate``)."""
+    if cycles.empty or "Discharge capacity [mAh/g]" not in cycles.columns:
+        return {}
+    rate = cycles[cycles["Protocol"] == "rate"]
+    out = {}
+    for sample, g in rate.groupby("Sample", sort=False):
+        task = g.groupby("Task")["Cycle"].max().idxmax()
+        out[str(sample)] = g[g["Task"] == task].reset_index(drop=True)
+    return out
+
+
+def model_inputs(
+    cycles: pd.DataFrame, particles: pd.DataFrame, samples: pd.DataFrame, n_classes: int
+) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
+    """The fit's inputs from store tables: rate tests and size distributions of the samples that
+    have both, ordered by size (the smallest is the reference)."""
+    dists = _sample_distributions(particles, samples, n_classes)
+    rates = _rate_tests(cycles)
+    return {k: rates[k] for k in dists if k in rates}, {k: d for k, d in dists.items() if k in rates}
+
+
+# ------------------------------------------------------------------------------- predict
+
+
+def analyse_model_predict(
+    reference: pd.DataFrame, options: ModelPredictOptions | None = None
+) -> AnalysisResult:
+    """Rate capability of other sizes from the reference sample's curve (model A, MODEL.md A).
+
+    Parameters
+    ----------
+    reference : DataFrame
+        The reference sample's rate table (``C-rate`` and a discharge-capacity column).
+    options : ModelPredictOptions
+
+    Returns
+    -------
+    AnalysisResult
+        Tables ``model_rate_predictions`` and ``model_prediction_distributions``.
+    """
+    import pandas as pd
+
+    from sulfurscope.model import predict_rate_capability
+
+    options = options or ModelPredictOptions()
+    dists = _distributions(options, options.n_classes)
+    frames = []
+    for name, dist in dists.items():
+        p = predict_rate_capability(
+            reference,
+            dist,
+            shell_um=options.shell_um,
+            rate_correction=options.rate_correction,
+            reference_distribution=options.reference_size_um,
+        )
+        f = p.to_frame()
+        f.insert(0, "Sample", name)
+        f["Active fraction"] = p.active_fraction
+        f["Reference active fraction"] = p.reference_active_fraction
+        f["Shell [um]"] = options.shell_um
+        frames.append(f)
+    tables = {
+        "model_rate_predictions": pd.concat(frames, ignore_index=True),
+        "model_prediction_distributions": _distribution_table(dists),
+    }
+    summary = {f"F({f['Sample'].iloc[0]})": float(f["Active fraction"].iloc[0]) for f in frames}
+    return finish("model_predict", __name__, tables, [], options, summary=summary)
+
+
+# ----------------------------------------------------------------------------- formation
+
+
+def _formation_frames(name: str, r: Any) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    import numpy as np
+    import pandas as pd
+
+    from sulfurscope.units import Q_THEORETICAL_SULFUR_MAH_G
+
+    classes = r.to_frame()
+    classes.insert(0, "Sample", name)
+    curve = pd.DataFrame(
+        {
+            "Sample": name,
+            "Time [s]": r.time_s,
+            "Voltage [V]": r.voltage_v,
+            "Current [C]": r.current_c,
+            "Specific capacity [mAh/g]": r.converted * Q_THEORETICAL_SULFUR_MAH_G,
+        }
+    )
+    profiles = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "Sample": name,
+                    "Diameter [um]": r.diameter_um[j],
+                    "Active fraction": r.active_fraction[j],
+                    "Depth [um]": r.diameter_um[j] / 2 - np.asarray(r.radius_um[j]),
+                    "Conversion": np.asarray(r.theta[j]),
+                }
+            )
+            for j in range(r.diameter_um.size)
+        ],
+        ignore_index=True,
+    )
+    return classes, curve, profiles
+
+
+def analyse_model_formation(options: ModelFormationOptions | None = None) -> AnalysisResult:
+    """The first (formation) discharge of model B for each size distribution (MODEL.md B).
+
+    Returns
+    -------
+    AnalysisResult
+        Tables ``formation_classes`` (active fraction per size class), ``formation_curves``
+        (voltage vs capacity) and ``formation_profiles`` (θ vs depth per class).
+    """
+    import pandas as pd
+
+    from sulfurscope.model import FormationParameters, simulate_formation
+
+    options = options or ModelFormationOptions()
+    dists = _distributions(options, options.n_classes)
+    params = (
+        FormationParameters()
+        if options.diffusivity_m2_s is None
+        else FormationParameters(diffusivity_m2_s=options.diffusivity_m2_s)
+    )
+    parts: list[tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]] = []
+    summary = {}
+    for name, dist in dists.items():
+        r = simulate_formation(
+            dist,
+            params,
+            c_rate=options.c_rate,
+            n_cells=options.n_cells,
+            gitt_pulse_mah_g=options.gitt_pulse_mah_g,
+        )
+        parts.append(_formation_frames(name, r))
+        summary[name] = {
+            "electrode_active_fraction": r.electrode_active_fraction,
+            "capacity_mah_g": r.capacity_mah_g,
+        }
+    tables = {
+        n: pd.concat([p[k] for p in parts], ignore_index=True)
+        for k, n in enumerate(FORMATION_TABLES)
+    }
+    return finish("model_formation", __name__, tables, [], options, summary=summary)
+
+
+# ----------------------------------------------------------------------------------- fit
+
+
+def _blocks(t: pd.DataFrame) -> pd.DataFrame:
+    """Cycles after formation as (C-rate, discharge capacity) rows (a block table as it is)."""
+    if "Cycle" not in t.columns:
+        return t[["C-rate", "Mean discharge capacity [mAh/g]"]]
+    b = t[t["Cycle"] > 1][["Discharge C-rate", "Discharge capacity [mAh/g]"]]
+    return b.rename(
+        columns={
+            "Discharge C-rate": "C-rate",
+            "Discharge capacity [mAh/g]": "Mean discharge capacity [mAh/g]",
+        }
+    )
+
+
+def _block_means(t: pd.DataFrame) -> pd.DataFrame:
+    b = _blocks(t)
+    b = b.assign(**{"C-rate": b["C-rate"].round(4)})
+    return b.groupby("C-rate", as_index=False)["Mean discharge capacity [mAh/g]"].mean()
+
+
+def _shell_scaling(
+    rates: Mapping[str, pd.DataFrame], dists: Mapping[str, Any], ref: str, shell_um: float
+) -> pd.DataFrame:
+    """Fig 5c–e: each larger sample from the smallest one's measured rate curve,
+    Q(C) = F/F_ref · Q_ref(C·F_ref/F) (model A), against its own measured block means."""
+    import pandas as pd
+
+    from sulfurscope.model import predict_rate_capability
+
+    ref_blocks = _block_means(rates[ref])
+    frames = []
+    for name, dist in dists.items():
+        if name == ref or name not in rates:
+            continue
+        pred = predict_rate_capability(
+            ref_blocks, dist, shell_um=shell_um, reference_distribution=dists[ref]
+        )
+        meas = _block_means(rates[name])
+        f = pred.to_frame()
+        f["Measured discharge capacity [mAh/g]"] = [
+            float(meas.iloc[(meas["C-rate"] - c).abs().argmin()]["Mean discharge capacity [mAh/g]"])
+            if len(meas)
+            else float("nan")
+            for c in f["C-rate"]
+        ]
+        f["Active fraction"] = pred.active_fraction
+        f["Reference active fraction"] = pred.reference_active_fraction
+        f["Shell [um]"] = shell_um
+        f.insert(0, "Sample", name)
+        frames.append(f)
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def _fit_shell(
+    rates: Mapping[str, pd.DataFrame], dists: Mapping[str, Any], ref: str, flags: list[Flag]
+) -> Any:
+    import pandas as pd
+
+    from sulfurscope.errors import SulfurscopeError
+    from sulfurscope.model import fit_shell_thickness
+
+    blocks = pd.concat([_blocks(t).assign(Sample=k) for k, t in rates.items()], ignore_index=True)
+    try:
+        return fit_shell_thickness(blocks, dists, reference=ref)
+    except SulfurscopeError as exc:
+        flags.append(Flag("shell_fit_failed", str(exc), "failed", "model A"))
+        return None
+
+
+def _rate_comparison(rates: Mapping[str, pd.DataFrame], predicted: pd.DataFrame) -> pd.DataFrame:
+    """Predicted vs measured block means (cycles > 1) per sample and C-rate."""
+    import numpy as np
+    import pandas as pd
+
+    rows = []
+    for name, t in rates.items():
+        meas = _blocks(t)
+        pred = predicted[(predicted["Sample"] == name) & (predicted["Cycle"] > 1)]
+        for c in sorted(pred["C-rate"].round(4).unique()):
+            p = pred[np.isclose(pred["C-rate"], c, rtol=0.1)]["Discharge capacity [mAh/g]"]
+            m = meas[np.isclose(meas["C-rate"], c, rtol=0.15)]
+            m = m["Mean discharge capacity [mAh/g]"]
+            rows.append(
+                {
+                    "Sample": name,
+                    "C-rate": float(c),
+                    "Predicted capacity [mAh/g]": float(p.mean()),
+                    "Measured capacity [mAh/g]": float(m.mean()) if len(m) else float("nan"),
+                    "Measured cycles": int(len(m)),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def _fit_bc(
+    rates: Mapping[str, pd.DataFrame], dists: Mapping[str, Any], options: ModelFitOptions
+) -> tuple[Any, Any, dict[str, Any]]:
+    """Model C on the reference (smallest) sample, model B's D₀ on all samples."""
+    from sulfurscope.model import fit_cycling_model, fit_formation_model
+
+    ref = next(iter(dists))
+    fit_c = fit_cycling_model(rates[ref], dists[ref], n_cells=options.n_cells)
+    tables: dict[str, Any] = {
+        "params": [fit_c.to_frame().assign(Model="C (cycling)", Reference=ref)],
+        "model_cycling_fit": fit_c.table.copy(),
+    }
+    formation = fit_c.formation
+    if len(dists) > 1:
+        fit_b = fit_formation_model(
+            {k: (dists[k], rates[k]) for k in dists}, cycling=fit_c.cycling, n_cells=options.n_cells
+        )
+        formation = fit_b.formation
+        tables["params"].append(fit_b.to_frame().assign(Model="B (formation)", Reference=ref))
+        tables["model_fitted_vs_measured"] = fit_b.table.copy()
+    return fit_c, formation, tables
+
+
+def _fit_flags(fits: list[Any]) -> list[Flag]:
+    return [
+        Flag("fit_failed", f.message or "the fit did not converge", "failed", name)
+        for name, f in fits
+        if not f.success
+    ]
+
+
+def analyse_model_fit(
+    rates: Mapping[str, pd.DataFrame],
+    distributions: Mapping[str, Any],
+    options: ModelFitOptions | None = None,
+) -> AnalysisResult:
+    """Fit models C, B and A to a study and predict every sample (MODEL.md D).
+
+    Parameters
+    ----------
+    rates : mapping of sample → DataFrame
+        Each sample's rate test as a cycle summary (``Cycle``, ``Discharge C-rate``,
+        ``Discharge capacity [mAh/g]``, ...) or a block table (``C-rate``, ``Cycles``,
+        ``Mean discharge capacity [mAh/g]``).
+    distributions : mapping of sample → SizeDistribution
+        Ordered by size: the first (smallest) sample is the reference.
+    options : ModelFitOptions
+
+    Returns
+    -------
+    AnalysisResult
+        Tables ``model_*``; ``fit_failed``/``shell_fit_failed`` flags (never a silent default).
+    """
+    import pandas as pd
+
+    from sulfurscope.errors import SulfurscopeError
+    from sulfurscope.model import electrode_active_fraction, predict_samples
+
+    options = options or ModelFitOptions()
+    dists = {k: d for k, d in distributions.items() if k in rates}
+    if not dists:
+        raise SulfurscopeError(
+            "the model fit needs at least one sample with both a size (particle_size_um or SEM "
+            "images) and a rate test with a sulfur mass"
+        )
+    ref = next(iter(dists))
+    fit_c, formation, parts = _fit_bc(rates, dists, options)
+    flags = _fit_flags([("model C", fit_c)])
+    params = parts.pop("params")
+    tables: dict[str, Any] = dict(parts)
+    if len(dists) > 1:
+        shell = _fit_shell(rates, dists, ref, flags)
+        if shell is not None:
+            params.append(
+                pd.DataFrame(
+                    [
+                        {
+                            "Model": "A (active shell)",
+                            "Reference": ref,
+                            "Parameter": "shell_um",
+                            "Value": shell.shell_um,
+                            "Standard error": shell.shell_stderr_um,
+                        }
+                    ]
+                )
+            )
+            scaled = _shell_scaling(rates, dists, ref, shell.shell_um)
+            if not scaled.empty:
+                tables["model_shell_scaling"] = scaled
+    tables["model_parameters"] = pd.concat(params, ignore_index=True)
+    preds = predict_samples(
+        dists, cycling=fit_c.cycling, formation=formation, n_cells=min(options.n_cells, 20)
+    )
+    tables["model_predicted_rate"] = preds.rate.copy()
+    tables["model_predicted_retention"] = preds.retention.copy()
+    tables["model_predicted_first_discharge"] = preds.first_discharge.copy()
+    tables["model_active_fraction"] = pd.DataFrame(
+        {
+            "Sample": list(preds.active_fraction),
+            "Active fraction after formation": list(preds.active_fraction.values()),
+            "Geometric active fraction (1 um shell)": [
+                float(electrode_active_fraction(dists[k], shell_um=1.0))
+                for k in preds.active_fraction
+            ],
+        }
+    )
+    tables["model_distributions"] = _distribution_table(dists)
+    tables["model_rate_comparison"] = _rate_comparison(rates, preds.rate)
+    tables["model_measured_rate"] = _measured(rates)
+    return finish("model_fit", __name__, tables, flags, options, summary={"reference": ref})
+
+
+def _measured(rates: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    import pandas as pd
+
+    cols = ["Cycle", "Discharge C-rate", "Discharge capacity [mAh/g]"]
+    parts = [t[cols].assign(Sample=k) for k, t in rates.items() if set(cols) <= set(t.columns)]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=[*cols, "Sample"])

@@ -1,0 +1,265 @@
+"""Particle sizes from SEM/TEM images (Figure 1a–c, Figure S8).
+
+:func:`analyse_particles` is the one implementation behind ``sulfurscope particles`` and the pipeline's
+SEM tasks: crop the data bar, segment (or take Fiji ROIs), measure every particle, build the size
+distribution, and score against a truth mask when one is given.
+
+Tables
+------
+``particles``              one row per particle (area, ECD, Feret, circularity, centroid)
+``particle_distribution``  one row: calibration, counts, number/volume statistics, fits
+``particle_sample``        the sampled diameters the statistics (and the histogram) are made of
+``particle_segmentation``  one row: every segmentation setting, the automatic ones resolved
+``particle_overlay``       image and labels, strided to at most 256 px a side (for the figures)
+``particle_accuracy``      one row when a truth mask is given: precision, recall, ECD error
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sulfurscope.analysis._common import finish, grid_table, record_warnings
+from sulfurscope.analysis._options import Options, choice, flag, integer, number, number_or
+from sulfurscope.analysis._result import AnalysisResult, Flag, source
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
+__all__ = ["TABLES", "ParticleOptions", "analyse_particles", "run_files"]
+
+TABLES = (
+    "particles",
+    "particle_distribution",
+    "particle_sample",
+    "particle_segmentation",
+    "particle_overlay",
+    "particle_accuracy",
+)
+_TO_UM = {"um": 1.0, "nm": 1e-3, "mm": 1e3}
+_SEGMENT = (
+    "invert",
+    "smooth_sigma_px",
+    "background",
+    "background_radius_px",
+    "threshold",
+    "fill_holes",
+    "split",
+    "min_distance_px",
+    "split_depth",
+    "exclude_edge",
+    "min_area_px",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ParticleOptions(Options):
+    """Options of :func:`analyse_particles`."""
+
+    pixel_size_nm: float | None = number(
+        None, "Pixel size; overrides the file's calibration.", unit="nm", positive=True
+    )
+    crop_data_bar: bool = flag(True, "Detect and crop the instrument's data bar.")
+    data_bar_row: int | None = integer(None, "First row of the data bar (skips detection).", minimum=1)
+    invert: bool = flag(False, "Particles darker than the background (bright-field TEM).")
+    smooth_sigma_px: float = number(1.0, "Gaussian smoothing before thresholding.", unit="px", minimum=0.0)
+    background: str = choice(
+        "auto", ("auto", "none", "gaussian", "tophat"), "Background flattening."
+    )
+    background_radius_px: float | str = number_or(
+        "auto", ("auto",), "Scale of the background flattening.", unit="px", positive=True
+    )
+    threshold: float | str = number_or(
+        "auto",
+        ("auto", "otsu", "multiotsu", "local", "background", "none"),
+        "Threshold method, or a grey value.",
+    )
+    fill_holes: bool = flag(False, "Fill holes inside particles.")
+    split: str = choice(
+        "distance",
+        ("distance", "intensity", "gradient", "none"),
+        "How touching particles are separated (watershed on the distance transform, ...).",
+    )
+    min_distance_px: int = integer(3, "Smallest distance between two particle seeds.", minimum=1)
+    split_depth: float | str = number_or(
+        "auto", ("auto",), "Depth a watershed seed must have.", unit="px", positive=True
+    )
+    exclude_edge: bool = flag(True, "Leave out particles touching the image border.")
+    min_area_px: float | str = number_or(
+        "auto", ("auto",), "Smallest particle area kept.", unit="px²", positive=True
+    )
+    sample_size: int = integer(
+        300, "Particles drawn (seeded) for the distribution statistics; 0 = all.", minimum=0
+    )
+    seed: int = integer(0, "Seed of the particle sample.", minimum=0)
+    truth_particle_value: int = integer(
+        0, "Value of the particle pixels in a binary truth mask.", minimum=0
+    )
+
+
+def _segment(image: np.ndarray, options: ParticleOptions) -> tuple[np.ndarray, dict[str, Any]]:
+    from sulfurscope.microscopy.particles import segment_particles, segmentation_parameters
+
+    kw = {k: getattr(options, k) for k in _SEGMENT}
+    if kw["min_area_px"] != "auto":
+        kw["min_area_px"] = int(kw["min_area_px"])
+    settings = segmentation_parameters(image, **kw)
+    fixed = {
+        **kw,
+        "threshold": kw["threshold"] if kw["threshold"] != "auto" else settings.threshold,
+        "background": settings.background,
+        "background_radius_px": settings.background_radius_px,
+        "split_depth": settings.split_depth,
+        "min_area_px": settings.min_area_px,
+    }
+    return segment_particles(image, **fixed), settings.to_dict()
+
+
+def _distribution(table: pd.DataFrame, col: str, unit: str, options: ParticleOptions) -> Any:
+    from sulfurscope.microscopy import size_distribution
+
+    return size_distribution(
+        table[col].to_numpy(),
+        sample_size=options.sample_size or None,
+        seed=options.seed,
+        length_unit=unit,
+    )
+
+
+def _stats_row(
+    table: pd.DataFrame, col: str, unit: str, options: ParticleOptions, flags: list[Flag]
+) -> tuple[dict[str, Any], Any]:
+    """The distribution statistics (the study's and every fit's) and the sampled diameters."""
+    from sulfurscope.errors import FitError
+
+    stats: dict[str, Any] = {"Length unit": unit, "Particles": len(table)}
+    try:
+        dist = _distribution(table, col, unit, options)
+    except FitError as exc:
+        flags.append(Flag("distribution_failed", str(exc), "failed"))
+        return stats, None
+    d = dist.to_dict()
+    scale = _TO_UM.get(unit, float("nan"))
+    for key, name in (
+        ("number_mean", "Number mean"),
+        ("number_sd", "Number sd"),
+        ("volume_mean", "Volume-weighted mean"),
+        ("d50", "d50"),
+    ):
+        stats[f"{name} [{unit}]"] = float(d[key])
+        if unit in _TO_UM:
+            stats[f"{name} [um]"] = float(d[key]) * scale
+    stats["Sampled"] = int(d["n_sampled"])
+    for k, v in dist.to_frame().iloc[0].items():
+        stats[f"Fit {k}"] = v
+    return stats, dist.diameters
+
+
+def _accuracy(labels: np.ndarray, truth: np.ndarray, options: ParticleOptions) -> Any:
+    import numpy as np
+    import pandas as pd
+    from scipy import ndimage as ndi
+
+    from sulfurscope.microscopy.particles import match_particles
+
+    t = truth[: labels.shape[0], : labels.shape[1]]
+    tl, _ = ndi.label(t == options.truth_particle_value)
+    if options.exclude_edge:
+        edge = np.unique(np.concatenate([tl[0], tl[-1], tl[:, 0], tl[:, -1]]))
+        tl[np.isin(tl, edge[edge > 0])] = 0
+    return pd.DataFrame([match_particles(labels, tl).to_dict()])
+
+
+def analyse_particles(
+    micrograph: Any,
+    options: ParticleOptions | None = None,
+    *,
+    rois: list[np.ndarray] | None = None,
+    truth: np.ndarray | None = None,
+    sources: tuple[Any, ...] = (),
+) -> AnalysisResult:
+    """Particle table and size distribution of one micrograph.
+
+    Parameters
+    ----------
+    micrograph : Micrograph
+        From :func:`sulfurscope.io.images.read_image` (image and calibration).
+    options : ParticleOptions
+    rois : list of (N, 2) arrays, optional
+        Fiji ROI polygons (``read_rois``): used instead of the segmentation.
+    truth : 2-D array, optional
+        A truth mask (binary, particle pixels = ``truth_particle_value``) to score against.
+    sources : tuple of Source
+
+    Returns
+    -------
+    AnalysisResult
+    """
+    import pandas as pd
+
+    from sulfurscope.microscopy import crop_data_bar, measure_particles
+    from sulfurscope.microscopy.particles import labels_from_polygons
+
+    options = options or ParticleOptions()
+    flags: list[Flag] = []
+    px = micrograph.calibration.pixel_size_nm
+    detect = options.crop_data_bar and options.data_bar_row is None
+    image, bar = crop_data_bar(micrograph.image, row=options.data_bar_row, detect=detect)
+    tables: dict[str, Any] = {}
+    with record_warnings(flags, "segmentation"):
+        if rois is not None:
+            labels = labels_from_polygons(rois, image.shape)
+        else:
+            labels, settings = _segment(image, options)
+            seg = {k: (",".join(v) if isinstance(v, list) else v) for k, v in settings.items()}
+            tables["particle_segmentation"] = pd.DataFrame([seg])
+    table = measure_particles(labels, pixel_size_nm=px)
+    col = next(c for c in table.columns if c.startswith("Equivalent diameter"))
+    unit = col[col.index("[") + 1 : -1]
+    if unit in _TO_UM and col != "Equivalent diameter [um]":
+        table["Equivalent diameter [um]"] = table[col] * _TO_UM[unit]
+    if px is None:
+        flags.append(Flag("uncalibrated", "no pixel size: sizes are in pixels", "warning"))
+    row, sample = _stats_row(table, col, unit, options, flags)
+    stats = {
+        "Pixel size [nm]": px,
+        "Calibration": micrograph.calibration.source,
+        "Data bar row": bar.row,
+        "Data bar rows": int(micrograph.image.shape[0] - image.shape[0]),
+        "Image width [px]": int(image.shape[1]),
+        "Method": "Fiji ROIs" if rois is not None else "segmentation",
+        **row,
+    }
+    tables["particles"] = table
+    tables["particle_distribution"] = pd.DataFrame([stats])
+    if sample is not None:
+        tables["particle_sample"] = pd.DataFrame({col: sample})
+    tables["particle_overlay"] = grid_table(image.astype(float), Label=labels)
+    if truth is not None:
+        tables["particle_accuracy"] = _accuracy(labels, truth, options)
+    return finish("particles", __name__, tables, flags, options, sources, summary=stats)
+
+
+def run_files(files: Mapping[str, Path], options: ParticleOptions) -> AnalysisResult:
+    """Read the image (role ``file``; optional ``rois`` and ``truth_mask``) and analyse it."""
+    from sulfurscope.io.images import read_image, read_rois
+
+    flags: list[Flag] = []
+    with record_warnings(flags, "calibration"):
+        mic = read_image(files["file"], pixel_size_nm=options.pixel_size_nm)
+    sources = [source(files["file"], "file")]
+    rois = truth = None
+    if "rois" in files:
+        rois = read_rois(files["rois"])
+        sources.append(source(files["rois"], "rois"))
+    if "truth_mask" in files:
+        truth = read_image(files["truth_mask"]).image
+        sources.append(source(files["truth_mask"], "truth_mask"))
+    res = analyse_particles(mic, options, rois=rois, truth=truth, sources=tuple(sources))
+    return finish(
+        res.analysis, __name__, res.tables, [*flags, *res.flags], options, sources,
+        summary=res.summary,
+    )

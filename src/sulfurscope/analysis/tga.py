@@ -1,0 +1,105 @@
+"""TGA: the sulfur mass fraction of a composite from its mass-loss curve.
+
+:func:`analyse_tga` is the one implementation behind ``sulfurscope tga``, the pipeline's TGA tasks and
+the composite-mass route of the cell analyses (:func:`sulfur_fraction_of`).
+
+Tables
+------
+``tga_fraction``  one row: the sulfur fraction, the window, masses at its ends, the DTG peak
+``tga_curve``     the curve (decimated)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sulfurscope.analysis._common import decimate, finish, read_tga_curve
+from sulfurscope.analysis._options import Options, integer, numbers
+from sulfurscope.analysis._result import AnalysisResult, Flag
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["TABLES", "TgaOptions", "analyse_tga", "run_files", "sulfur_fraction_of"]
+
+TABLES = ("tga_fraction", "tga_curve")
+
+
+@dataclass(frozen=True, slots=True)
+class TgaOptions(Options):
+    """Options of :func:`analyse_tga`."""
+
+    window_c: tuple[float, float] = numbers(
+        (150.0, 400.0),
+        "Temperature window of the sulfur mass-loss step (start, end).",
+        unit="°C",
+        length=2,
+    )
+    curve_points: int = integer(1500, "Points kept of the stored curve.", minimum=10)
+
+
+def _fraction(curve: pd.DataFrame, options: TgaOptions) -> Any:
+    from sulfurscope.spectra import sulfur_fraction
+
+    return sulfur_fraction(
+        curve["Temperature [°C]"].to_numpy(),
+        curve["Mass [%]"].to_numpy(),
+        window_c=options.window_c,
+    )
+
+
+def sulfur_fraction_of(curve: pd.DataFrame, options: TgaOptions | None = None) -> float:
+    """The sulfur mass fraction (0–1) of a composite from its TGA curve."""
+    return float(_fraction(curve, options or TgaOptions()).sulfur_fraction)
+
+
+def analyse_tga(
+    curve: pd.DataFrame,
+    options: TgaOptions | None = None,
+    *,
+    sources: tuple[Any, ...] = (),
+) -> AnalysisResult:
+    """Sulfur fraction of a composite from its TGA curve (``Temperature [°C]``, ``Mass [%]``).
+
+    Returns
+    -------
+    AnalysisResult
+        Tables ``tga_fraction`` and ``tga_curve``.
+    """
+    import pandas as pd
+
+    options = options or TgaOptions()
+    res = _fraction(curve, options)
+    d = res.to_dict()
+    row = {
+        "Sulfur fraction": d["sulfur_fraction"],
+        "Mass at start [%]": d["mass_at_start_pct"],
+        "Mass at end [%]": d["mass_at_end_pct"],
+        "Window start [°C]": options.window_c[0],
+        "Window end [°C]": options.window_c[1],
+        "DTG peak [°C]": d["dtg_peak_c"],
+        "Residue [%]": d["residue_pct"],
+    }
+    flags: list[Flag] = []
+    tables = {
+        "tga_fraction": pd.DataFrame([row]),
+        "tga_curve": decimate(curve[["Temperature [°C]", "Mass [%]"]], options.curve_points),
+    }
+    return finish(
+        "tga",
+        __name__,
+        tables,
+        flags,
+        options,
+        sources,
+        summary={"sulfur_fraction": d["sulfur_fraction"]},
+    )
+
+
+def run_files(files: Mapping[str, Path], options: TgaOptions) -> AnalysisResult:
+    """Read a TGA export (role ``file``) and analyse it."""
+    curve, src = read_tga_curve(Path(files["file"]), "file")
+    return analyse_tga(curve, options, sources=(src,))
