@@ -70,12 +70,13 @@ class CyclingOptions(CellOptions):
     )
     plateau_threshold_pct: float = number(
         0.5,
-        "A cycle is on the retention plateau while |Q_n/Q_n−1 − 1| stays below this.",
-        unit="%",
+        "Retention plateau: the rolling fade rate (slope over plateau_window_cycles cycles ÷ their "
+        "mean) stays below this for plateau_window_cycles consecutive windows.",
+        unit="%/cycle",
         positive=True,
     )
     plateau_window_cycles: int = integer(
-        5, "Consecutive cycles that must meet the plateau threshold.", minimum=1
+        5, "Cycles per window of the rolling fade rate (and windows in a row).", minimum=2
     )
     profile_points: int = integer(
         400, "Points kept per half-cycle of the stored voltage profiles.", minimum=10
@@ -148,6 +149,7 @@ def _retention_tables(summary: Any, options: CyclingOptions, flags: list[Flag]) 
         "N c sd": r.n_c_sd,
         "Plateau cycle fit": r.plateau_cycle_fit,
         "Plateau cycle": float("nan") if r.plateau_cycle is None else r.plateau_cycle,
+        "Plateau criterion": r.plateau_criterion,
     }
     return {"cycling_retention": r.table.copy(), "cycling_retention_fit": pd.DataFrame([fit])}
 

@@ -61,7 +61,8 @@ class RateCapability:
         One row per block: ``Block``, ``C-rate`` (mean measured), ``Label`` (e.g. ``C/2.5``),
         ``First cycle``, ``Last cycle``, ``Cycles``, ``Mean discharge capacity [mAh/g]``,
         ``SD discharge capacity [mAh/g]``, ``Mean charge capacity [mAh/g]``,
-        ``SD charge capacity [mAh/g]``, ``Mean coulombic efficiency [%]``,
+        ``SD charge capacity [mAh/g]``, ``Mean coulombic efficiency [%]`` (of the block's own
+        charge/discharge pairs, ``CE pairing``),
         ``Fade in block [%]`` ((last − first)/first × 100 of the discharge capacity),
         ``Fade rate [%/cycle]`` (least-squares slope relative to the block mean).
     cycles : DataFrame
@@ -84,6 +85,87 @@ class RateCapability:
     def to_dict(self) -> dict[str, Any]:
         """Blocks as JSON-ready records."""
         return {"by": self.by, "tolerance": self.tolerance, "blocks": _records(self.table)}
+
+
+def _blocks(rates: np.ndarray, tolerance: float) -> np.ndarray:
+    """Block number (0-based) of each cycle: consecutive C-rates within |ln(C/C_block)| < tolerance,
+    C_block the running median of the block."""
+    block = np.zeros(len(rates), dtype=int)
+    ref, members = rates[0], [rates[0]]
+    for k in range(1, len(rates)):
+        if abs(np.log(rates[k] / ref)) < tolerance:
+            block[k] = block[k - 1]
+            members.append(rates[k])
+            ref = float(np.median(members))
+        else:
+            block[k], ref, members = block[k - 1] + 1, rates[k], [rates[k]]
+    return block
+
+
+def _mean_sd(x: np.ndarray) -> tuple[float, float]:
+    ok = x[np.isfinite(x)]
+    if not ok.size:
+        return float("nan"), float("nan")
+    return float(ok.mean()), float(ok.std(ddof=1)) if ok.size > 1 else 0.0
+
+
+def _block_charges(
+    t: pd.DataFrame, cycles: np.ndarray, c_rate: float, tolerance: float
+) -> tuple[np.ndarray, str]:
+    """The charge capacities that belong to a block: the charges run at the block's C-rate among its
+    cycles and the one before (a charge/discharge loop's charge sits in the previous discharge-first
+    cycle), and how they pair with the discharges."""
+    cand = t[t["Cycle"].isin(np.r_[cycles.min() - 1, cycles])]
+    rate = cand["Charge C-rate"].to_numpy(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        same = np.isfinite(rate) & (rate > 0) & (np.abs(np.log(rate / c_rate)) < tolerance)
+    own = cand[same]
+    qc = own["Charge capacity [mAh/g]"].to_numpy(float)
+    first, last = (
+        int(own["Cycle"].min()) if len(own) else 0,
+        int(own["Cycle"].max()) if len(own) else 0,
+    )
+    pairing = (
+        f"charges of cycles {first}–{last} with discharges of cycles {cycles.min()}–{cycles.max()}"
+        if len(own)
+        else "no charge at the block's rate"
+    )
+    return qc, pairing
+
+
+def _block_row(
+    b: int, cyc: pd.DataFrame, t: pd.DataFrame, rates: np.ndarray, tolerance: float
+) -> dict[str, Any]:
+    """Statistics of one block: capacities, its own charge/discharge pairs' CE, fade."""
+    n = cyc["Cycle"].to_numpy()
+    qd = cyc["Discharge capacity [mAh/g]"].to_numpy(dtype=float)
+    c_rate = float(np.mean(rates))
+    qc, pairing = _block_charges(t, n, c_rate, tolerance)
+    mean_d, sd_d = _mean_sd(qd)
+    mean_c, sd_c = _mean_sd(qc)
+    ok = np.isfinite(qd)
+    fade = fade_rate = 0.0
+    if ok.sum() >= 2:
+        fade = 100.0 * (qd[ok][-1] - qd[ok][0]) / qd[ok][0]
+        fade_rate = 100.0 * float(np.polyfit(n[ok].astype(float), qd[ok], 1)[0]) / mean_d
+    paired = len(qc) == ok.sum() and len(qc) > 0
+    ce = 100.0 * float(np.nansum(qc) / np.nansum(qd[ok])) if paired else float("nan")
+    return {
+        "Block": b,
+        "C-rate": c_rate,
+        "Label": c_rate_label(c_rate),
+        "First cycle": int(n[0]),
+        "Last cycle": int(n[-1]),
+        "Cycles": len(n),
+        "Mean discharge capacity [mAh/g]": mean_d,
+        "SD discharge capacity [mAh/g]": sd_d,
+        "Mean charge capacity [mAh/g]": mean_c,
+        "SD charge capacity [mAh/g]": sd_c,
+        "Mean coulombic efficiency [%]": ce,
+        "CE pairing": pairing if paired else f"{pairing} (unequal counts: no block CE)",
+        "Fade in block [%]": float(fade),
+        "Fade rate [%/cycle]": float(fade_rate),
+    }
 
 
 def rate_capability(
@@ -112,9 +194,11 @@ def rate_capability(
 
     Notes
     -----
-    Mean ± sample standard deviation (ddof = 1; 0 for a one-cycle block) of the discharge capacity per
-    block. The fade rate is the least-squares slope of capacity vs cycle within the block, divided by
-    the block mean (%/cycle).
+    Mean ± sample sd (ddof = 1; 0 for one cycle) per block. A block's charge capacity and its
+    coulombic efficiency 100·ΣQ_ch/ΣQ_dis use the block's own pairs: the charges run at the block's
+    rate (in a charge/discharge loop program they sit one discharge-first cycle earlier), never the
+    next block's first charge; ``CE pairing`` says which. Fade rate: least-squares slope of capacity
+    vs cycle over the block mean (%/cycle).
     """
     t = _specific(summary)
     col = "Discharge C-rate" if by == "discharge" else "Charge C-rate"
@@ -123,60 +207,13 @@ def rate_capability(
     if cyc.empty:
         raise SulfurscopeError(f"no cycle has a {by} C-rate: nothing to group into rate blocks")
     rates = cyc[col].to_numpy()
-    block = np.zeros(len(rates), dtype=int)
-    ref = rates[0]
-    members = [rates[0]]
-    for k in range(1, len(rates)):
-        if abs(np.log(rates[k] / ref)) < tolerance:
-            block[k] = block[k - 1]
-            members.append(rates[k])
-            ref = float(np.median(members))
-        else:
-            block[k] = block[k - 1] + 1
-            ref = rates[k]
-            members = [rates[k]]
+    block = _blocks(rates, tolerance)
     cyc["Block"] = block + 1
-    qd_all = cyc["Discharge capacity [mAh/g]"].to_numpy(dtype=float)
-    qc_all = cyc["Charge capacity [mAh/g]"].to_numpy(dtype=float)
-    ce_all = cyc["Coulombic efficiency [%]"].to_numpy(dtype=float)
-    n_all = cyc["Cycle"].to_numpy()
     bounds = np.flatnonzero(np.r_[True, block[1:] != block[:-1], True])
-    rows = []
-    for b, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:], strict=True), start=1):
-        qd, qc, ce = qd_all[lo:hi], qc_all[lo:hi], ce_all[lo:hi]
-        n = n_all[lo:hi].astype(float)
-        ok = np.isfinite(qd)
-        mean_d = float(np.mean(qd[ok])) if ok.any() else np.nan
-        if ok.sum() >= 2:
-            slope = float(np.polyfit(n[ok], qd[ok], 1)[0])
-            fade = 100.0 * (qd[ok][-1] - qd[ok][0]) / qd[ok][0]
-            fade_rate = 100.0 * slope / mean_d
-        else:
-            fade, fade_rate = 0.0, 0.0
-        okc = np.isfinite(qc)
-        okce = np.isfinite(ce)
-        c_rate = float(np.mean(rates[lo:hi]))
-        rows.append(
-            {
-                "Block": b,
-                "C-rate": c_rate,
-                "Label": c_rate_label(c_rate),
-                "First cycle": int(n_all[lo]),
-                "Last cycle": int(n_all[hi - 1]),
-                "Cycles": int(hi - lo),
-                "Mean discharge capacity [mAh/g]": mean_d,
-                "SD discharge capacity [mAh/g]": float(np.std(qd[ok], ddof=1))
-                if ok.sum() > 1
-                else 0.0,
-                "Mean charge capacity [mAh/g]": float(np.mean(qc[okc])) if okc.any() else np.nan,
-                "SD charge capacity [mAh/g]": float(np.std(qc[okc], ddof=1))
-                if okc.sum() > 1
-                else 0.0,
-                "Mean coulombic efficiency [%]": float(np.mean(ce[okce])) if okce.any() else np.nan,
-                "Fade in block [%]": float(fade),
-                "Fade rate [%/cycle]": float(fade_rate),
-            }
-        )
+    rows = [
+        _block_row(b, cyc.iloc[lo:hi], t, rates[lo:hi], tolerance)
+        for b, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:], strict=True), start=1)
+    ]
     cyc = cyc.rename(columns={col: "C-rate"}) if col != "C-rate" else cyc
     return RateCapability(table=pd.DataFrame(rows), cycles=cyc, by=by, tolerance=tolerance)
 

@@ -18,7 +18,7 @@ from scipy.optimize import minimize_scalar
 from sulfurscope.cycling.cycles import CycleSummary, _records
 from sulfurscope.errors import SulfurscopeError
 
-__all__ = ["Retention", "early_fade", "retention"]
+__all__ = ["Retention", "early_fade", "plateau_cycle", "retention"]
 
 
 _NC_BOUNDS = (0.3, 1e4)
@@ -119,8 +119,9 @@ class Retention:
     plateau_cycle_fit : float
         2 + N_c ln 20: where 95 % of the early fade is done.
     plateau_cycle : int or None
-        First cycle after which every cycle-to-cycle retention stays within ``threshold`` of 100 %
-        for ``window`` cycles (empirical), None if never.
+        First cycle of the plateau by ``plateau_criterion`` (:func:`plateau_cycle`), None if never.
+    plateau_criterion : str
+        The criterion in words (shown with every plateau cycle).
     """
 
     table: pd.DataFrame
@@ -134,6 +135,7 @@ class Retention:
     n_c_sd: float
     plateau_cycle_fit: float
     plateau_cycle: int | None
+    plateau_criterion: str = ""
 
     def to_frame(self) -> pd.DataFrame:
         """The retention table."""
@@ -151,8 +153,51 @@ class Retention:
             "n_c_sd": self.n_c_sd,
             "plateau_cycle_fit": self.plateau_cycle_fit,
             "plateau_cycle": self.plateau_cycle,
+            "plateau_criterion": self.plateau_criterion,
             "cycles": _records(self.table),
         }
+
+
+def plateau_cycle(
+    cycle: np.ndarray, q: np.ndarray, *, start: int, threshold_pct: float, window: int
+) -> int | None:
+    """The first cycle from which the fade has levelled off (the study's "plateau after 30–40").
+
+    Criterion: the rolling fade rate — the least-squares slope of Q over ``window`` consecutive
+    cycles divided by their mean, in %/cycle — stays below ``threshold_pct`` in magnitude for
+    ``window`` consecutive windows. The first cycle of the first such window is the plateau cycle;
+    None when the run never meets it.
+
+    Examples
+    --------
+    >>> n = np.arange(1, 61)
+    >>> q = 500 + 300 * np.exp(-(n - 2) / 6.0)
+    >>> plateau_cycle(n, q, start=2, threshold_pct=0.5, window=5)  # analytic: the rate at the
+    18
+    >>> # window centre drops below 0.5 %/cycle at n = 19.8 (50 e⁻ˣ/(500 + 300 e⁻ˣ) = 0.005)
+    """
+    sel = np.isfinite(q) & (cycle >= start)
+    n, y = cycle[sel].astype(float), q[sel]
+    if len(n) < 2 * window - 1:
+        return None
+    m = len(n) - window + 1
+    idx = np.arange(m)[:, None] + np.arange(window)[None, :]
+    x, v = n[idx], y[idx]
+    xm = x - x.mean(axis=1, keepdims=True)
+    slope = (xm * (v - v.mean(axis=1, keepdims=True))).sum(1) / (xm * xm).sum(1)
+    flat = np.abs(100.0 * slope / v.mean(axis=1)) < threshold_pct
+    for k in range(m - window + 1):
+        if flat[k : k + window].all():
+            return int(n[k])
+    return None
+
+
+def _capacity_column(t: pd.DataFrame) -> str:
+    return (
+        "Discharge capacity [mAh/g]"
+        if "Discharge capacity [mAh/g]" in t.columns
+        else "Discharge capacity [mAh]"
+    )
 
 
 def retention(
@@ -162,7 +207,7 @@ def retention(
     threshold_pct: float = 0.5,
     window: int = 5,
 ) -> Retention:
-    """Capacity retention relative to a reference cycle and the plateau of the early fade.
+    """Capacity retention relative to a reference cycle, the early-fade fit and the plateau.
 
     Parameters
     ----------
@@ -170,15 +215,15 @@ def retention(
         Per-cycle summary.
     reference_cycle : int
         Cycle to normalise to (the study: 2, the first after formation).
-    threshold_pct : float
-        A cycle is on the plateau when |Q_n/Q_n−1 − 1| × 100 < ``threshold_pct`` for ``window``
-        consecutive cycles.
-    window : int
-        Cycles that must all satisfy the threshold.
+    threshold_pct, window : float, int
+        The plateau criterion (:func:`plateau_cycle`): the rolling fade rate over ``window`` cycles
+        below ``threshold_pct`` %/cycle for ``window`` consecutive windows.
 
     Returns
     -------
     Retention
+        With ``plateau_cycle`` (criterion above; None when never met) and ``plateau_cycle_fit``
+        (N_ref + N_c ln 20: 95 % of the fitted early fade done).
 
     Raises
     ------
@@ -186,23 +231,17 @@ def retention(
         When the reference cycle has no discharge capacity.
     """
     t = summary.table
-    col = (
-        "Discharge capacity [mAh/g]"
-        if "Discharge capacity [mAh/g]" in t.columns
-        else "Discharge capacity [mAh]"
-    )
+    col = _capacity_column(t)
     ref_rows = t.loc[t["Cycle"] == reference_cycle, col]
     if ref_rows.empty or not np.isfinite(ref_rows.iloc[0]) or ref_rows.iloc[0] <= 0:
         raise SulfurscopeError(
             f"retention needs a discharge capacity in reference cycle {reference_cycle}; "
             f"the run has cycles {t['Cycle'].min()}–{t['Cycle'].max()}"
         )
-    q = t[col].to_numpy(dtype=float)
-    cyc = t["Cycle"].to_numpy()
+    q, cyc = t[col].to_numpy(dtype=float), t["Cycle"].to_numpy()
     q_ref = float(ref_rows.iloc[0])
-    prev = np.r_[np.nan, q[:-1]]
     with np.errstate(invalid="ignore", divide="ignore"):
-        c2c = 100.0 * q / prev
+        c2c = 100.0 * q / np.r_[np.nan, q[:-1]]
     table = pd.DataFrame(
         {
             "Cycle": cyc,
@@ -211,38 +250,36 @@ def retention(
             "Cycle-to-cycle retention [%]": c2c,
         }
     )
-    after = cyc >= reference_cycle
-    plateau: int | None = None
-    ok_c2c = np.abs(c2c - 100.0) < threshold_pct
-    idx = np.flatnonzero(after)
-    for k in idx:
-        if k + window <= len(q) and np.all(ok_c2c[k : k + window]):
-            plateau = int(cyc[k])
-            break
-    fit_ok, msg = False, ""
-    q_inf = n_c = n_c_sd = plateau_fit = np.nan
-    q_fit_ref = q_ref
-    x, y = cyc[after].astype(float), q[after]
-    good = np.isfinite(y)
-    x, y = x[good], y[good]
-    if len(x) < 4:
-        msg = f"early-fade fit needs at least 4 cycles after cycle {reference_cycle}, got {len(x)}"
-    else:
-        fit = _fit_early_fade(x, y, float(reference_cycle))
-        fit_ok, msg = fit["ok"], fit["message"]
-        if fit_ok:
-            q_inf, q_fit_ref, n_c, n_c_sd = fit["q_inf"], fit["q_ref"], fit["n_c"], fit["n_c_sd"]
-            plateau_fit = float(reference_cycle + n_c * np.log(20.0))
+    after = (cyc >= reference_cycle) & np.isfinite(q)
+    fit = _fit_or_reason(cyc[after].astype(float), q[after], reference_cycle)
     return Retention(
         table=table,
         reference_cycle=reference_cycle,
         capacity_column=col,
-        fit_ok=fit_ok,
-        fit_message=msg,
-        q_inf=float(q_inf),
-        q_ref=float(q_fit_ref),
-        n_c=float(n_c),
-        n_c_sd=float(n_c_sd),
-        plateau_cycle_fit=float(plateau_fit),
-        plateau_cycle=plateau,
+        fit_ok=fit["ok"],
+        fit_message=fit["message"],
+        q_inf=float(fit.get("q_inf", np.nan)),
+        q_ref=float(fit.get("q_ref", q_ref)),
+        n_c=float(fit.get("n_c", np.nan)),
+        n_c_sd=float(fit.get("n_c_sd", np.nan)),
+        plateau_cycle_fit=float(reference_cycle + fit["n_c"] * np.log(20.0))
+        if fit["ok"]
+        else float("nan"),
+        plateau_cycle=plateau_cycle(
+            cyc, q, start=reference_cycle, threshold_pct=threshold_pct, window=window
+        ),
+        plateau_criterion=(
+            f"rolling fade rate over {window} cycles below {threshold_pct:g} %/cycle for "
+            f"{window} consecutive windows"
+        ),
     )
+
+
+def _fit_or_reason(x: np.ndarray, y: np.ndarray, reference_cycle: int) -> dict[str, Any]:
+    if len(x) < 4:
+        return {
+            "ok": False,
+            "message": f"early-fade fit needs at least 4 cycles after cycle {reference_cycle}, "
+            f"got {len(x)}",
+        }
+    return _fit_early_fade(x, y, float(reference_cycle))
