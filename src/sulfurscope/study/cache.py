@@ -6,8 +6,9 @@ hash of every sulfurscope module the analysis runs) and the sulfurscope version.
 task exactly when its inputs, its options or its code changed.
 
 An entry is a folder ``cache/<analysis>/<key>/`` with ``tables/<name>.parquet``, ``flags.json`` and
-``done.json`` (written last, after the folder is renamed into place). Nothing is pickled: a planted
-file in the cache is data at worst, never code; a missing, incomplete or unreadable entry is a miss.
+``done.json`` (written last, after the folder is renamed into place). Only Parquet and JSON are
+read back, never executable serialisations: a planted file in the cache is data at worst, never code;
+a missing, incomplete or unreadable entry is a miss.
 """
 
 from __future__ import annotations
