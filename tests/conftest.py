@@ -18,6 +18,15 @@ ROOT = Path(__file__).resolve().parents[1]
 REALDATA = Path(os.environ.get("SULFURSCOPE_REALDATA", ROOT.parent / "shared" / "data")).resolve()
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--fuzz-cases",
+        type=int,
+        default=None,
+        help="mutants in tests/fuzz (default: a small fixed budget; e.g. 100000 for a long run)",
+    )
+
+
 def realdata_path(*parts: str) -> Path:
     """Path of a real instrument file; skip (or fail in CI) when it is not there."""
     p = REALDATA.joinpath(*parts)

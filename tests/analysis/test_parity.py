@@ -68,6 +68,10 @@ def study(tmp_path_factory):
     )
     text = text.replace('protocol = "gitt"\nsulfur_mass_mg = 2.0', 'protocol = "gitt"\n'
                         'sulfur_mass_mg = 2.0\noptions = { v0 = "last_under_current" }')
+    text = text.replace(  # the real files are read where they are: declare their folder
+        'description = "Synthetic test study"',
+        f'description = "Synthetic test study"\ndata_roots = ["{realdata_path().as_posix()}"]',
+    )
     head, model = text.split("[model]")
     spectra = SPECTRA.format(
         xps=realdata_path("spectro", "xps", "PHI_VersaProbeII_Multipak_C1s_Mo3d_N1s_O1s_S2p.npl"),

@@ -260,6 +260,7 @@ def test_study_pipeline_end_to_end(tmp_path):
         f"""
 [study]
 title = "eels"
+data_roots = ["{ll.parent}"]
 
 [[samples]]
 name = "B"

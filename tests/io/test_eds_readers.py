@@ -251,7 +251,7 @@ def test_errors_name_the_file(tmp_path):
         bad = tmp_path / "nothing.xyz"
         bad.write_text("x")
         read_eds(bad)
-    with pytest.raises(FileFormatError, match="missing.pts: file not found"):
+    with pytest.raises(FileFormatError, match="missing.pts: no such file"):
         read_eds(tmp_path / "missing.pts")
     junk = tmp_path / "junk.msa"
     junk.write_text("this is not an EMSA file\n")

@@ -97,7 +97,7 @@ def test_bad_files(tmp_path, name, content, match):
 
 
 def test_missing_file(tmp_path):
-    with pytest.raises(FileNotFoundError, match="no such image"):
+    with pytest.raises(FileNotFoundError, match="no such file"):
         read_image(tmp_path / "nope.tif")
 
 

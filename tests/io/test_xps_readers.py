@@ -231,7 +231,7 @@ def test_errors(tmp_path: Path) -> None:
     empty.write_text("# nothing\n")
     with pytest.raises(FileFormatError, match="no two-column"):
         read_xps(empty)
-    with pytest.raises(FileFormatError, match="does not exist"):
+    with pytest.raises(FileFormatError, match="no such file"):
         read_xps(tmp_path / "missing.vms")
 
 

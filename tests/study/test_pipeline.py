@@ -62,7 +62,7 @@ def test_first_run_writes_store_database_report(base):
     assert masses["big_rate"] == pytest.approx(2.64)
     assert masses["big_long"] == pytest.approx(4.0 * 0.49)
     assert (out / "report.html").is_file() and (out / "provenance.json").is_file()
-    assert not list(out.glob(".staging-*"))
+    assert len(list((out / ".generations").iterdir())) == 1  # only the current generation
 
 
 def test_duckdb_query_across_cells(base):
@@ -139,7 +139,8 @@ def test_corrupt_file_becomes_a_problem_and_the_rest_completes(study):
     assert set(tables["gitt_steps"]["Task"]) == {"small_gitt"}
     assert set(tables["cycling_cycles"]["Task"]) == CELLS
     html = (study / "out" / "report.html").read_text()
-    assert "Problems (1)" in html and "FileFormatError" in html
+    assert "Failed inputs (1)" in html and "FileFormatError" in html
+    assert html.index("Failed inputs (1)") < html.index(">Study</h2>")  # the report opens with it
     db = store.query(study / "out", "SELECT * FROM problems")
     assert list(db["Task"]) == ["big_gitt"]
 
@@ -189,7 +190,7 @@ def test_interrupted_write_leaves_previous_results_intact(study, monkeypatch):
     with pytest.raises(OSError, match="simulated"):
         pipeline.run_study(study / "study.toml", out, workers=1, force=True, report=False)
     assert {k: v for k, v in _digest(out).items() if not k.startswith("cache")} == keep
-    assert not list(out.glob(".staging-*"))
+    assert len(list((out / ".generations").iterdir())) == 1  # only the current generation
     assert store.query(out, "SELECT count(*) FROM cycling_cycles").iloc[0, 0] > 0
 
 

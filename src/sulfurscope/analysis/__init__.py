@@ -30,8 +30,9 @@ model_fit          :func:`.model.analyse_model_fit`     store tables            
 from __future__ import annotations
 
 import importlib
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +62,7 @@ __all__ = [
     "flags_frame",
     "option_flag",
     "options_class",
+    "preload",
     "run_files",
     "source",
     "tables_of",
@@ -222,4 +224,54 @@ def run_files(
     cls = options_class(name)
     opts = options if isinstance(options, cls) else cls.from_mapping(options or {})  # type: ignore[arg-type]
     module = importlib.import_module(spec.module)
-    return module.run_files({k: Path(v) for k, v in files.items()}, opts)  # type: ignore[no-any-return]
+    with _repairs_as_flags() as repairs:
+        result = module.run_files({k: Path(v) for k, v in files.items()}, opts)
+    if repairs:
+        result = replace(result, flags=tuple(dict.fromkeys((*result.flags, *repairs))))
+    return result  # type: ignore[no-any-return]
+
+
+@contextmanager
+def _repairs_as_flags() -> Iterator[list[Flag]]:
+    """Collect the readers' :class:`~sulfurscope.errors.InputRepairWarning` s as ``input_repaired``
+    flags (subject: the file); every other warning passes through unchanged."""
+    import warnings
+
+    from sulfurscope.errors import InputRepairWarning
+
+    flags: list[Flag] = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", InputRepairWarning)
+        yield flags
+    for w in caught:
+        if issubclass(w.category, InputRepairWarning):
+            text = str(w.message)
+            flags.append(Flag("input_repaired", text, "warning", text.split(":", 1)[0]))
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+
+
+#: The reader kind each analysis reads its files with (see :func:`sulfurscope.io.reader_modules`).
+_READS = {
+    "cycling": "cycler",
+    "gitt": "cycler",
+    "particles": "image",
+    "lattice": "image",
+    "eds": "eds",
+    "eels": "eels",
+    "raman": "raman",
+}
+
+
+def preload(names: Any) -> None:
+    """Import the modules of analyses ``names`` and their reading libraries in this process (the
+    pipeline does this once before it forks a child per task)."""
+    from sulfurscope.io import preload_readers
+
+    kinds = []
+    for name in dict.fromkeys(names):
+        if name in ANALYSES:
+            importlib.import_module(ANALYSES[name].module)
+            if name in _READS:
+                kinds.append(_READS[name])
+    preload_readers(kinds)

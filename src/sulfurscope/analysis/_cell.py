@@ -58,7 +58,8 @@ class CellOptions(Options):
         Q_THEORETICAL_SULFUR_MAH_G,
         "Specific capacity that defines 1C (S + 2 Li → Li2S).",
         unit="mAh/g",
-        positive=True,
+        minimum=1.0,
+        maximum=10000.0,
     )
 
 

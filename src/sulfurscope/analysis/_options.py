@@ -58,7 +58,7 @@ __all__ = [
 Kind = Literal[
     "number", "integer", "flag", "choice", "text", "numbers", "texts", "table", "number_or_word"
 ]
-O = TypeVar("O", bound="Options")
+OptionsT = TypeVar("OptionsT", bound="Options")
 
 
 class OptionError(SulfurscopeError, ValueError):
@@ -345,6 +345,8 @@ def _check_length(name: str, items: list[Any], spec: OptionSpec) -> None:
 
 
 def _convert_numbers(name: str, value: Any, spec: OptionSpec) -> tuple[float, ...]:
+    if isinstance(value, str) and any(not v.strip() for v in value.replace(";", ",").split(",")):
+        raise OptionError(name, f"an empty value in {value!r} (expected e.g. 1,4,8)")
     items = _sequence(name, value)
     _check_length(name, items, spec)
     out = tuple(_to_float(name, v) for v in items)
@@ -418,7 +420,7 @@ class Options:
         return out
 
     @classmethod
-    def from_mapping(cls: type[O], values: Mapping[str, Any] | None = None) -> O:
+    def from_mapping(cls: type[OptionsT], values: Mapping[str, Any] | None = None) -> OptionsT:
         """Build from a mapping (manifest table, CLI values); unknown keys are errors."""
         values = dict(values or {})
         known = cls.specs()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import ast
 import hashlib
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 __all__ = ["code_version", "module_closure"]
@@ -57,7 +57,7 @@ def _imports(path: Path) -> set[str]:
     return out
 
 
-@lru_cache(maxsize=None)
+@cache
 def module_closure(module: str) -> tuple[Path, ...]:
     """Source files of ``module`` and of every sulfurscope module it imports, transitively."""
     seen: dict[Path, None] = {}
@@ -76,7 +76,7 @@ def module_closure(module: str) -> tuple[Path, ...]:
     return tuple(sorted(seen))
 
 
-@lru_cache(maxsize=None)
+@cache
 def code_version(module: str) -> str:
     """SHA-256 (first 16 hex digits) of the source closure of ``module``."""
     h = hashlib.sha256()

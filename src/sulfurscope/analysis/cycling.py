@@ -64,6 +64,7 @@ class CyclingOptions(CellOptions):
         0.1,
         "Consecutive cycles form one C-rate block while |ln(C_n/C_block)| stays below this.",
         positive=True,
+        maximum=2.0,
     )
     retention_reference_cycle: int = integer(
         2, "Cycle that retention is normalised to (2: the first after formation).", minimum=1
@@ -74,16 +75,21 @@ class CyclingOptions(CellOptions):
         "mean) stays below this for plateau_window_cycles consecutive windows.",
         unit="%/cycle",
         positive=True,
+        maximum=100.0,
     )
     plateau_window_cycles: int = integer(
-        5, "Cycles per window of the rolling fade rate (and windows in a row).", minimum=2
+        5, "Cycles per window of the rolling fade rate (and windows in a row).", minimum=2,
+        maximum=1000,
     )
     profile_points: int = integer(
-        400, "Points kept per half-cycle of the stored voltage profiles.", minimum=10
+        400, "Points kept per half-cycle of the stored voltage profiles.", minimum=10,
+        maximum=100_000,
     )
-    dqdv_step_v: float = number(0.005, "Voltage grid step of dQ/dV.", unit="V", positive=True)
+    dqdv_step_v: float = number(
+        0.005, "Voltage grid step of dQ/dV.", unit="V", minimum=1e-5, maximum=1.0
+    )
     dqdv_window_points: int = integer(
-        11, "Savitzky–Golay window of dQ/dV (odd, points).", minimum=3
+        11, "Savitzky–Golay window of dQ/dV (odd, points).", minimum=3, maximum=10_001
     )
 
 

@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 from sulfurscope.analysis._common import finish, record_warnings
 from sulfurscope.analysis._options import (
-    Options,
     OptionError,
+    Options,
     choice,
     integer,
     number,
@@ -79,14 +79,18 @@ class EdsOptions(Options):
     edge_line: str | None = text(
         None, "Line whose gross map gives the particle edge (default: the first line)."
     )
-    moving_average_bins: int = integer(5, "Moving-average window of the depth profile.", minimum=1)
+    moving_average_bins: int = integer(
+        5, "Moving-average window of the depth profile.", minimum=1, maximum=10_000
+    )
     edge_policy: str = choice(
         "shrink", ("shrink", "nan", "valid"), "How the moving average treats the profile ends."
     )
     max_depth_nm: float | None = number(
         None, "Deepest profile point.", unit="nm", positive=True
     )
-    downsample: int = integer(1, "Sum n×n pixels when reading (power of two).", minimum=1)
+    downsample: int = integer(
+        1, "Sum n×n pixels when reading (power of two).", minimum=1, maximum=64
+    )
     cutoff_kev: float | None = number(
         None, "Drop channels above this energy when reading.", unit="keV", positive=True
     )

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sulfurscope.analysis._common import decimate, finish, record_warnings
-from sulfurscope.analysis._options import Options, OptionError, choice, flag, integer, number, texts
+from sulfurscope.analysis._options import OptionError, Options, choice, flag, integer, number, texts
 from sulfurscope.analysis._result import AnalysisResult, Flag, source
 
 if TYPE_CHECKING:
@@ -61,7 +61,9 @@ class EelsOptions(Options):
         ("log_fit", "two_area"),
         "Power-law background: weighted log-log fit, or exspy's two-area method.",
     )
-    moving_average_points: int = integer(5, "Moving-average window of the profile.", minimum=1)
+    moving_average_points: int = integer(
+        5, "Moving-average window of the profile.", minimum=1, maximum=10_000
+    )
 
 
 def _edges(options: EelsOptions) -> list[Any]:

@@ -57,9 +57,12 @@ class GittOptions(CellOptions):
         VINF_CHOICES,
         "V∞ of each rest: its last sample, or a fitted asymptote.",
     )
-    trace_points: int = integer(3000, "Points kept of the stored voltage trace.", minimum=10)
+    trace_points: int = integer(
+        3000, "Points kept of the stored voltage trace.", minimum=10, maximum=1_000_000
+    )
     curve_points: int = integer(
-        40, "Log-spaced points kept per rest of the stored relaxation curves.", minimum=5
+        40, "Log-spaced points kept per rest of the stored relaxation curves.", minimum=5,
+        maximum=100_000,
     )
 
 

@@ -67,7 +67,7 @@ class LatticeOptions(Options):
         0.02, "Relative tolerance of a d-spacing match.", positive=True, maximum=0.5
     )
     snr_min: float = number(30.0, "Smallest spot power over the radial median.", positive=True)
-    max_spots: int = integer(24, "Most spots kept.", minimum=1)
+    max_spots: int = integer(24, "Most spots kept.", minimum=1, maximum=1000)
     filter_spots: tuple[float, ...] | None = numbers(
         None, "Spot indices for the FFT-filtered image (default: the six strongest).", minimum=0.0
     )

@@ -88,15 +88,17 @@ class ModelPredictOptions(_Sizes):
 class ModelFormationOptions(_Sizes):
     """Options of :func:`analyse_model_formation`."""
 
-    c_rate: float = number(0.1, "Formation C-rate.", positive=True, maximum=100.0)
+    c_rate: float = number(0.1, "Formation C-rate.", minimum=0.001, maximum=100.0)
     diffusivity_m2_s: float | None = number(
-        None, "D₀ of model B (default: the model's).", unit="m²/s", positive=True
+        None, "D₀ of model B (default: the model's).", unit="m²/s", minimum=1e-24,
+        maximum=1e-8,
     )
     gitt_pulse_mah_g: float | None = number(
         None,
         "Run the first discharge as a GITT with pulses of this charge.",
         unit="mAh/g",
-        positive=True,
+        minimum=10.0,  # at most ~170 pulses (~20 s); the study's is 100
+        maximum=1000.0,
     )
     n_cells: int = integer(30, "Grid cells per size class.", minimum=5, maximum=400)
     n_classes: int = integer(12, "Size classes per distribution.", minimum=2, maximum=200)

@@ -65,7 +65,9 @@ class ParticleOptions(Options):
     crop_data_bar: bool = flag(True, "Detect and crop the instrument's data bar.")
     data_bar_row: int | None = integer(None, "First row of the data bar (skips detection).", minimum=1)
     invert: bool = flag(False, "Particles darker than the background (bright-field TEM).")
-    smooth_sigma_px: float = number(1.0, "Gaussian smoothing before thresholding.", unit="px", minimum=0.0)
+    smooth_sigma_px: float = number(
+        1.0, "Gaussian smoothing before thresholding.", unit="px", minimum=0.0, maximum=100.0
+    )
     background: str = choice(
         "auto", ("auto", "none", "gaussian", "tophat"), "Background flattening."
     )
@@ -83,7 +85,9 @@ class ParticleOptions(Options):
         ("distance", "intensity", "gradient", "none"),
         "How touching particles are separated (watershed on the distance transform, ...).",
     )
-    min_distance_px: int = integer(3, "Smallest distance between two particle seeds.", minimum=1)
+    min_distance_px: int = integer(
+        3, "Smallest distance between two particle seeds.", minimum=1, maximum=10_000
+    )
     split_depth: float | str = number_or(
         "auto", ("auto",), "Depth a watershed seed must have.", unit="px", positive=True
     )
@@ -92,7 +96,8 @@ class ParticleOptions(Options):
         "auto", ("auto",), "Smallest particle area kept.", unit="px²", positive=True
     )
     sample_size: int = integer(
-        300, "Particles drawn (seeded) for the distribution statistics; 0 = all.", minimum=0
+        300, "Particles drawn (seeded) for the distribution statistics; 0 = all.", minimum=0,
+        maximum=1_000_000,
     )
     seed: int = integer(0, "Seed of the particle sample.", minimum=0)
     truth_particle_value: int = integer(

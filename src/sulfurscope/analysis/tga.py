@@ -38,7 +38,9 @@ class TgaOptions(Options):
         unit="°C",
         length=2,
     )
-    curve_points: int = integer(1500, "Points kept of the stored curve.", minimum=10)
+    curve_points: int = integer(
+        1500, "Points kept of the stored curve.", minimum=10, maximum=1_000_000
+    )
 
 
 def _fraction(curve: pd.DataFrame, options: TgaOptions) -> Any:

@@ -104,6 +104,14 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
+def _positive(value: float | None) -> float | None:
+    import math
+
+    if value is not None and not (math.isfinite(value) and value > 0):
+        raise typer.BadParameter(f"expected a positive finite number, got {value}")
+    return value
+
+
 @app.callback()
 def _root(
     version: Annotated[
@@ -114,10 +122,49 @@ def _root(
     ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", help="Print errors only.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", help="Print more detail.")] = False,
-    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of errors.")] = False,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show tracebacks of errors and the readers' log.")
+    ] = False,
+    max_file_size: Annotated[
+        float | None,
+        typer.Option(
+            "--max-file-size", metavar="MB", callback=_positive,
+            help="Refuse input files larger than this (default 4096 MB; SULFURSCOPE_MAX_FILE_MB).",
+        ),
+    ] = None,
+    read_timeout: Annotated[
+        float | None,
+        typer.Option(
+            "--read-timeout", metavar="S", callback=_positive,
+            help="Seconds a reader may take on a small file, plus 0.5 s per MB (default 20).",
+        ),
+    ] = None,
+    read_memory: Annotated[
+        float | None,
+        typer.Option(
+            "--read-memory", metavar="MB", callback=_positive,
+            help="Memory a reader may allocate (default 2048 MB).",
+        ),
+    ] = None,
 ) -> None:
     """Lithium-sulfur cathode study toolkit: raw instrument files to figures and tables."""
+    from sulfurscope._isolate import set_read_limits
+
     SETTINGS.quiet, SETTINGS.verbose, SETTINGS.debug = quiet, verbose, debug
+    changes = {
+        k: v
+        for k, v in (
+            ("max_file_mb", max_file_size), ("timeout_s", read_timeout), ("memory_mb", read_memory)
+        )
+        if v is not None
+    }
+    set_read_limits(None)
+    if changes:
+        set_read_limits(**changes)
+    if debug:
+        import logging
+
+        logging.basicConfig(level=logging.DEBUG, format="%(name)s: %(message)s")
 
 
 for _module in (cycling, microscopy, spectra, model, study, demo):

@@ -21,7 +21,9 @@ import typer
 from sulfurscope.errors import SulfurscopeError
 
 __all__ = [
+    "EXIT_DATA",
     "EXIT_FAILURES",
+    "EXIT_USAGE",
     "Common",
     "SETTINGS",
     "Input",
@@ -34,6 +36,10 @@ __all__ = [
     "unique_labels",
 ]
 
+#: Exit codes: 0 success, 1 a data error (or every input failed), 2 a usage error, 3 completed with
+#: failures (some inputs or tasks failed; the rest was analysed).
+EXIT_DATA = 1
+EXIT_USAGE = 2
 EXIT_FAILURES = 3
 
 

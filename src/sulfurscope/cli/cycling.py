@@ -10,8 +10,8 @@ import typer
 
 from sulfurscope.analysis import options_class
 from sulfurscope.cli._build import add_command, option_values
-from sulfurscope.cli._output import Common
 from sulfurscope.cli._output import (
+    Common,
     Input,
     per_input_options,
     report_results,

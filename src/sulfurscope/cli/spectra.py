@@ -10,8 +10,7 @@ import typer
 
 from sulfurscope.analysis import options_class
 from sulfurscope.cli._build import add_command, option_values
-from sulfurscope.cli._output import Common
-from sulfurscope.cli._output import Input, UsageError, report_results, run_inputs
+from sulfurscope.cli._output import Common, Input, UsageError, report_results, run_inputs
 
 __all__ = ["register"]
 

@@ -19,6 +19,7 @@ from sulfurscope.io._canonical import (
     finalize_cycler_frame,
     join_cycler_frames,
 )
+from sulfurscope.io._guard import preload as _preload
 from sulfurscope.io._read import CYCLER_FORMATS, detect_cycler_format, read_cycler
 from sulfurscope.io.arbin import read_arbin_res
 from sulfurscope.io.biologic import read_biologic_mpr, read_biologic_mpt, write_mpt
@@ -58,6 +59,8 @@ from sulfurscope.io.xps import (
 )
 
 __all__ = [
+    "preload_readers",
+    "reader_modules",
     "current_from_charge",
     "CYCLER_FORMATS",
     "CyclerData",
@@ -96,3 +99,27 @@ __all__ = [
     "write_vamas",
     "XPSData",
 ]
+
+
+def reader_modules(kind: str) -> tuple[str, ...]:
+    """The libraries the readers of ``kind`` (``cycler``, ``image``, ``eds``, ``eels``, ``raman``)
+    import."""
+    from sulfurscope.io._read import _CYCLER_MODULES
+    from sulfurscope.io.eds import _EDS_MODULES
+    from sulfurscope.io.eels import _EELS_MODULES
+    from sulfurscope.io.images import _IMAGE_MODULES
+
+    return {
+        "cycler": _CYCLER_MODULES,
+        "image": _IMAGE_MODULES + ("roifile",),
+        "eds": _EDS_MODULES,
+        "eels": _EELS_MODULES,
+        "raman": ("rsciio.renishaw",),
+    }.get(kind, ())
+
+
+def preload_readers(kinds: tuple[str, ...] | list[str]) -> None:
+    """Import the reading libraries of ``kinds`` in this process, so isolated reads (child processes)
+    inherit them instead of importing them on every read."""
+    for kind in kinds:
+        _preload(reader_modules(kind))

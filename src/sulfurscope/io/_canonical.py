@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from sulfurscope.errors import FileFormatError
+from sulfurscope.io._validate import clean_rows
 from sulfurscope.units import CHARGE, CURRENT, REST, SECONDS_PER_HOUR, STEP, TIME, VOLTAGE
 
 __all__ = [
@@ -112,10 +113,9 @@ def finalize_cycler_columns(
             )
     if CURRENT not in columns and CHARGE not in columns:
         raise FileFormatError(f"{name}: neither current nor charge column; one is needed")
-    out = dict(columns)
+    out = _checked(columns, name)
+    n = len(out[TIME])
     t = np.asarray(out[TIME], dtype=np.float64)
-    if not np.all(np.isfinite(t)):
-        raise FileFormatError(f"{name}: {TIME} has non-finite values")
     out[TIME] = t - t[0]
     out[VOLTAGE] = np.asarray(out[VOLTAGE], dtype=np.float64)
     current = np.asarray(out[CURRENT], dtype=np.float64) if CURRENT in out else None
@@ -131,14 +131,41 @@ def finalize_cycler_columns(
     else:
         q = np.asarray(out[CHARGE], dtype=np.float64)
         out[CHARGE] = q - q[0]
-    out[STEP] = (
-        np.zeros(n, dtype=np.int64) if STEP not in out else np.asarray(out[STEP], dtype=np.int64)
-    )
+    out[STEP] = np.zeros(n, dtype=np.int64) if STEP not in out else _integers(out[STEP], name)
     out[REST] = (current == 0.0) if REST not in out else np.asarray(out[REST], dtype=bool)
     first = [TIME, VOLTAGE, CURRENT, CHARGE, STEP, REST]
     ordered = {c: out[c] for c in first}
     ordered.update({c: v for c, v in out.items() if c not in ordered})
     return pd.DataFrame(ordered, index=pd.RangeIndex(n), copy=False)
+
+
+def _checked(columns: dict[str, np.ndarray], name: str) -> dict[str, np.ndarray]:
+    """The columns with unusable rows dropped (counted warnings): non-finite time, voltage, current,
+    charge or step, a negative step, time running backwards."""
+    out = {c: np.asarray(v) for c, v in columns.items()}
+    for col in (TIME, VOLTAGE, CURRENT, CHARGE, STEP):
+        if col in out and out[col].dtype.kind not in "iufb":
+            try:
+                out[col] = out[col].astype(np.float64)
+            except (TypeError, ValueError):
+                raise FileFormatError(
+                    f"{name}: column {col!r} holds text where numbers are expected"
+                ) from None
+    current_all_nan = CURRENT in out and bool(np.isnan(out[CURRENT].astype(float)).all())
+    finite = tuple(c for c in (TIME, VOLTAGE, CURRENT, CHARGE, STEP)
+                   if not (c == CURRENT and current_all_nan))
+    return clean_rows(out, name, finite=finite, nonnegative=(STEP,), time=TIME)
+
+
+def _integers(values: np.ndarray, name: str) -> np.ndarray:
+    """Step numbers as int64 (they are finite and non-negative here); non-integers are refused."""
+    a = np.asarray(values)
+    if a.dtype.kind in "iub":
+        return a.astype(np.int64, copy=False)
+    rounded = np.rint(a)
+    if not np.allclose(a, rounded, rtol=0, atol=1e-9) or (np.abs(rounded) > 2**62).any():
+        raise FileFormatError(f"{name}: {STEP} holds values that are not whole numbers")
+    return rounded.astype(np.int64)
 
 
 def current_from_charge(time_s: np.ndarray, charge_mah: np.ndarray) -> np.ndarray:

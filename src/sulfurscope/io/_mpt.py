@@ -31,6 +31,7 @@ from sulfurscope._files import atomic_write_bytes
 from sulfurscope.errors import FileFormatError
 from sulfurscope.io._biologic_columns import biologic_table
 from sulfurscope.io._canonical import CyclerData, finalize_cycler_columns, finalize_cycler_frame
+from sulfurscope.io._guard import reader
 from sulfurscope.units import CHARGE, CURRENT, REST, STEP, TIME, VOLTAGE
 
 __all__ = ["MPT_MAGIC", "MPT_MAGICS", "parse_mpt_header", "read_biologic_mpt", "write_mpt"]
@@ -145,6 +146,7 @@ def parse_mpt_header(lines: list[str]) -> dict[str, Any]:
     return meta
 
 
+@reader("BioLogic .mpt")
 def read_biologic_mpt(path: str | os.PathLike[str]) -> CyclerData:
     """Read a BioLogic EC-Lab ASCII export (.mpt) into the canonical table.
 

@@ -18,6 +18,7 @@ from typing import Literal
 
 from sulfurscope.errors import FileFormatError
 from sulfurscope.io._canonical import CyclerData
+from sulfurscope.io._guard import reader
 
 __all__ = ["CYCLER_FORMATS", "detect_cycler_format", "read_cycler"]
 
@@ -89,6 +90,12 @@ def _readers() -> dict[str, Callable[[Path], CyclerData]]:
     }
 
 
+_CYCLER_MODULES = (
+    "galvani.BioLogic", "yadg.extractors.eclab.mpr", "yadg.extractors.eclab.mpr_columns", "fastnda",
+)
+
+
+@reader("cycler", modules=_CYCLER_MODULES)
 def read_cycler(
     path: str | os.PathLike[str],
     *,

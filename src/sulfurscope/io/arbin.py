@@ -22,6 +22,7 @@ import pandas as pd
 
 from sulfurscope.errors import FileFormatError
 from sulfurscope.io._canonical import CyclerData, finalize_cycler_frame
+from sulfurscope.io._guard import reader
 from sulfurscope.units import CURRENT, STEP, TIME, VOLTAGE
 
 __all__ = ["ARBIN_COLUMNS", "read_arbin_res"]
@@ -58,29 +59,73 @@ _GLOBAL_KEYS = {
 }
 
 
+def _output_cap(path: Path) -> int:
+    """Most bytes ``mdb-export`` may write for one table: 64 MB plus 40× the database's size (a real
+    export is ~3× the file; a damaged file can make it emit without end)."""
+    return 64_000_000 + 40 * path.stat().st_size
+
+
 def _mdb_export(path: Path, table: str) -> bytes:
+    """One table of the Access database as CSV bytes, streamed from ``mdb-export`` with a byte cap
+    (:func:`_output_cap`) and a time limit; the program is killed when either is passed."""
     exe = shutil.which("mdb-export")
     if exe is None:
         raise FileFormatError(
             f"{path.name}: reading Arbin .res needs 'mdb-export' from mdbtools "
             "(Debian/Ubuntu: apt-get install mdbtools; macOS: brew install mdbtools)"
         )
+    cap = _output_cap(path)
     try:
-        proc = subprocess.run(
-            [exe, str(path), table], capture_output=True, check=False, timeout=600
+        proc = subprocess.Popen(
+            [exe, str(path), table], stdout=subprocess.PIPE, stderr=subprocess.PIPE
         )
-    except (OSError, subprocess.SubprocessError) as exc:
-        raise FileFormatError(f"{path.name}: mdb-export failed ({exc})") from exc
-    if proc.returncode != 0 or not proc.stdout.strip():
-        err = proc.stderr.decode(errors="replace").strip().splitlines()
-        detail = err[-1] if err else f"exit code {proc.returncode}, no output"
+    except OSError as exc:
+        raise FileFormatError(f"{path.name}: mdb-export failed to start ({exc})") from exc
+    with proc:
+        try:
+            out, err = _stream(proc, cap, path.name, table)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait()
+    if proc.returncode != 0 or not out.strip():
+        lines = err.decode(errors="replace").strip().splitlines()
+        detail = lines[-1] if lines else f"exit code {proc.returncode}, no output"
         raise FileFormatError(
             f"{path.name}: mdb-export could not read table {table!r} ({detail}); "
             "not an Arbin .res file, or truncated"
         )
-    return proc.stdout
+    return out
 
 
+def _stream(proc: subprocess.Popen, cap: int, name: str, table: str) -> tuple[bytes, bytes]:
+    """Read the program's output until it ends or passes ``cap`` bytes."""
+    import threading
+
+    err_chunks: list[bytes] = []
+    reader = threading.Thread(
+        target=lambda: err_chunks.append(proc.stderr.read(65536)), daemon=True  # type: ignore[union-attr]
+    )
+    reader.start()
+    chunks, total = [], 0
+    while True:
+        chunk = proc.stdout.read1(1 << 20)  # type: ignore[union-attr]
+        if not chunk:
+            break
+        total += len(chunk)
+        if total > cap:
+            proc.kill()
+            raise FileFormatError(
+                f"{name}: mdb-export wrote more than {cap / 1e6:.0f} MB for table {table!r} "
+                "(a damaged database; an intact one exports a few times its size)"
+            )
+        chunks.append(chunk)
+    proc.wait()
+    reader.join(timeout=5)
+    return b"".join(chunks), b"".join(err_chunks)
+
+
+@reader("Arbin .res")
 def read_arbin_res(path: str | os.PathLike[str]) -> CyclerData:
     """Read an Arbin .res file into the canonical table.
 

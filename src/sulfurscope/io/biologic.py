@@ -31,6 +31,7 @@ import numpy as np
 from sulfurscope.errors import FileFormatError
 from sulfurscope.io._biologic_columns import biologic_table
 from sulfurscope.io._canonical import CyclerData, finalize_cycler_columns
+from sulfurscope.io._guard import reader
 from sulfurscope.io._mpt import read_biologic_mpt, write_mpt
 
 __all__ = ["MPR_MAGIC", "read_biologic_mpr", "read_biologic_mpt", "write_mpt"]
@@ -183,6 +184,12 @@ def _mpr_settings(mpr: Any) -> dict[str, Any]:
     return meta
 
 
+@reader(
+    "BioLogic .mpr",
+    modules=(
+        "galvani.BioLogic", "yadg.extractors.eclab.mpr", "yadg.extractors.eclab.mpr_columns"
+    ),
+)
 def read_biologic_mpr(path: str | os.PathLike[str], *, settings: bool = True) -> CyclerData:
     """Read a BioLogic EC-Lab binary file (.mpr) into the canonical table.
 

@@ -39,6 +39,7 @@ from typing import Any, Literal
 import numpy as np
 
 from sulfurscope.errors import FileFormatError, SulfurscopeError
+from sulfurscope.io._guard import reader
 from sulfurscope.spectra.eds import SpectrumImage, bin_spectrum_image
 
 __all__ = [
@@ -688,6 +689,12 @@ def _read_jeol_stream(
     return EdsData(si, tuple(maps), tuple(images), path, "jeol", calib)
 
 
+_EDS_MODULES = (
+    "rsciio.jeol", "rsciio.msa", "rsciio.bruker", "rsciio.emd", "rsciio.hspy", "rsciio.ripple",
+)
+
+
+@reader("EDS", modules=_EDS_MODULES)
 def read_eds(
     path: str | Path,
     *,

@@ -25,6 +25,7 @@ import numpy as np
 
 from sulfurscope._files import atomic_path
 from sulfurscope.errors import FileFormatError
+from sulfurscope.io._guard import reader
 
 __all__ = ["EELS_FORMATS", "EELSData", "read_eels", "read_reference_spectrum", "write_eels"]
 
@@ -159,6 +160,10 @@ def _positions(axis: dict[str, Any], n: int) -> np.ndarray:
     )
 
 
+_EELS_MODULES = ("rsciio.digitalmicrograph", "rsciio.hspy", "rsciio.msa")
+
+
+@reader("EELS", modules=_EELS_MODULES)
 def read_eels(
     path: str | Path, *, format: str | None = None, signal: int | None = None
 ) -> EELSData:
@@ -363,6 +368,7 @@ def write_eels(
     return p
 
 
+@reader("EELS reference", modules=_EELS_MODULES)
 def read_reference_spectrum(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     """Read a reference spectrum for fingerprinting: ``(energy_ev, intensity)``.
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from sulfurscope.errors import FileFormatError, SulfurscopeWarning
+from sulfurscope.io._guard import reader
 from sulfurscope.microscopy.calibration import (
     Calibration,
     _to_nm,
@@ -223,6 +224,10 @@ def _read_raster(path: Path) -> tuple[np.ndarray, Calibration | None, dict[str, 
     return data, None, {}
 
 
+_IMAGE_MODULES = ("tifffile", "imagecodecs", "PIL.Image", "PIL.PngImagePlugin", "rsciio.hspy")
+
+
+@reader("image", modules=_IMAGE_MODULES)
 def read_image(path: str | Path, *, pixel_size_nm: float | None = None) -> Micrograph:
     """Read a micrograph and its pixel size.
 
@@ -289,6 +294,7 @@ def read_image(path: str | Path, *, pixel_size_nm: float | None = None) -> Micro
     return Micrograph(image=image, calibration=cal, path=p, format=fmt, metadata=meta)
 
 
+@reader("ImageJ ROI", modules=("roifile",))
 def read_rois(path: str | Path) -> list[np.ndarray]:
     """Read a Fiji/ImageJ ROI set (``.zip``) or a single ``.roi`` as polygons.
 

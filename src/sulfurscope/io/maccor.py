@@ -18,6 +18,7 @@ import pandas as pd
 
 from sulfurscope.errors import FileFormatError
 from sulfurscope.io._canonical import CyclerData, finalize_cycler_frame
+from sulfurscope.io._guard import reader
 from sulfurscope.units import CURRENT, REST, STEP, TIME, VOLTAGE
 
 __all__ = ["MACCOR_COLUMNS", "read_maccor"]
@@ -46,6 +47,7 @@ MACCOR_COLUMNS: dict[str, tuple[str, float]] = {
 _SIGN = {"C": 1.0, "D": -1.0}
 
 
+@reader("Maccor text")
 def read_maccor(path: str | os.PathLike[str]) -> CyclerData:
     """Read a Maccor tab-delimited text export into the canonical table.
 

@@ -21,6 +21,7 @@ import pandas as pd
 
 from sulfurscope.errors import FileFormatError
 from sulfurscope.io._canonical import CyclerData, finalize_cycler_frame
+from sulfurscope.io._guard import reader
 from sulfurscope.units import CURRENT, REST, STEP, TIME, VOLTAGE
 
 __all__ = ["NEWARE_COLUMNS", "read_neware"]
@@ -66,6 +67,7 @@ def _rename(name: str) -> str:
     return name.replace("_", " ").capitalize()
 
 
+@reader("Neware .nda/.ndax", modules=("fastnda",))
 def read_neware(path: str | os.PathLike[str]) -> CyclerData:
     """Read a Neware .nda or .ndax file into the canonical table.
 

@@ -36,6 +36,7 @@ import pandas as pd
 
 from sulfurscope._files import atomic_path
 from sulfurscope.errors import FileFormatError
+from sulfurscope.io._guard import reader
 
 __all__ = [
     "RAMAN_FORMATS",
@@ -139,6 +140,7 @@ def _finish(
     return RamanData(shift, intensity, positions, meta, str(path), fmt)
 
 
+@reader("Renishaw .wdf", modules=("rsciio.renishaw",))
 def read_renishaw_wdf(path: str | Path) -> RamanData:
     """Read a Renishaw WiRE ``.wdf`` file (single spectrum, line/StreamLine or map).
 
@@ -239,6 +241,7 @@ def _wdf_axis_decreasing(path: Path) -> bool:
 _NUM = re.compile(r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?([\s,;]|$)")
 
 
+@reader("Raman text")
 def read_raman_text(path: str | Path) -> RamanData:
     """Read a Raman text export.
 
@@ -322,6 +325,7 @@ def _is_long(table: np.ndarray) -> bool:
     return bool(change.any()) and int(change.sum()) < len(table) // 3
 
 
+@reader("Raman", modules=("rsciio.renishaw",))
 def read_raman(
     path: str | Path,
     *,

@@ -22,6 +22,8 @@ import numpy as np
 import pandas as pd
 
 from sulfurscope.errors import FileFormatError
+from sulfurscope.io._guard import reader
+from sulfurscope.io._validate import repair_warning
 
 __all__ = ["TGAData", "read_tga"]
 
@@ -65,6 +67,7 @@ def _classify(col: str) -> tuple[str, str] | None:
     return None
 
 
+@reader("TGA export")
 def read_tga(path: str | Path) -> TGAData:
     """Read a TGA export into ``Temperature [°C]`` and ``Mass [%]``.
 
@@ -144,6 +147,9 @@ def read_tga(path: str | Path) -> TGAData:
     good = np.isfinite(temp) & np.isfinite(mass)
     if good.sum() < 2:
         raise FileFormatError(f"{name}: fewer than two numeric rows of temperature and mass")
+    if not good.all():
+        repair_warning(name, f"dropped {int((~good).sum())} of {good.size} rows whose temperature "
+                             "or mass is not a finite number")
     if "mg" in munit:
         out["Mass [mg]"] = mass
         mass_pct = 100.0 * mass / mass[good][0]

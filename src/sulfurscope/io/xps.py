@@ -32,6 +32,8 @@ import pandas as pd
 
 from sulfurscope._files import atomic_path
 from sulfurscope.errors import FileFormatError, SulfurscopeError
+from sulfurscope.io._guard import reader
+from sulfurscope.io._validate import clean_axis
 from sulfurscope.spectra.xps import ENERGY, INTENSITY, XPSSpectrum, region_key
 
 __all__ = [
@@ -87,10 +89,12 @@ class XPSData:
         }
 
 
-def _ascending(e: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    if e.size > 1 and e[0] > e[-1]:
-        return e[::-1].copy(), y[::-1].copy()
-    return e, y
+def _ascending(e: np.ndarray, y: np.ndarray, where: str) -> tuple[np.ndarray, np.ndarray]:
+    """Binding energy ascending (a descending axis is flipped), non-finite points dropped, a
+    non-monotonic axis sorted and repeats dropped — repairs counted (see :mod:`._validate`)."""
+    return clean_axis(
+        np.asarray(e, dtype=np.float64), np.asarray(y, dtype=np.float64), where, "binding energy"
+    )
 
 
 # ----------------------------------------------------------------------------------------- VAMAS
@@ -146,6 +150,7 @@ class _Lines:
             self.next(what)
 
 
+@reader("VAMAS")
 def read_vamas(path: str | Path, *, work_function_ev: float = 0.0) -> XPSData:
     """Read an ISO 14976 VAMAS file (``.vms``, PHI MultiPak ``.npl``).
 
@@ -300,10 +305,8 @@ def read_vamas(path: str | Path, *, work_function_ev: float = 0.0) -> XPSData:
             raise FileFormatError(
                 f"{p.name}: block {b + 1}: abscissa {x_label!r} is neither kinetic nor binding energy"
             )
-        energy, y = _ascending(
-            np.asarray(energy, dtype=np.float64), np.asarray(y, dtype=np.float64)
-        )
         name = region_key(f"{species} {transition}".strip())
+        energy, y = _ascending(energy, y, f"{p.name} (block {b + 1}, {name})")
         bm["region"] = name
         bm["source_energy_ev"] = source_energy
         blocks_meta.append(bm)
@@ -338,6 +341,7 @@ def _phi_header(raw: bytes, name: str) -> tuple[dict[str, list[str]], bytes]:
     return header, raw[m.end() :]
 
 
+@reader("PHI MultiPak")
 def read_phi(path: str | Path) -> XPSData:
     """Read a PHI MultiPak ``.spe`` (several regions) or ``.pro`` (depth profile) file.
 
@@ -433,7 +437,9 @@ def read_phi(path: str | Path) -> XPSData:
             )
         energy = np.linspace(reg["start"], reg["stop"], npts)
         for c in range(ncyc):
-            e, y = _ascending(energy, vals[c * npts : (c + 1) * npts])
+            e, y = _ascending(
+                energy, vals[c * npts : (c + 1) * npts], f"{p.name} ({reg['name']}, cycle {c})"
+            )
             st = (
                 float(sputter[c, t])
                 if sputter is not None and c < sputter.shape[0]
@@ -484,6 +490,7 @@ def read_phi(path: str | Path) -> XPSData:
 # ------------------------------------------------------------------------------------------ text
 
 
+@reader("XPS text")
 def read_xps_text(
     path: str | Path, *, region: str | None = None, source_energy_ev: float = 1486.6
 ) -> XPSData:
@@ -514,7 +521,7 @@ def read_xps_text(
         ys.append(b)
     if not xs:
         raise FileFormatError(f"{p.name}: no two-column numeric data found")
-    e, y = _ascending(np.asarray(xs), np.asarray(ys))
+    e, y = _ascending(np.asarray(xs), np.asarray(ys), p.name)
     name = region_key(region or found_region or p.stem)
     spec = XPSSpectrum(
         region=name, binding_energy_ev=e, intensity=y, source_energy_ev=source_energy_ev
@@ -522,6 +529,7 @@ def read_xps_text(
     return XPSData((spec,), {"columns": [ENERGY, INTENSITY]}, p, "text")
 
 
+@reader("XPS")
 def read_xps(path: str | Path, *, format: Literal["vamas", "phi", "text"] | None = None) -> XPSData:
     """Read any supported XPS file; ``format`` overrides detection (extension, then content)."""
     p = Path(path)

@@ -43,6 +43,14 @@ Example
 
     [model]
     enabled = true
+
+    [limits]                        # optional; the defaults are shown
+    task_timeout_s = 1800           # a task running longer is stopped and marked failed
+    task_memory_mb = 4096           # a task allocating more is stopped and marked failed
+
+Every path must resolve (symlinks followed) inside the study folder (the manifest's folder) or inside
+a folder the manifest declares in ``[study] data_roots = ["../shared/data"]``; anything else is
+refused with an error naming the key, so a manifest cannot make the report read ``/etc/passwd``.
 """
 
 from __future__ import annotations
@@ -213,6 +221,8 @@ class Study:
     images: tuple[ImageEntry, ...]
     spectra: tuple[SpectrumEntry, ...]
     model: ModelSettings
+    data_roots: tuple[Path, ...] = ()
+    limits: dict[str, float] = field(default_factory=dict)
 
     def to_frame(self) -> pd.DataFrame:
         """The samples table (``Sample``, ``Carbon``, ``Particle size label``, ``Particle size [um]``,
@@ -245,6 +255,8 @@ class Study:
             "images": [i.to_dict() for i in self.images],
             "spectra": [s.to_dict() for s in self.spectra],
             "model": self.model.to_dict(),
+            "data_roots": [str(r) for r in self.data_roots],
+            "limits": dict(self.limits),
         }
 
 
@@ -297,6 +309,7 @@ class _Checker:
         self.path = path
         self.root = path.parent
         self.lines = _Lines(text)
+        self.roots: tuple[Path, ...] = (self.root.resolve(),)
 
     def fail(
         self, table: str, index: int | None, key: str | None, message: str
@@ -355,9 +368,16 @@ class _Checker:
             raise self.fail(table, index, key, f"expected a file path string, got {value!r}")
         p = Path(value)
         p = p if p.is_absolute() else (self.root / p)
-        if not p.is_file():
+        real = p.resolve()
+        if not any(real.is_relative_to(r) for r in self.roots):
+            raise self.fail(
+                table, index, key,
+                f"{value!r} resolves to {real}, outside the study folder and its data roots; "
+                "declare its folder in [study] data_roots",
+            )
+        if not real.is_file():
             raise self.fail(table, index, key, f"file not found: {p}")
-        return p.resolve()
+        return real
 
     def options(self, entry: Mapping[str, Any], table: str, index: int | None) -> dict[str, Any]:
         value = entry.get("options", {})
@@ -372,8 +392,10 @@ class _Checker:
         return value
 
 
-_TOP = {"study", "samples", "cells", "images", "spectra", "model"}
-_STUDY = {"title", "description"}
+_TOP = {"study", "samples", "cells", "images", "spectra", "model", "limits"}
+_STUDY = {"title", "description", "data_roots"}
+#: ``[limits]`` keys and their maxima (a day, 1 TB).
+_LIMITS = {"task_timeout_s": 86400.0, "task_memory_mb": 1e6}
 _SAMPLE = {"name", "carbon", "particle_size", "particle_size_um", "sulfur_fraction", "tga"}
 _CELL = {
     "name",
@@ -448,8 +470,36 @@ def _study_table(chk: _Checker, data: Mapping[str, Any], p: Path) -> tuple[str, 
     if not isinstance(study, dict):
         raise chk.fail("study", None, None, "expected a table [study]")
     chk.keys(study, _STUDY, "study", None)
+    chk.roots = (chk.root.resolve(), *_data_roots(chk, study))
     title = chk.string(study, "title", "study", None, required=False) or p.stem
     return title, chk.string(study, "description", "study", None, required=False)
+
+
+def _data_roots(chk: _Checker, study: Mapping[str, Any]) -> list[Path]:
+    """The ``data_roots`` folders (relative to the manifest), resolved; each must exist."""
+    value = study.get("data_roots", [])
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise chk.fail("study", None, "data_roots", f"expected a list of folder paths, got {value!r}")
+    roots = []
+    for v in value:
+        q = Path(v) if Path(v).is_absolute() else chk.root / v
+        if not q.is_dir():
+            raise chk.fail("study", None, "data_roots", f"no such folder: {q}")
+        roots.append(q.resolve())
+    return roots
+
+
+def _limits(chk: _Checker, data: Mapping[str, Any]) -> dict[str, float]:
+    value = data.get("limits", {})
+    if not isinstance(value, dict):
+        raise chk.fail("limits", None, None, "expected a table [limits]")
+    chk.keys(value, set(_LIMITS), "limits", None)
+    out = {}
+    for key, maximum in _LIMITS.items():
+        number = chk.number(value, key, "limits", None, maximum=maximum)
+        if number is not None:
+            out[key] = number
+    return out
 
 
 def _samples(chk: _Checker, data: Mapping[str, Any]) -> list[SampleEntry]:
@@ -669,6 +719,8 @@ def parse_study(text: str, path: str | Path = "study.toml") -> Study:
         images=tuple(_images(chk, data, by_name)),
         spectra=tuple(_spectra(chk, data, by_name)),
         model=_model(chk, data),
+        data_roots=chk.roots[1:],
+        limits=_limits(chk, data),
     )
 
 

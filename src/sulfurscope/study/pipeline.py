@@ -13,9 +13,11 @@ completes; ``"raise"`` re-raises the first failure. Raw files are only ever open
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -23,11 +25,20 @@ from typing import Any, Literal
 import pandas as pd
 
 from sulfurscope._tables import concat_tables
+from sulfurscope.analysis import preload
 from sulfurscope.errors import SulfurscopeError
 from sulfurscope.study import cache
-from sulfurscope.study.executors import Job, Outcome, dask_jobs, process_jobs, serial_jobs
+from sulfurscope.study.executors import (
+    Job,
+    Outcome,
+    TaskLimits,
+    dask_jobs,
+    process_jobs,
+    serial_jobs,
+)
 from sulfurscope.study.manifest import Study, load_study
 from sulfurscope.study.registry import BUILTIN_KINDS, Analysis, AnalysisContext, Task, analyses
+from sulfurscope.study.store import lock_results, remove_stale_generations
 from sulfurscope.study.tasks import build_tasks
 
 __all__ = [
@@ -130,6 +141,7 @@ class _Run:
     cached: int = 0
     failed: int = 0
     n_study: int = 0
+    limits: TaskLimits = field(default_factory=TaskLimits)
 
 
 def _problem(task: str, analysis: str, file: str, error_type: str, message: str) -> dict[str, str]:
@@ -166,13 +178,35 @@ def _task_key(run: _Run, analysis: Analysis, task: Task) -> str:
     )
 
 
-def _plan(run: _Run, force: bool) -> None:
+def _refuse_unreadable(run: _Run, errors: Errors) -> set[str]:
+    """Hash every input; a task with an input that cannot be read (missing, empty, not a file, past
+    the file-size limit) is refused here, before it runs, as a problem naming the file."""
+    from sulfurscope.io._guard import check_input
+
+    refused: set[str] = set()
+    for a, t in run.tasks:
+        for _, p in t.files:
+            if p in run.hashes:
+                continue
+            try:
+                check_input(p, "input")
+            except SulfurscopeError as exc:
+                if errors == "raise":
+                    raise
+                run.problems.append(
+                    _problem(t.name, a.name, Path(p).name, type(exc).__name__, str(exc))
+                )
+                run.failed += 1
+                refused.add(t.name)
+                break
+            run.hashes[p] = file_sha256(p)
+    return refused
+
+
+def _plan(run: _Run, force: bool, errors: Errors) -> None:
     """Tasks, input hashes, cache keys; cached results taken, the rest queued as jobs."""
     run.tasks = [(a, t) for a in run.registry.values() for t in build_tasks(run.study, a)]
-    for _, t in run.tasks:
-        for _, p in t.files:
-            if p not in run.hashes:
-                run.hashes[p] = file_sha256(p)
+    refused = _refuse_unreadable(run, errors)
     handled = {a.kind for a in run.registry.values()}
     for sp in run.study.spectra:
         if sp.kind not in handled:
@@ -187,6 +221,8 @@ def _plan(run: _Run, force: bool) -> None:
                 )
             )
     for a, t in run.tasks:
+        if t.name in refused:
+            continue
         key = run.keys[(a.name, t.name)] = _task_key(run, a, t)
         hit = None if force else cache.read_entry(cache.cache_dir(run.out, t.analysis, key))
         if hit is not None:
@@ -198,18 +234,39 @@ def _plan(run: _Run, force: bool) -> None:
 
 
 def _executor(
-    jobs: list[Job], workers: int | None, dask_local: int | None, scheduler: str | None
+    jobs: list[Job], workers: int | None, dask_local: int | None, scheduler: str | None,
+    limits: TaskLimits,
 ) -> tuple[str, Iterator[tuple[Task, Outcome]]]:
     if scheduler is not None:
-        return f"dask({scheduler})", dask_jobs(jobs, n_workers=None, scheduler=scheduler)
+        return f"dask({scheduler})", dask_jobs(
+            jobs, n_workers=None, scheduler=scheduler, limits=limits
+        )
     if dask_local is not None:
         if dask_local < 1:
             raise SulfurscopeError(f"dask_local must be >= 1, got {dask_local}")
-        return f"dask-local({dask_local})", dask_jobs(jobs, n_workers=dask_local, scheduler=None)
+        return f"dask-local({dask_local})", dask_jobs(
+            jobs, n_workers=dask_local, scheduler=None, limits=limits
+        )
     n = workers if workers is not None else min(os.cpu_count() or 1, max(len(jobs), 1))
     if n <= 1 or len(jobs) <= 1:
-        return "serial", serial_jobs(jobs)
-    return f"processes({n})", process_jobs(jobs, n)
+        return "serial", serial_jobs(jobs, limits)
+    return f"processes({n})", process_jobs(jobs, n, limits)
+
+
+def _limits(study: Study, timeout_s: float | None, memory_mb: float | None,
+            isolate: bool) -> TaskLimits:
+    """Task limits: the arguments, else the manifest's ``[limits]``, else the defaults."""
+    base = TaskLimits()
+    timeout = timeout_s if timeout_s is not None else study.limits.get("task_timeout_s")
+    memory = memory_mb if memory_mb is not None else study.limits.get("task_memory_mb")
+    for name, value in (("task_timeout_s", timeout), ("task_memory_mb", memory)):
+        if value is not None and not (math.isfinite(value) and value > 0):
+            raise SulfurscopeError(f"{name} must be a positive number, got {value!r}")
+    return TaskLimits(
+        timeout_s=base.timeout_s if timeout is None else float(timeout),
+        memory_mb=base.memory_mb if memory is None else float(memory),
+        isolate=isolate,
+    )
 
 
 # ----------------------------------------------------------------------------- executing
@@ -354,7 +411,7 @@ def _combine_one(run: _Run, a: Analysis, store: dict[str, pd.DataFrame], force: 
     else:
         ctx = AnalysisContext(tables=dict(store), samples=samples, options=options)
         t1 = time.perf_counter()
-        outcome = _run_combine(a, ctx)
+        outcome = _run_combine(a, ctx, run.limits)
         run.durations[(a.name, a.name)] = time.perf_counter() - t1
         if not outcome.ok:
             run.failed += 1
@@ -372,13 +429,26 @@ def _combine_one(run: _Run, a: Analysis, store: dict[str, pd.DataFrame], force: 
         store[name] = _tag(t, a.name, "")
 
 
-def _run_combine(a: Analysis, ctx: AnalysisContext) -> Outcome:
+def _combine_in_child(a: Analysis, ctx: AnalysisContext) -> tuple[dict, list]:
     from sulfurscope.study.executors import _unpack
 
+    return _unpack(a.name, a.combine(ctx))  # type: ignore[misc]
+
+
+def _run_combine(a: Analysis, ctx: AnalysisContext, limits: TaskLimits) -> Outcome:
+    from sulfurscope._isolate import call_isolated
+    from sulfurscope.study.executors import _failed
+
     try:
-        tables, flags = _unpack(a.name, a.combine(ctx))  # type: ignore[misc]
+        if limits.isolate:
+            tables, flags = call_isolated(
+                _combine_in_child, a, ctx, timeout_s=limits.timeout_s,
+                memory_mb=limits.memory_mb, label=f"step {a.name}",
+            )
+        else:
+            tables, flags = _combine_in_child(a, ctx)
     except Exception as exc:  # noqa: BLE001 - recorded as a problem in skip mode
-        return Outcome(False, error=exc, error_type=type(exc).__name__, message=str(exc))
+        return _failed(exc, 0.0)
     unknown = set(tables) - set(a.tables)
     if unknown:
         return Outcome(
@@ -423,6 +493,10 @@ def run_study(
     scheduler: str | None = None,
     show_progress: bool = False,
     report: bool = True,
+    task_timeout_s: float | None = None,
+    task_memory_mb: float | None = None,
+    isolate: bool = True,
+    wait: bool = False,
 ) -> RunResult:
     """Run every registered analysis of a study and write the store and the report into ``out``.
 
@@ -447,6 +521,15 @@ def run_study(
         Rich progress bar over the tasks (on stderr).
     report : bool
         Write ``report.html``.
+    task_timeout_s, task_memory_mb : float, optional
+        Limits of each task (default: the manifest's ``[limits]``, else 1800 s and 4096 MB); a task
+        past either is stopped and listed as failed (``Timeout``, ``OutOfMemory``), as is a task whose
+        process crashed (``Crash``).
+    isolate : bool
+        Run each task in a child process with those limits (default). ``False`` runs tasks in the
+        executor's process, for debugging.
+    wait : bool
+        When another run is writing into ``out``, wait for it instead of failing.
 
     Returns
     -------
@@ -455,17 +538,27 @@ def run_study(
     Raises
     ------
     SulfurscopeError
-        Invalid manifest or options; with ``errors="raise"`` the first task failure.
+        Invalid manifest or options; another run holds ``out`` (see ``wait``); ``out`` cannot be
+        written (read-only, full); with ``errors="raise"`` the first task failure.
     """
-    from sulfurscope.study.results import write_results
-
     _check_arguments(errors, workers, dask_local, scheduler)
     t0 = time.perf_counter()
     study = manifest if isinstance(manifest, Study) else load_study(manifest)
     run = _Run(study=study, out=Path(out), registry=analyses(), version=_version())
-    run.out.mkdir(parents=True, exist_ok=True)
-    _plan(run, force)
-    executor, runner = _executor(run.jobs, workers, dask_local, scheduler)
+    run.limits = _limits(study, task_timeout_s, task_memory_mb, isolate)
+    with _writable(run.out), lock_results(run.out, wait=wait):
+        remove_stale_generations(run.out)
+        return _run_locked(run, force, errors, (workers, dask_local, scheduler), show_progress,
+                           report, t0)
+
+
+def _run_locked(run: _Run, force: bool, errors: Errors, where: tuple, show_progress: bool,
+                report: bool, t0: float) -> RunResult:
+    from sulfurscope.study.results import write_results
+
+    _plan(run, force, errors)
+    preload(sorted({t.analysis for _, t in run.jobs}))
+    executor, runner = _executor(run.jobs, *where, run.limits)
     _execute(run, executor, runner, show_progress, errors)
     store = _store_tables(run)
     _combine_steps(run, store, force, errors)
@@ -485,3 +578,19 @@ def run_study(
         problems=problems,
         flags=flags,
     )
+
+
+@contextmanager
+def _writable(out: Path) -> Iterator[None]:
+    """A results folder that cannot be written (read-only, full, no permission) is one clean error."""
+    import errno
+
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno in (errno.EROFS, errno.ENOSPC, errno.EACCES, errno.EPERM, errno.EDQUOT):
+            where = exc.filename or out
+            raise SulfurscopeError(
+                f"{out}: cannot write the results ({exc.strerror}: {where})"
+            ) from None
+        raise

@@ -111,6 +111,12 @@ def _manifest_tables(study: Study) -> tuple[tuple[str, pd.DataFrame], ...]:
     return tuple(out)
 
 
+def _no_failures(overview: ReportSection) -> ReportSection:
+    from dataclasses import replace
+
+    return replace(overview, text=overview.text + " Every input was analysed (no task failed).")
+
+
 def write_study_report(
     path: Path,
     study: Study,
@@ -131,11 +137,11 @@ def write_study_report(
         tables=_manifest_tables(study),
     )
     problem_section = ReportSection(
-        f"Problems ({len(problems)})",
-        "Tasks that failed (errors='skip'): the rest of the study was analysed without them."
-        if len(problems)
-        else "No task failed.",
-        tables=(("Problems", problems),) if len(problems) else (),
+        f"Failed inputs ({len(problems)})",
+        "These inputs or steps were not analysed, with the reason (a damaged or unreadable file, a "
+        "task stopped at its time or memory limit, a crash). The rest of the study was analysed "
+        "without them; every table and figure below lacks them.",
+        tables=(("Failed inputs", problems),),
     )
     version_table = pd.DataFrame({"Package": list(versions), "Version": list(versions.values())})
     provenance = ReportSection(
@@ -155,9 +161,10 @@ def write_study_report(
             ),
         ),
     )
+    first = [problem_section, overview] if len(problems) else [_no_failures(overview)]
     return write_html_report(
         path,
-        [overview, *sections, problem_section, provenance],
+        [*first, *sections, provenance],
         title=study.title,
         max_rows=60,
         more_rows_in="the results store (tables/*.parquet, results.duckdb)",

@@ -64,7 +64,7 @@ def _task_table(run: Any, problems: pd.DataFrame) -> pd.DataFrame:
             "Task": t.name,
             "Analysis": t.analysis,
             "Sample": t.sample,
-            "Key": run.keys[(t.analysis, t.name)],
+            "Key": run.keys.get((t.analysis, t.name), ""),
             "Status": "failed" if (t.name, t.analysis) in failed else "ok",
             "Seconds": run.durations.get((t.analysis, t.name), float("nan")),
             "Options": json.dumps(dict(t.options), sort_keys=True, default=str),
@@ -82,8 +82,8 @@ def _input_table(run: Any) -> pd.DataFrame:
             "Analysis": t.analysis,
             "Role": role,
             "File": p,
-            "SHA-256": run.hashes[p],
-            "Size [bytes]": os.path.getsize(p),
+            "SHA-256": run.hashes.get(p, "(not read)"),
+            "Size [bytes]": os.path.getsize(p) if os.path.isfile(p) else -1,
         }
         for _, t in run.tasks
         for role, p in t.files

@@ -191,6 +191,19 @@ def _eels_pairs(files: Iterable[ScannedFile]) -> list[dict[str, Path]]:
     return pairs
 
 
+def _roots_line(files: list[ScannedFile], manifest_dir: Path) -> list[str]:
+    """``data_roots = [...]`` when the scanned files lie outside the manifest's folder (paths there
+    are refused unless their folder is declared)."""
+    if not files:
+        return []
+    here = manifest_dir.resolve()
+    common = Path(os.path.commonpath([str(f.path.resolve().parent) for f in files]))
+    if common.is_relative_to(here):
+        return []
+    root = Path(os.path.relpath(common, here)).as_posix()
+    return [f"data_roots = [{_q(root)}]  # the scanned folder (files outside it are refused)"]
+
+
 def manifest_text(files: list[ScannedFile], manifest_dir: Path, *, title: str = "My study") -> str:
     """A starting ``study.toml`` for the scanned files (paths relative to ``manifest_dir``)."""
 
@@ -206,6 +219,7 @@ def manifest_text(files: list[ScannedFile], manifest_dir: Path, *, title: str = 
         "[study]",
         f"title = {_q(title)}",
         'description = ""  # TODO: what the study is',
+        *_roots_line(files, manifest_dir),
         "",
         "# TODO: one [[samples]] entry per material; entries below refer to samples by name.",
         "[[samples]]",

@@ -7,10 +7,23 @@ Layout of an output folder::
     figures/*.png           the report's figures
     report.html             the self-contained report
     provenance.json         inputs with SHA-256, parameters, versions
+    problems.csv            the failed inputs and tasks
     cache/                  per-task results keyed by content hash (see :mod:`.pipeline`)
+    .generations/<id>/      the complete results of one run (the names above point into it)
+    .current                symbolic link to the generation in force
+    .lock                   held by the run writing into the folder
 
-Everything except the cache is written into a staging folder first and moved into place only when
-complete (:func:`commit_generation`), so an interrupted run leaves the previous results intact.
+**Atomic commit.** A run writes everything into a new generation folder (:func:`new_generation`),
+flushes it to disk (fsync of every file and folder), then replaces the ``.current`` link in one
+``rename`` (:func:`commit_generation`). ``tables``, ``figures``, ``results.duckdb``, ``report.html``,
+``provenance.json`` and ``problems.csv`` are links through ``.current``, so a reader sees either the
+whole previous run or the whole new one — never a report from one run beside tables of another.
+Older generations, and generations left by a killed run, are removed by the next run. Where the
+file system has no symbolic links, the items are renamed into place one by one instead.
+
+**Lock.** :func:`lock_results` holds an exclusive POSIX lock on ``.lock`` for the duration of a run: a
+second run into the same folder fails at once with a message naming the holder (or waits, with
+``wait=True``). The lock dies with its process, so a killed run never leaves the folder locked.
 
 Examples
 --------
@@ -26,9 +39,13 @@ np.float64(1.5)
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
-from collections.abc import Mapping
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -41,6 +58,7 @@ __all__ = [
     "TABLES_DIR",
     "arrow_safe",
     "commit_generation",
+    "lock_results",
     "new_generation",
     "query",
     "read_tables",
@@ -51,6 +69,9 @@ __all__ = [
 
 DATABASE = "results.duckdb"
 TABLES_DIR = "tables"
+GENERATIONS = ".generations"
+CURRENT = ".current"
+LOCK = ".lock"
 _GENERATION_ITEMS = (
     TABLES_DIR,
     "figures",
@@ -84,11 +105,9 @@ def write_parquet(frame: pd.DataFrame, path: Path) -> Path:
 
 
 def new_generation(out: Path) -> Path:
-    """A fresh, empty staging folder inside ``out`` for the next set of results."""
+    """A fresh, empty generation folder inside ``out`` for the next set of results."""
     out.mkdir(parents=True, exist_ok=True)
-    stage = out / f".staging-{os.getpid()}"
-    if stage.exists():
-        shutil.rmtree(stage)
+    stage = out / GENERATIONS / f"g{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}-{time.time_ns()}"
     (stage / TABLES_DIR).mkdir(parents=True)
     (stage / "figures").mkdir()
     return stage
@@ -120,12 +139,66 @@ def write_database(stage: Path, tables: Mapping[str, pd.DataFrame]) -> Path:
     return path
 
 
-def commit_generation(stage: Path, out: Path) -> None:
-    """Move a complete staging folder's results over the previous ones and remove the stage.
+def _fsync_tree(folder: Path) -> None:
+    """Flush every file and folder under ``folder`` (and it) to disk."""
+    for root, _dirs, files in os.walk(folder):
+        for name in files:
+            fd = os.open(os.path.join(root, name), os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        _fsync_dir(Path(root))
 
-    Files are renamed over their predecessors (atomic); folders are swapped (old renamed aside,
-    new renamed in, old removed).
-    """
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # some file systems do not sync folders
+        pass
+    finally:
+        os.close(fd)
+
+
+def _symlinks_work(out: Path) -> bool:
+    probe = out / f".probe-{os.getpid()}"
+    try:
+        os.symlink(".", probe)
+    except (OSError, NotImplementedError):
+        return False
+    probe.unlink()
+    return True
+
+
+def _link_items(stage: Path, out: Path) -> None:
+    """Make each top-level item the generation has a link through ``.current`` (replacing a real
+    file or folder left by an older version of sulfurscope); remove the items it does not have."""
+    for item in _GENERATION_ITEMS:
+        dst = out / item
+        if not (stage / item).exists():
+            if dst.is_symlink() or dst.is_file():
+                dst.unlink()
+            elif dst.is_dir():
+                shutil.rmtree(dst)
+            continue
+        target = f"{CURRENT}/{item}"
+        if dst.is_symlink() and os.readlink(dst) == target:
+            continue
+        tmp = out / f".{item}.link-{os.getpid()}"
+        if tmp.is_symlink() or tmp.exists():
+            tmp.unlink()
+        os.symlink(target, tmp)
+        if dst.is_dir() and not dst.is_symlink():
+            shutil.rmtree(dst)
+        os.replace(tmp, dst)
+
+
+def _rename_items(stage: Path, out: Path) -> None:
+    """Without symbolic links: rename each item over its predecessor."""
     for item in _GENERATION_ITEMS:
         src = stage / item
         if not src.exists():
@@ -141,6 +214,115 @@ def commit_generation(stage: Path, out: Path) -> None:
         else:
             os.replace(src, dst)
     shutil.rmtree(stage, ignore_errors=True)
+
+
+def commit_generation(stage: Path, out: Path) -> None:
+    """Make a complete generation the one in force: fsync it, point ``.current`` at it (one atomic
+    rename), link the top-level items through ``.current``, remove the other generations."""
+    _fsync_tree(stage)
+    if not _symlinks_work(out):
+        _rename_items(stage, out)
+        return
+    tmp = out / f"{CURRENT}.tmp-{os.getpid()}"
+    if tmp.is_symlink() or tmp.exists():
+        tmp.unlink()
+    os.symlink(f"{GENERATIONS}/{stage.name}", tmp)
+    current = out / CURRENT
+    if current.is_dir() and not current.is_symlink():  # a folder copied without its links
+        shutil.rmtree(current)
+    os.replace(tmp, current)
+    _fsync_dir(out)
+    _link_items(stage, out)
+    remove_stale_generations(out)
+
+
+def current_generation(out: Path) -> Path | None:
+    """The generation ``.current`` points at, or None."""
+    link = Path(out) / CURRENT
+    if not link.is_symlink():
+        return None
+    return (Path(out) / os.readlink(link)).resolve()
+
+
+def remove_stale_generations(out: Path) -> list[Path]:
+    """Remove every generation but the current one (older runs, and runs killed before their
+    commit); call it only while holding the lock. Returns what was removed."""
+    folder = Path(out) / GENERATIONS
+    if not folder.is_dir():
+        return []
+    keep = current_generation(out)
+    removed = []
+    if keep is None and (Path(out) / CURRENT).exists():
+        return removed  # a copied folder whose .current is a real folder: leave it alone
+    for g in folder.iterdir():
+        if keep is None or g.resolve() != keep:
+            shutil.rmtree(g, ignore_errors=True)
+            removed.append(g)
+    for leftover in list(Path(out).glob(".staging-*")) + list(Path(out).glob(".old-*")):
+        shutil.rmtree(leftover, ignore_errors=True)  # left by older versions of sulfurscope
+        removed.append(leftover)
+    return removed
+
+
+_HELD: set[str] = set()
+_HELD_GUARD = threading.Lock()
+
+
+@contextmanager
+def lock_results(out: Path, *, wait: bool = False) -> Iterator[None]:
+    """Hold the results folder's lock for the block.
+
+    Raises
+    ------
+    SulfurscopeError
+        Another run holds the lock (and ``wait`` is False); the message names its process.
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / LOCK
+    key = str(path.resolve())
+    with _HELD_GUARD:  # POSIX locks do not exclude threads of one process: this does
+        if key in _HELD and not wait:
+            raise SulfurscopeError(
+                f"{out}: another sulfurscope run (process {os.getpid()}) is writing these "
+                "results; wait for it to finish, choose another --out, or pass --wait"
+            )
+        _HELD.add(key)
+    try:
+        with _posix_lock(path, out, wait):
+            yield
+    finally:
+        with _HELD_GUARD:
+            _HELD.discard(key)
+
+
+@contextmanager
+def _posix_lock(path: Path, out: Path, wait: bool) -> Iterator[None]:
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - Windows: no lock
+            yield
+            return
+        try:  # a POSIX record lock: not inherited by the run's task processes, released at death
+            fcntl.lockf(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except OSError as exc:
+            if exc.errno not in (errno.EACCES, errno.EAGAIN):
+                raise
+            holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "?"
+            raise SulfurscopeError(
+                f"{out}: another sulfurscope run (process {holder}) is writing these results; "
+                "wait for it to finish, choose another --out, or pass --wait"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        try:
+            yield
+        finally:
+            os.ftruncate(fd, 0)
+            fcntl.lockf(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
 
 
 def read_tables(out: Path) -> dict[str, pd.DataFrame]:
