@@ -22,6 +22,7 @@ Every reader returns :class:`XPSData`, whose spectra have an **ascending** bindi
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -154,6 +155,12 @@ class _Lines:
 def read_vamas(path: str | Path, *, work_function_ev: float = 0.0) -> XPSData:
     """Read an ISO 14976 VAMAS file (``.vms``, PHI MultiPak ``.npl``).
 
+    Intensities are returned in counts per second: a block whose ordinate is counts (unit ``d``,
+    label ``counts``/``Intensity``, as Omicron EIS and CasaXPS write) is divided by its dwell time ×
+    number of scans, as CasaXPS and the FAIRmat parser do; a block already in counts per second
+    (unit ``c/s``, label ``... per second``/``count rate``) is kept. Each block's metadata records the
+    stored label and unit and the factor used (``intensity_divisor``).
+
     Parameters
     ----------
     path : path
@@ -165,8 +172,8 @@ def read_vamas(path: str | Path, *, work_function_ev: float = 0.0) -> XPSData:
     -------
     XPSData
         One spectrum per block (region names from species + transition, NULs stripped, via
-        :func:`~sulfurscope.spectra.xps.region_key`); metadata per block in
-        ``metadata["blocks"]``.
+        :func:`~sulfurscope.spectra.xps.region_key`; ``"block N"`` when empty; a name that repeats
+        gets ``" #2"``, ``" #3"`` …); metadata per block in ``metadata["blocks"]``.
 
     Raises
     ------
@@ -174,141 +181,17 @@ def read_vamas(path: str | Path, *, work_function_ev: float = 0.0) -> XPSData:
         Not VAMAS, truncated, unsupported experiment mode or inclusion list.
     """
     p = Path(path)
-    raw = p.read_bytes()
-    text = raw.decode("latin-1").replace("\x00", "")
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    k = 0
-    while k < len(lines) and not lines[k].strip():
-        k += 1
-    lines = lines[k:]
-    if not lines or not lines[0].startswith("VAMAS Surface Chemical Analysis Standard"):
-        raise FileFormatError(
-            f"{p.name}: not a VAMAS file (first line {lines[0][:40]!r} if any; expected "
-            "'VAMAS Surface Chemical Analysis Standard Data Transfer Format')"
-        )
-    L = _Lines(lines, p.name)
-    L.next("format identifier")
-    meta: dict[str, Any] = {
-        "institution": L.next("institution").strip(),
-        "instrument": L.next("instrument model").strip(),
-        "operator": L.next("operator").strip(),
-        "experiment": L.next("experiment identifier").strip(),
-    }
-    n_comment = L.integer("number of comment lines")
-    meta["comment"] = "\n".join(L.next("comment").rstrip() for _ in range(n_comment))
-    exp_mode = L.next("experiment mode").strip()
-    scan_mode = L.next("scan mode").strip()
-    meta["experiment_mode"] = exp_mode
-    meta["scan_mode"] = scan_mode
-    if scan_mode not in ("REGULAR", "IRREGULAR"):
-        raise FileFormatError(
-            f"{p.name}: scan mode {scan_mode!r} not supported (REGULAR, IRREGULAR)"
-        )
-    if exp_mode in _EXP_WITH_REGIONS:
-        L.integer("number of spectral regions")
-    if exp_mode in ("MAP", "MAPDP"):
-        L.skip(3, "analysis positions / discrete x / discrete y")
-    n_exp_var = L.integer("number of experimental variables")
-    L.skip(2 * n_exp_var, "experimental variable label/unit")
-    n_incl = L.integer("number of entries in the parameter inclusion list")
-    if n_incl != 0:
-        raise FileFormatError(
-            f"{p.name}: parameter inclusion/exclusion list ({n_incl} entries) is not supported"
-        )
-    L.integer("number of manually entered items")
-    n_future_exp = L.integer("number of future upgrade experiment entries")
-    n_future_block = L.integer("number of future upgrade block entries")
-    L.skip(n_future_exp, "future upgrade experiment entry")
-    n_blocks = L.integer("number of blocks")
-    spectra = []
-    blocks_meta = []
-    for b in range(n_blocks):
-        bm: dict[str, Any] = {"block": L.next("block identifier").strip()}
-        bm["sample"] = L.next("sample identifier").strip()
-        L.skip(6, "date/time")
-        L.next("GMT offset")
-        n_bc = L.integer("number of block comment lines")
-        bm["comment"] = "\n".join(L.next("block comment").rstrip() for _ in range(n_bc))
-        technique = L.next("technique").strip()
-        bm["technique"] = technique
-        if exp_mode in ("MAP", "MAPDP"):
-            L.skip(2, "x/y coordinate")
-        L.skip(n_exp_var, "experimental variable value")
-        bm["source"] = L.next("analysis source label").strip()
-        if exp_mode in ("MAPDP", "MAPSVDP", "SDP", "SDPSV") or technique in _SIMS_LIKE:
-            L.skip(3, "sputtering ion data")
-        source_energy = L.number("analysis source characteristic energy")
-        L.skip(3, "source strength / beam widths")
-        if exp_mode in ("MAP", "MAPDP", "MAPSV", "MAPSVDP", "SEM"):
-            L.skip(2, "field of view")
-        if exp_mode in ("MAPSV", "MAPSVDP", "SEM"):
-            L.skip(6, "linescan coordinates")
-        L.skip(2, "source polar/azimuth angles")
-        bm["analyser_mode"] = L.next("analyser mode").strip()
-        bm["pass_energy_ev"] = L.number("analyser pass energy")
-        if technique == "AES diff":
-            L.next("differential width")
-        L.next("magnification")
-        bm["work_function_ev"] = L.number("analyser work function")
-        L.skip(5, "target bias / analysis widths / take-off angles")
-        species = L.next("species label").strip()
-        transition = L.next("transition label").strip()
-        L.next("charge of detected particle")
-        if scan_mode == "REGULAR":
-            x_label = L.next("abscissa label").strip()
-            bm["abscissa_units"] = L.next("abscissa units").strip()
-            start = L.number("abscissa start")
-            step = L.number("abscissa increment")
-            n_var = L.integer("number of corresponding variables")
-            L.skip(2 * n_var, "corresponding variable label/unit")
-        else:
-            n_var = L.integer("number of corresponding variables") - 1
-            x_label = L.next("abscissa label").strip()
-            bm["abscissa_units"] = L.next("abscissa units").strip()
-            L.skip(2 * n_var, "corresponding variable label/unit")
-            start = step = float("nan")
-        bm["signal_mode"] = L.next("signal mode").strip()
-        bm["dwell_time_s"] = L.number("signal collection time")
-        bm["scans"] = L.integer("number of scans")
-        L.next("signal time correction")
-        if exp_mode in ("MAPDP", "MAPSVDP", "SDP", "SDPSV") and technique in _TECH_SPUTTER:
-            L.skip(7, "sputtering source parameters")
-        L.skip(3, "sample tilt / azimuth / rotation")
-        n_add = L.integer("number of additional numerical parameters")
-        L.skip(3 * n_add, "additional parameter")
-        L.skip(n_future_block, "future upgrade block entry")
-        n_ord = L.integer("number of ordinate values")
-        n_cols = n_var + (1 if scan_mode == "IRREGULAR" else 0)
-        L.skip(2 * n_cols, "ordinate min/max")
-        vals = np.empty(n_ord)
-        for j in range(n_ord):
-            vals[j] = L.number("ordinate value")
-        if n_cols < 1 or n_ord % n_cols:
-            raise FileFormatError(
-                f"{p.name}: block {b + 1}: {n_ord} values do not split into {n_cols} variables"
-            )
-        table = vals.reshape(-1, n_cols)
-        if scan_mode == "REGULAR":
-            x = start + step * np.arange(table.shape[0])
-            y = table[:, 0]
-        else:
-            x = table[:, 0]
-            y = table[:, 1]
-        lab = x_label.lower()
-        if "kinetic" in lab:
-            energy = source_energy - x - work_function_ev
-            bm["axis"] = "kinetic → binding"
-        elif "binding" in lab:
-            energy = x
-            bm["axis"] = "binding"
-        else:
-            raise FileFormatError(
-                f"{p.name}: block {b + 1}: abscissa {x_label!r} is neither kinetic nor binding energy"
-            )
-        name = region_key(f"{species} {transition}".strip())
+    L = _vamas_lines(p)
+    meta, head = _vamas_header(L, p.name)
+    spectra, blocks_meta = [], []
+    seen: dict[str, int] = {}
+    for b in range(head["n_blocks"]):
+        bm, energy, y, source_energy = _vamas_block(L, head, b, p.name, work_function_ev)
+        name = region_key(f"{bm.pop('species')} {bm.pop('transition')}".strip()) or f"block {b + 1}"
+        seen[name] = rank = seen.get(name, 0) + 1
+        name = name if rank == 1 else f"{name} #{rank}"  # regions must stay apart by name
         energy, y = _ascending(energy, y, f"{p.name} (block {b + 1}, {name})")
         bm["region"] = name
-        bm["source_energy_ev"] = source_energy
         blocks_meta.append(bm)
         spectra.append(
             XPSSpectrum(
@@ -320,6 +203,191 @@ def read_vamas(path: str | Path, *, work_function_ev: float = 0.0) -> XPSData:
         )
     meta["blocks"] = blocks_meta
     return XPSData(tuple(spectra), meta, p, "vamas")
+
+
+def _vamas_lines(p: Path) -> _Lines:
+    text = p.read_bytes().decode("latin-1").replace("\x00", "")
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    k = 0
+    while k < len(lines) and not lines[k].strip():
+        k += 1
+    lines = lines[k:]
+    if not lines or not lines[0].startswith("VAMAS Surface Chemical Analysis Standard"):
+        raise FileFormatError(
+            f"{p.name}: not a VAMAS file (first line {lines[0][:40]!r} if any; expected "
+            "'VAMAS Surface Chemical Analysis Standard Data Transfer Format')"
+        )
+    return _Lines(lines, p.name)
+
+
+def _vamas_header(L: _Lines, name: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The file header: its metadata and what the blocks need (modes, counts of entries)."""
+    L.next("format identifier")
+    meta: dict[str, Any] = {
+        "institution": L.next("institution").strip(),
+        "instrument": L.next("instrument model").strip(),
+        "operator": L.next("operator").strip(),
+        "experiment": L.next("experiment identifier").strip(),
+    }
+    n_comment = L.integer("number of comment lines")
+    meta["comment"] = "\n".join(L.next("comment").rstrip() for _ in range(n_comment))
+    exp_mode = meta["experiment_mode"] = L.next("experiment mode").strip()
+    scan_mode = meta["scan_mode"] = L.next("scan mode").strip()
+    if scan_mode not in ("REGULAR", "IRREGULAR"):
+        raise FileFormatError(f"{name}: scan mode {scan_mode!r} not supported (REGULAR, IRREGULAR)")
+    if exp_mode in _EXP_WITH_REGIONS:
+        L.integer("number of spectral regions")
+    if exp_mode in ("MAP", "MAPDP"):
+        L.skip(3, "analysis positions / discrete x / discrete y")
+    n_exp_var = L.integer("number of experimental variables")
+    L.skip(2 * n_exp_var, "experimental variable label/unit")
+    n_incl = L.integer("number of entries in the parameter inclusion list")
+    if n_incl != 0:
+        raise FileFormatError(
+            f"{name}: parameter inclusion/exclusion list ({n_incl} entries) is not supported"
+        )
+    L.integer("number of manually entered items")
+    n_future_exp = L.integer("number of future upgrade experiment entries")
+    n_future_block = L.integer("number of future upgrade block entries")
+    L.skip(n_future_exp, "future upgrade experiment entry")
+    head = {"exp_mode": exp_mode, "scan_mode": scan_mode, "n_exp_var": n_exp_var,
+            "n_future_block": n_future_block, "n_blocks": L.integer("number of blocks")}
+    return meta, head
+
+
+def _vamas_block_source(L: _Lines, head: dict[str, Any], bm: dict[str, Any]) -> float:
+    """Block fields up to the analyser; returns the source energy."""
+    exp_mode = head["exp_mode"]
+    bm["block"] = L.next("block identifier").strip()
+    bm["sample"] = L.next("sample identifier").strip()
+    L.skip(6, "date/time")
+    L.next("GMT offset")
+    n_bc = L.integer("number of block comment lines")
+    bm["comment"] = "\n".join(L.next("block comment").rstrip() for _ in range(n_bc))
+    technique = bm["technique"] = L.next("technique").strip()
+    if exp_mode in ("MAP", "MAPDP"):
+        L.skip(2, "x/y coordinate")
+    L.skip(head["n_exp_var"], "experimental variable value")
+    bm["source"] = L.next("analysis source label").strip()
+    if exp_mode in ("MAPDP", "MAPSVDP", "SDP", "SDPSV") or technique in _SIMS_LIKE:
+        L.skip(3, "sputtering ion data")
+    source_energy = L.number("analysis source characteristic energy")
+    L.skip(3, "source strength / beam widths")
+    if exp_mode in ("MAP", "MAPDP", "MAPSV", "MAPSVDP", "SEM"):
+        L.skip(2, "field of view")
+    if exp_mode in ("MAPSV", "MAPSVDP", "SEM"):
+        L.skip(6, "linescan coordinates")
+    L.skip(2, "source polar/azimuth angles")
+    bm["analyser_mode"] = L.next("analyser mode").strip()
+    bm["pass_energy_ev"] = L.number("analyser pass energy")
+    if technique == "AES diff":
+        L.next("differential width")
+    L.next("magnification")
+    bm["work_function_ev"] = L.number("analyser work function")
+    L.skip(5, "target bias / analysis widths / take-off angles")
+    bm["species"] = L.next("species label").strip()
+    bm["transition"] = L.next("transition label").strip()
+    L.next("charge of detected particle")
+    return source_energy
+
+
+def _vamas_variables(L: _Lines, head: dict[str, Any], bm: dict[str, Any]) -> tuple[str, float, float, int]:
+    """Abscissa and corresponding variables: (abscissa label, start, step, number of variables);
+    the first variable's label and unit go into ``bm``."""
+    if head["scan_mode"] == "REGULAR":
+        x_label = L.next("abscissa label").strip()
+        bm["abscissa_units"] = L.next("abscissa units").strip()
+        start = L.number("abscissa start")
+        step = L.number("abscissa increment")
+        n_var = L.integer("number of corresponding variables")
+    else:
+        n_var = L.integer("number of corresponding variables") - 1
+        x_label = L.next("abscissa label").strip()
+        bm["abscissa_units"] = L.next("abscissa units").strip()
+        start = step = float("nan")
+    labels = [(L.next("corresponding variable label").strip(),
+               L.next("corresponding variable unit").strip()) for _ in range(n_var)]
+    bm["ordinate_label"], bm["ordinate_unit"] = labels[0] if labels else ("", "")
+    return x_label, start, step, n_var
+
+
+def _vamas_values(L: _Lines, head: dict[str, Any], n_var: int, b: int, name: str) -> np.ndarray:
+    L.skip(head["n_future_block"], "future upgrade block entry")
+    n_ord = L.integer("number of ordinate values")
+    n_cols = n_var + (1 if head["scan_mode"] == "IRREGULAR" else 0)
+    L.skip(2 * n_cols, "ordinate min/max")
+    if n_cols < 1 or n_ord % n_cols or n_ord < 0:
+        raise FileFormatError(
+            f"{name}: block {b + 1}: {n_ord} values do not split into {n_cols} variables"
+        )
+    if n_ord > len(L.lines) - L.i:
+        raise FileFormatError(
+            f"{name}: block {b + 1}: {n_ord} ordinate values declared, only "
+            f"{len(L.lines) - L.i} lines left (truncated file?)"
+        )
+    vals = np.empty(n_ord)
+    for j in range(n_ord):
+        vals[j] = L.number("ordinate value")
+    return vals.reshape(-1, n_cols)
+
+
+#: Ordinate labels/units that are already a rate (counts per second): kept as stored.
+_RATE_WORDS = ("per second", "per sec", "rate", "cps", "c/s", "counts/s", "/s")
+
+
+def _counts_divisor(bm: dict[str, Any], name: str, b: int) -> float:
+    """Dwell × scans when the block's ordinate is counts, 1 when it is a rate (see read_vamas)."""
+    label, unit = bm["ordinate_label"].lower(), bm["ordinate_unit"].lower()
+    if any(w in label for w in _RATE_WORDS) or unit in ("c/s", "cps", "counts/s", "1/s", "s-1"):
+        bm["intensity_conversion"] = "stored as counts per second"
+        return 1.0
+    dwell, scans = bm["dwell_time_s"], bm["scans"]
+    if not (math.isfinite(dwell) and dwell > 0 and scans > 0):
+        raise FileFormatError(
+            f"{name}: block {b + 1}: ordinate {bm['ordinate_label']!r} ({bm['ordinate_unit']!r}) "
+            f"is counts but the dwell time ({dwell}) or number of scans ({scans}) is not positive; "
+            "counts per second cannot be computed"
+        )
+    bm["intensity_conversion"] = f"counts ÷ (dwell {dwell:g} s × {scans} scans)"
+    return dwell * scans
+
+
+def _vamas_block(
+    L: _Lines, head: dict[str, Any], b: int, name: str, work_function_ev: float
+) -> tuple[dict[str, Any], np.ndarray, np.ndarray, float]:
+    """One block: its metadata, binding-energy axis, intensity (counts/s) and source energy."""
+    bm: dict[str, Any] = {}
+    source_energy = _vamas_block_source(L, head, bm)
+    x_label, start, step, n_var = _vamas_variables(L, head, bm)
+    bm["signal_mode"] = L.next("signal mode").strip()
+    bm["dwell_time_s"] = L.number("signal collection time")
+    bm["scans"] = L.integer("number of scans")
+    L.next("signal time correction")
+    if head["exp_mode"] in ("MAPDP", "MAPSVDP", "SDP", "SDPSV") and bm["technique"] in _TECH_SPUTTER:
+        L.skip(7, "sputtering source parameters")
+    L.skip(3, "sample tilt / azimuth / rotation")
+    n_add = L.integer("number of additional numerical parameters")
+    L.skip(3 * n_add, "additional parameter")
+    table = _vamas_values(L, head, n_var, b, name)
+    if head["scan_mode"] == "REGULAR":
+        x, y = start + step * np.arange(table.shape[0]), table[:, 0]
+    else:
+        x, y = table[:, 0], table[:, 1]
+    divisor = _counts_divisor(bm, name, b)
+    bm["intensity_divisor"] = divisor
+    lab = x_label.lower()
+    if "kinetic" in lab:
+        energy = source_energy - x - work_function_ev
+        bm["axis"] = "kinetic → binding"
+    elif "binding" in lab:
+        energy = x
+        bm["axis"] = "binding"
+    else:
+        raise FileFormatError(
+            f"{name}: block {b + 1}: abscissa {x_label!r} is neither kinetic nor binding energy"
+        )
+    bm["source_energy_ev"] = source_energy
+    return bm, energy, y / divisor, source_energy
 
 
 # ------------------------------------------------------------------------------------------- PHI
@@ -494,39 +562,24 @@ def read_phi(path: str | Path) -> XPSData:
 def read_xps_text(
     path: str | Path, *, region: str | None = None, source_energy_ev: float = 1486.6
 ) -> XPSData:
-    """Two-column text (binding energy, intensity), any of comma/tab/space separated.
+    """XPS text exports: SPECS Prodigy ``.xy``, CasaXPS "export to text" (columns or rows of
+    tables) or plain two-column text (binding energy, intensity; comma/tab/space separated).
 
-    Lines that do not start with two numbers (headers, ``#`` comments) are skipped. A region name
-    comes from ``region`` or a header line such as ``# region: S 2p``, else from the file stem.
+    One spectrum per region (and cycle), binding energy ascending, counts per second — see
+    :mod:`sulfurscope.io._xps_text` for how each layout is recognised and converted. For plain text a
+    region name comes from ``region``, a ``# region: S 2p`` line or the file stem; a kinetic-energy
+    first column (header ``K.E.``/``Kinetic``) is converted with ``source_energy_ev``.
     """
+    from sulfurscope.io._xps_text import parse_xps_text
+
     p = Path(path)
-    xs, ys = [], []
-    found_region = None
-    for line in p.read_text(encoding="latin-1").splitlines():
-        s = line.strip()
-        if not s:
-            continue
-        m = re.match(r"#\s*region\s*[:=]\s*(.+)", s, re.I)
-        if m:
-            found_region = m.group(1).strip()
-            continue
-        parts = re.split(r"[,\t; ]+", s)
-        if len(parts) < 2:
-            continue
-        try:
-            a, b = float(parts[0]), float(parts[1])
-        except ValueError:
-            continue
-        xs.append(a)
-        ys.append(b)
-    if not xs:
-        raise FileFormatError(f"{p.name}: no two-column numeric data found")
-    e, y = _ascending(np.asarray(xs), np.asarray(ys), p.name)
-    name = region_key(region or found_region or p.stem)
-    spec = XPSSpectrum(
-        region=name, binding_energy_ev=e, intensity=y, source_energy_ev=source_energy_ev
+    text = p.read_bytes().decode("latin-1")
+    spectra, meta, layout = parse_xps_text(
+        text, p.name, region=region, source_energy_ev=source_energy_ev
     )
-    return XPSData((spec,), {"columns": [ENERGY, INTENSITY]}, p, "text")
+    meta = {"layout": layout, "columns": [ENERGY, INTENSITY], **meta}
+    fmt = "text" if layout == "text" else layout
+    return XPSData(tuple(spectra), meta, p, fmt)
 
 
 @reader("XPS")

@@ -32,21 +32,23 @@ from sulfurscope.spectra.eels import (
     REFERENCE_SLOTS,
     EdgeIntegrals,
     EdgeWindow,
-    FingerprintResult,
-    LineScanProfile,
     PowerLawBackground,
     ThicknessResult,
     ZeroLossAlignment,
     align_zero_loss,
     edge_integrals,
-    fingerprint_edge,
-    fingerprint_pixels,
-    line_scan_profile,
     power_law,
     power_law_background,
     relative_thickness,
     subtract_background,
     zero_loss_centres,
+)
+from sulfurscope.spectra.eels_scan import (
+    FingerprintResult,
+    LineScanProfile,
+    fingerprint_edge,
+    fingerprint_pixels,
+    line_scan_profile,
 )
 from sulfurscope.spectra.lineshapes import (
     breit_wigner_fano,
@@ -74,13 +76,15 @@ from sulfurscope.spectra.raman import (
     RAMAN_BAND_SETS,
     RamanBand,
     RamanFit,
-    RamanMapFit,
     despike,
     find_spikes,
     fit_raman,
-    fit_raman_map,
     raman_baseline,
     raman_curves,
+)
+from sulfurscope.spectra.raman_map import (
+    RamanMapFit,
+    fit_raman_map,
     raman_tables,
 )
 from sulfurscope.spectra.tga import TGAResult, sulfur_fraction
@@ -94,9 +98,11 @@ from sulfurscope.spectra.xps import (
     component_table,
     fit_curves,
     fit_xps,
+    region_area,
+)
+from sulfurscope.spectra.xps_quant import (
     quantify,
     reduced_sulfur_fraction,
-    region_area,
     rsf_table,
     sulfur_speciation,
 )

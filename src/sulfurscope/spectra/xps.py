@@ -37,19 +37,14 @@ __all__ = [
     "analyse_xps",
     "INTENSITY",
     "REDUCED_SULFUR",
-    "SulfurSpeciation",
     "XPSSpectrum",
     "component_library",
     "component_libraries",
     "component_table",
     "fit_curves",
     "fit_xps",
-    "quantify",
-    "reduced_sulfur_fraction",
     "region_area",
     "region_key",
-    "rsf_table",
-    "sulfur_speciation",
 ]
 
 ENERGY = "Binding energy [eV]"
@@ -89,35 +84,6 @@ class XPSSpectrum:
             "cycle": self.cycle,
             "sputter_time_s": self.sputter_time_s,
         }
-
-
-@dataclass(frozen=True, slots=True)
-class SulfurSpeciation:
-    """S-atom fractions of elemental S, Li2S2 and Li2S from S 2p areas (:func:`sulfur_speciation`)."""
-
-    elemental_sulfur_fraction: float
-    li2s2_fraction: float
-    li2s_fraction: float
-    bridging_to_terminal_ratio: float
-    assumption: str
-
-    def to_frame(self) -> pd.DataFrame:
-        """One row per species."""
-        return pd.DataFrame(
-            {
-                "Species": ["S (residual, S8)", "Li2S2", "Li2S"],
-                "S-atom fraction [%]": [
-                    100 * self.elemental_sulfur_fraction,
-                    100 * self.li2s2_fraction,
-                    100 * self.li2s_fraction,
-                ],
-                "Assumption": [self.assumption] * 3,
-            }
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain dict."""
-        return {f: getattr(self, f) for f in self.__dataclass_fields__}
 
 
 _REGION_RE = re.compile(r"^\s*([A-Z][a-z]?)\s*(\d[spdf])\s*(\d(?:/\d)?)?\s*$")
@@ -492,155 +458,11 @@ def region_area(
     return float(np.trapezoid(i - b, e))
 
 
-def rsf_table(source: str | Path = "scofield") -> pd.DataFrame:
-    """The relative-sensitivity-factor table of one source (columns ``region``, ``element``, ``rsf``).
-
-    Examples
-    --------
-    >>> float(rsf_table().set_index("region").loc["S 2p", "rsf"])
-    1.68
-    """
-    if isinstance(source, Path) or str(source).endswith(".csv"):
-        df = _read_csv(source, "rsf.csv")
-        if "source" not in df.columns:
-            df["source"] = Path(source).stem
-        src = None
-    else:
-        df = _read_csv("", "rsf.csv")
-        src = str(source).lower()
-    if src is not None:
-        have = sorted(df["source"].astype(str).unique())
-        if src not in have:
-            raise SulfurscopeError(f"unknown RSF source {source!r}; available: {have}")
-        df = df[df["source"].astype(str) == src]
-    out = df[["source", "region", "element", "rsf"]].reset_index(drop=True)
-    out["region"] = out["region"].map(region_key)
-    return out
-
-
-def quantify(
-    areas: Mapping[str, float], *, rsf: str | Path | Mapping[str, float] = "scofield"
-) -> pd.DataFrame:
-    """Atomic % from region (or survey-peak) areas with relative sensitivity factors (Table S1).
-
-    ``x_i = (A_i / S_i) / Σ_j (A_j / S_j)``.
-
-    Parameters
-    ----------
-    areas : mapping region → area
-        Background-subtracted areas (e.g. from :func:`region_area` or the sum of a fit's areas).
-    rsf : str, path or mapping
-        RSF source name in the shipped table (default ``"scofield"``), your CSV, or a mapping
-        region → RSF.
-
-    Examples
-    --------
-    >>> t = quantify({"C 1s": 1.0, "F 1s": 4.43})
-    >>> t["Atomic [%]"].round(1).tolist()
-    [50.0, 50.0]
-    """
-    if not areas:
-        raise SulfurscopeError("quantify needs at least one region area")
-    if isinstance(rsf, Mapping):
-        factors = {region_key(k): float(v) for k, v in rsf.items()}
-        src = "user"
-    else:
-        t = rsf_table(rsf)
-        factors = dict(zip(t["region"], t["rsf"].astype(float), strict=True))
-        src = str(rsf) if not isinstance(rsf, Path) else rsf.stem
-    rows = []
-    for name, a in areas.items():
-        key = region_key(name)
-        if key not in factors:
-            raise SulfurscopeError(
-                f"no RSF for region {name!r} in source {src!r}; available: {sorted(factors)}"
-            )
-        if not np.isfinite(a) or a < 0:
-            raise SulfurscopeError(f"area of {name!r} must be finite and >= 0, got {a}")
-        rows.append((key, float(a), factors[key]))
-    corr = np.array([a / s for _, a, s in rows])
-    total = corr.sum()
-    if total <= 0:
-        raise SulfurscopeError("all region areas are zero")
-    return pd.DataFrame(
-        {
-            "Region": [r[0] for r in rows],
-            "Area [counts/s·eV]": [r[1] for r in rows],
-            "RSF": [r[2] for r in rows],
-            "RSF source": src,
-            "Atomic [%]": 100.0 * corr / total,
-        }
-    )
-
-
-def _areas_of(fit_or_areas: PeakFit | Mapping[str, float]) -> dict[str, float]:
-    if isinstance(fit_or_areas, PeakFit):
-        return dict(zip(fit_or_areas.names, map(float, fit_or_areas.area), strict=True))
-    return {str(k): float(v) for k, v in fit_or_areas.items()}
-
-
-def reduced_sulfur_fraction(
-    fit_or_areas: PeakFit | Mapping[str, float], *, reduced: Sequence[str] = REDUCED_SULFUR
-) -> float:
-    """Fraction of reduced sulfur: (Li2S + terminal + bridging S) / all S 2p area.
-
-    The study reports 33 % (small particles) vs 16 % (large) after the first discharge.
-
-    Examples
-    --------
-    >>> reduced_sulfur_fraction({"Li2S": 10, "terminal S": 15, "bridging S": 8, "C-S": 40, "sulfate": 27})
-    0.33
-    """
-    a = _areas_of(fit_or_areas)
-    missing = [n for n in reduced if n not in a]
-    if missing:
-        raise SulfurscopeError(f"components {missing} not in the fit; have {sorted(a)}")
-    total = sum(a.values())
-    if total <= 0:
-        raise SulfurscopeError("total S 2p area is zero")
-    return float(round(sum(a[n] for n in reduced) / total, 12))
-
-
 LI2S2_ASSUMPTION = (
     "Li2S2 assumption: all terminal S belongs to Li2S2 (no longer polysulfides), so bridging S "
     "(S-S-S) can only come from residual elemental sulfur (S8); fractions are of S atoms in "
     "Li2S + terminal + bridging S"
 )
-
-
-def sulfur_speciation(
-    fit_or_areas: PeakFit | Mapping[str, float],
-    *,
-    li2s: str = "Li2S",
-    terminal: str = "terminal S",
-    bridging: str = "bridging S",
-) -> SulfurSpeciation:
-    """Residual sulfur, Li2S2 and Li2S shares of the reduced S under the Li2S2 assumption.
-
-    With only Li2S2 as polysulfide, terminal S ↔ Li2S2 and bridging S ↔ elemental S8; the shares are
-    ``bridging : terminal : Li2S`` over their sum (the study: 25 % S, 45 % Li2S2, 30 % Li2S), and the
-    bridging/terminal area ratio is reported with them.
-
-    Examples
-    --------
-    >>> s = sulfur_speciation({"Li2S": 30, "terminal S": 45, "bridging S": 25})
-    >>> round(s.elemental_sulfur_fraction, 2), round(s.li2s2_fraction, 2), round(s.li2s_fraction, 2)
-    (0.25, 0.45, 0.3)
-    """
-    a = _areas_of(fit_or_areas)
-    for n in (li2s, terminal, bridging):
-        if n not in a:
-            raise SulfurscopeError(f"component {n!r} not in the fit; have {sorted(a)}")
-    total = a[li2s] + a[terminal] + a[bridging]
-    if total <= 0:
-        raise SulfurscopeError("Li2S + terminal + bridging S area is zero")
-    return SulfurSpeciation(
-        elemental_sulfur_fraction=a[bridging] / total,
-        li2s2_fraction=a[terminal] / total,
-        li2s_fraction=a[li2s] / total,
-        bridging_to_terminal_ratio=a[bridging] / a[terminal] if a[terminal] > 0 else float("inf"),
-        assumption=LI2S2_ASSUMPTION,
-    )
 
 
 #: Fixed curve names of :func:`fit_curves` (components follow with their own names).
@@ -746,6 +568,13 @@ def analyse_xps(
     >>> a.regions, sorted(a.quantification["Quantity"].unique())[:2]
     (('S 2p',), ['Atomic [%]', 'Li2S [%]'])
     """
+    from sulfurscope.spectra.xps_quant import (
+        quantify,
+        reduced_sulfur_fraction,
+        rsf_table,
+        sulfur_speciation,
+    )
+
     cands = [s for s in spectra if s.cycle == cycle]
     if shift_ev:
         cands = [replace(s, binding_energy_ev=s.binding_energy_ev + float(shift_ev)) for s in cands]
@@ -866,3 +695,16 @@ def analyse_xps(
         curves=pd.concat(curve_tabs, ignore_index=True) if curve_tabs else pd.DataFrame(),
         quantification=pd.DataFrame(rows, columns=cols),
     )
+
+
+#: Quantification names that live in :mod:`.xps_quant` (built on this module), importable here too.
+_QUANT = ('SulfurSpeciation', 'quantify', 'reduced_sulfur_fraction', 'rsf_table', 'sulfur_speciation')
+
+
+def __getattr__(name: str) -> Any:
+    """``from sulfurscope.spectra.xps import quantify`` keeps working (PEP 562)."""
+    if name in _QUANT:
+        from sulfurscope.spectra import xps_quant
+
+        return getattr(xps_quant, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

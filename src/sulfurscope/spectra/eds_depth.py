@@ -1,0 +1,343 @@
+"""Depth from the particle surface and profiles along it (EDS, and EELS line scans alike).
+
+:func:`polyline_depth` (distance of every pixel from a drawn surface line, inside or outside),
+:func:`particle_edge_depth` (distance from the edge of a segmented particle), :func:`moving_average`
+(edge-aware window) and :func:`depth_profile` (binned profile of any map against depth). Used by
+:mod:`sulfurscope.spectra.eds` for the study's Figure 3c/d.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from scipy import ndimage as ndi
+
+from sulfurscope.errors import SulfurscopeError
+
+__all__ = [
+    "DepthMap",
+    "DepthProfile",
+    "depth_profile",
+    "moving_average",
+    "particle_edge_depth",
+    "polyline_depth",
+]
+
+EdgePolicy = Literal["shrink", "nan", "valid"]
+
+
+@dataclass(frozen=True, slots=True)
+class DepthMap:
+    """Distance of every pixel from the particle surface.
+
+    Attributes
+    ----------
+    depth_px : (ny, nx) ndarray of float, px
+        Distance from the surface, positive inside the particle.
+    valid : (ny, nx) ndarray of bool
+        Pixels that belong to the band the profile averages over.
+    method : str
+        ``"polyline"`` or ``"edge"``.
+    surface_xy : (m, 2) ndarray of float, px
+        The surface: the polyline, or the detected edge pixels (x, y).
+    """
+
+    depth_px: np.ndarray
+    valid: np.ndarray
+    method: str
+    surface_xy: np.ndarray
+
+    def to_dict(self) -> dict[str, Any]:
+        """Summary (not the arrays)."""
+        return {
+            "method": self.method,
+            "valid_pixels": int(self.valid.sum()),
+            "surface_points": int(len(self.surface_xy)),
+        }
+
+
+def polyline_depth(
+    shape: tuple[int, int],
+    polyline_xy: np.ndarray | Sequence[Sequence[float]],
+    *,
+    inside: Literal["left", "right"] = "left",
+    band_width_px: float | None = None,
+) -> DepthMap:
+    """Signed distance of each pixel from a surface drawn as a polyline in pixel coordinates.
+
+    Parameters
+    ----------
+    shape : (ny, nx)
+    polyline_xy : (m, 2) array, px
+        Vertices (x, y) with x = column, y = row, m ≥ 2.
+    inside : {"left", "right"}
+        Side of the polyline (looking along its direction, image rows growing downwards) where
+        the particle is; depth is positive there.
+    band_width_px : float, optional
+        Lateral width of the band the profile averages over, centred on the middle of the
+        polyline (arc length). Default: the whole polyline. Pixels whose nearest surface point is
+        an end vertex (beyond the polyline's ends) are never in the band.
+
+    Returns
+    -------
+    DepthMap
+    """
+    p = np.asarray(polyline_xy, dtype=float)
+    if p.ndim != 2 or p.shape[1] != 2 or len(p) < 2:
+        raise SulfurscopeError(
+            f"polyline_xy must be (m ≥ 2, 2) vertices (x, y), got shape {p.shape}"
+        )
+    if inside not in ("left", "right"):
+        raise SulfurscopeError(f"inside must be 'left' or 'right', got {inside!r}")
+    ny, nx = shape
+    yy, xx = np.mgrid[0:ny, 0:nx]
+    px, py = xx.ravel().astype(float), yy.ravel().astype(float)
+    best = np.full(px.shape, np.inf)
+    sign = np.ones(px.shape)
+    arc = np.zeros(px.shape)
+    interior = np.zeros(px.shape, bool)
+    seg_len = np.hypot(*np.diff(p, axis=0).T)
+    if np.any(seg_len == 0):
+        raise SulfurscopeError("polyline_xy has two equal consecutive vertices")
+    start_arc = np.concatenate([[0.0], np.cumsum(seg_len)])
+    for k in range(len(p) - 1):
+        a, b = p[k], p[k + 1]
+        d = (b - a) / seg_len[k]
+        rx, ry = px - a[0], py - a[1]
+        t = rx * d[0] + ry * d[1]
+        tc = np.clip(t, 0, seg_len[k])
+        dist = np.hypot(rx - tc * d[0], ry - tc * d[1])
+        cross = d[0] * ry - d[1] * rx  # > 0: right of direction in image coordinates (y down)
+        better = dist < best
+        best = np.where(better, dist, best)
+        sign = np.where(better, np.where(cross >= 0, 1.0, -1.0), sign)
+        arc = np.where(better, start_arc[k] + tc, arc)
+        inner = ((t >= -1e-9) | (k > 0)) & ((t <= seg_len[k] + 1e-9) | (k < len(p) - 2))
+        interior = np.where(better, inner, interior)
+    if inside == "left":
+        sign = -sign
+    total = start_arc[-1]
+    if band_width_px is None:
+        band = np.ones(px.shape, bool)
+    else:
+        if band_width_px <= 0:
+            raise SulfurscopeError(f"band_width_px must be > 0, got {band_width_px}")
+        band = np.abs(arc - total / 2) <= band_width_px / 2
+    depth = (sign * best).reshape(ny, nx)
+    valid = (interior & band).reshape(ny, nx)
+    return DepthMap(depth, valid, "polyline", p)
+
+
+def particle_edge_depth(
+    image: np.ndarray,
+    *,
+    sigma_px: float = 2.0,
+    threshold: float | None = None,
+) -> DepthMap:
+    """Depth from the particle's edge, found by thresholding a (smoothed) image.
+
+    The image (e.g. the summed X-ray counts, or the STEM image) is smoothed with a Gaussian of
+    ``sigma_px`` and thresholded at half height between the median levels of background and
+    particle (the two classes of Otsu's method on ``log(1 + image)``, so that a bright shell and
+    a dimmer core stay one particle) unless ``threshold`` is given; holes are filled and
+    the largest connected region is the particle; depth is the Euclidean distance transform
+    inside it: distance to the nearest pixel outside minus half a pixel (the edge runs between
+    pixel centres), so the outermost particle pixels are at 0.5 px. Every particle pixel is valid.
+    """
+    from skimage.filters import threshold_otsu
+    from skimage.measure import label
+
+    img = np.asarray(image, dtype=float)
+    if img.ndim != 2:
+        raise SulfurscopeError(f"image must be 2-D, got shape {img.shape}")
+    smooth = ndi.gaussian_filter(img, sigma_px) if sigma_px > 0 else img
+    if threshold is None:
+        if np.ptp(smooth) == 0:
+            raise SulfurscopeError("image is constant: no particle edge to detect")
+        # Otsu on log(1 + counts) separates particle from background without a bright shell
+        # (e.g. F-rich) splitting the particle; the edge is then put at half height between the
+        # two classes' median levels (the 50 % point of a blurred step).
+        t_log = float(np.expm1(threshold_otsu(np.log1p(np.clip(smooth, 0, None)))))
+        lo, hi = np.median(smooth[smooth <= t_log]), np.median(smooth[smooth > t_log])
+        threshold = float((lo + hi) / 2)
+    mask = ndi.binary_fill_holes(smooth > threshold)
+    lab = label(mask)
+    if lab.max() == 0:
+        raise SulfurscopeError(f"no pixel above the threshold {threshold:.4g}: no particle found")
+    sizes = np.bincount(lab.ravel())
+    sizes[0] = 0
+    particle = lab == int(np.argmax(sizes))
+    # a pixel next to the background is half a pixel from the edge (pixel centres vs boundary)
+    depth = ndi.distance_transform_edt(particle) - 0.5
+    outside = ndi.distance_transform_edt(~particle) - 0.5
+    edge = particle & ~ndi.binary_erosion(particle)
+    ys, xs = np.nonzero(edge)
+    return DepthMap(
+        np.where(particle, depth, -outside),
+        particle,
+        "edge",
+        np.stack([xs, ys], axis=1).astype(float),
+    )
+
+
+def moving_average(
+    values: np.ndarray, window: int = 5, *, edge: EdgePolicy = "shrink"
+) -> np.ndarray:
+    """Centred moving average along the last axis, NaN-aware.
+
+    Parameters
+    ----------
+    values : (..., n) ndarray
+    window : int
+        Odd window length (1 = no smoothing).
+    edge : {"shrink", "nan", "valid"}
+        ``"shrink"``: near the ends average over the points that exist (the window shrinks);
+        ``"nan"``: NaN where the full window does not fit; ``"valid"``: drop those points (the
+        result is ``window − 1`` shorter).
+
+    Examples
+    --------
+    >>> moving_average(np.array([1.0, 2, 3, 4, 5]), 3, edge="shrink").tolist()
+    [1.5, 2.0, 3.0, 4.0, 4.5]
+    >>> moving_average(np.array([1.0, 2, 3, 4, 5]), 3, edge="valid").tolist()
+    [2.0, 3.0, 4.0]
+    """
+    if window < 1 or window % 2 == 0:
+        raise SulfurscopeError(f"window must be an odd integer ≥ 1, got {window}")
+    if edge not in ("shrink", "nan", "valid"):
+        raise SulfurscopeError(f"edge must be 'shrink', 'nan' or 'valid', got {edge!r}")
+    v = np.asarray(values, dtype=float)
+    h = window // 2
+    finite = np.isfinite(v)
+    pad = [(0, 0)] * (v.ndim - 1) + [(h, h)]
+    s = np.pad(np.where(finite, v, 0.0), pad)
+    c = np.pad(finite.astype(float), pad)
+    cs = np.cumsum(np.concatenate([np.zeros(v.shape[:-1] + (1,)), s], axis=-1), axis=-1)
+    cc = np.cumsum(np.concatenate([np.zeros(v.shape[:-1] + (1,)), c], axis=-1), axis=-1)
+    total = cs[..., window:] - cs[..., :-window]
+    count = cc[..., window:] - cc[..., :-window]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = np.where(count > 0, total / np.where(count > 0, count, 1), np.nan)
+    n = v.shape[-1]
+    if edge == "shrink" or h == 0:
+        return out
+    if edge == "nan":
+        out[..., :h] = np.nan
+        out[..., n - h :] = np.nan
+        return out
+    return out[..., h : n - h]
+
+
+@dataclass(frozen=True, slots=True)
+class DepthProfile:
+    """Intensity vs distance from the surface, one row per depth bin.
+
+    Attributes
+    ----------
+    lines : tuple of str
+    depth_nm : (n,) ndarray of float, nm
+        Bin centres (distance from the surface, inwards).
+    mean_counts : (n_lines, n) ndarray of float, counts/pixel
+        Mean of each map over the band pixels in the bin.
+    smoothed : (n_lines, n) ndarray of float, counts/pixel
+        ``mean_counts`` after the moving average (NaN where the edge policy says so).
+    n_pixels : (n,) ndarray of int
+    window : int
+    edge : str
+    bin_px : float, px
+    """
+
+    lines: tuple[str, ...]
+    depth_nm: np.ndarray
+    mean_counts: np.ndarray
+    smoothed: np.ndarray
+    n_pixels: np.ndarray
+    window: int
+    edge: str
+    bin_px: float
+
+    def to_frame(self) -> pd.DataFrame:
+        """Long table: Line, Depth [nm], Mean counts [counts/px], Smoothed [counts/px], Pixels."""
+        frames = []
+        for k, line in enumerate(self.lines):
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "Line": line,
+                        "Depth [nm]": self.depth_nm,
+                        "Mean counts [counts/px]": self.mean_counts[k],
+                        "Smoothed [counts/px]": self.smoothed[k],
+                        "Pixels": self.n_pixels,
+                        "Moving average window": self.window,
+                        "Edge policy": self.edge,
+                    }
+                )
+            )
+        return pd.concat(frames, ignore_index=True)
+
+
+def depth_profile(
+    maps: np.ndarray,
+    depth: DepthMap,
+    *,
+    lines: Sequence[str],
+    pixel_size_nm: float,
+    bin_px: float = 1.0,
+    max_depth_nm: float | None = None,
+    window: int = 5,
+    edge: EdgePolicy = "shrink",
+) -> DepthProfile:
+    """Profiles of ``maps`` vs distance from the surface, averaged over the band, then smoothed.
+
+    Parameters
+    ----------
+    maps : (n_lines, ny, nx) ndarray
+        E.g. ``LineMaps.net``.
+    depth : DepthMap
+        From :func:`polyline_depth` or :func:`particle_edge_depth`.
+    lines : sequence of str
+        Names of the maps (same order).
+    pixel_size_nm : float, nm
+    bin_px : float, px
+        Depth bin width; bin ``k`` holds pixels with ``k·bin ≤ depth < (k+1)·bin``.
+    max_depth_nm : float, optional
+        Deepest bin kept (default: the deepest band pixel).
+    window : int
+        Moving-average window in bins (5 as in the study); 1 switches it off.
+    edge : {"shrink", "nan", "valid"}
+        Edge policy of :func:`moving_average`; ``"valid"`` drops the end bins.
+    """
+    m = np.asarray(maps, dtype=float)
+    if m.ndim == 2:
+        m = m[None]
+    if m.shape[1:] != depth.depth_px.shape:
+        raise SulfurscopeError(
+            f"maps have shape {m.shape[1:]} but the depth map has {depth.depth_px.shape}"
+        )
+    if len(lines) != m.shape[0]:
+        raise SulfurscopeError(f"{len(lines)} line names for {m.shape[0]} maps")
+    if not pixel_size_nm > 0:
+        raise SulfurscopeError(f"pixel_size_nm must be > 0, got {pixel_size_nm}")
+    if bin_px <= 0:
+        raise SulfurscopeError(f"bin_px must be > 0, got {bin_px}")
+    sel = depth.valid & (depth.depth_px >= 0)
+    if max_depth_nm is not None:
+        sel &= depth.depth_px * pixel_size_nm <= max_depth_nm
+    if not sel.any():
+        raise SulfurscopeError("no pixel of the band lies inside the particle (check the surface)")
+    k = np.floor(depth.depth_px[sel] / bin_px).astype(np.int64)
+    nb = int(k.max()) + 1
+    n = np.bincount(k, minlength=nb)
+    sums = np.stack([np.bincount(k, weights=mm[sel], minlength=nb) for mm in m])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(n > 0, sums / np.where(n > 0, n, 1), np.nan)
+    centres = (np.arange(nb) + 0.5) * bin_px * pixel_size_nm
+    smooth = moving_average(mean, window, edge=edge)
+    if edge == "valid":
+        h = window // 2
+        centres, mean, n = centres[h : nb - h], mean[:, h : nb - h], n[h : nb - h]
+    return DepthProfile(tuple(lines), centres, mean, smooth, n, window, edge, bin_px)

@@ -1,0 +1,195 @@
+"""XPS quantification: relative sensitivity factors, atomic fractions and sulfur speciation.
+
+:func:`rsf_table` (Scofield cross-sections, or a table of your own), :func:`quantify` (atomic % from
+region areas ÷ RSF), :func:`reduced_sulfur_fraction` and :func:`sulfur_speciation` (the shares of the
+S 2p components: Li2S, polysulfide, C–S, sulfate — the study's Figure 4b–f). Built on
+:mod:`sulfurscope.spectra.xps`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sulfurscope.errors import SulfurscopeError
+from sulfurscope.spectra.peaks import PeakFit
+from sulfurscope.spectra.xps import LI2S2_ASSUMPTION, REDUCED_SULFUR, _read_csv, region_key
+
+__all__ = ["SulfurSpeciation", "quantify", "reduced_sulfur_fraction", "rsf_table", "sulfur_speciation"]
+
+
+@dataclass(frozen=True, slots=True)
+class SulfurSpeciation:
+    """S-atom fractions of elemental S, Li2S2 and Li2S from S 2p areas (:func:`sulfur_speciation`)."""
+
+    elemental_sulfur_fraction: float
+    li2s2_fraction: float
+    li2s_fraction: float
+    bridging_to_terminal_ratio: float
+    assumption: str
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per species."""
+        return pd.DataFrame(
+            {
+                "Species": ["S (residual, S8)", "Li2S2", "Li2S"],
+                "S-atom fraction [%]": [
+                    100 * self.elemental_sulfur_fraction,
+                    100 * self.li2s2_fraction,
+                    100 * self.li2s_fraction,
+                ],
+                "Assumption": [self.assumption] * 3,
+            }
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict."""
+        return {f: getattr(self, f) for f in self.__dataclass_fields__}
+
+
+def rsf_table(source: str | Path = "scofield") -> pd.DataFrame:
+    """The relative-sensitivity-factor table of one source (columns ``region``, ``element``, ``rsf``).
+
+    Examples
+    --------
+    >>> float(rsf_table().set_index("region").loc["S 2p", "rsf"])
+    1.68
+    """
+    if isinstance(source, Path) or str(source).endswith(".csv"):
+        df = _read_csv(source, "rsf.csv")
+        if "source" not in df.columns:
+            df["source"] = Path(source).stem
+        src = None
+    else:
+        df = _read_csv("", "rsf.csv")
+        src = str(source).lower()
+    if src is not None:
+        have = sorted(df["source"].astype(str).unique())
+        if src not in have:
+            raise SulfurscopeError(f"unknown RSF source {source!r}; available: {have}")
+        df = df[df["source"].astype(str) == src]
+    out = df[["source", "region", "element", "rsf"]].reset_index(drop=True)
+    out["region"] = out["region"].map(region_key)
+    return out
+
+
+def quantify(
+    areas: Mapping[str, float], *, rsf: str | Path | Mapping[str, float] = "scofield"
+) -> pd.DataFrame:
+    """Atomic % from region (or survey-peak) areas with relative sensitivity factors (Table S1).
+
+    ``x_i = (A_i / S_i) / Σ_j (A_j / S_j)``.
+
+    Parameters
+    ----------
+    areas : mapping region → area
+        Background-subtracted areas (e.g. from :func:`region_area` or the sum of a fit's areas).
+    rsf : str, path or mapping
+        RSF source name in the shipped table (default ``"scofield"``), your CSV, or a mapping
+        region → RSF.
+
+    Examples
+    --------
+    >>> t = quantify({"C 1s": 1.0, "F 1s": 4.43})
+    >>> t["Atomic [%]"].round(1).tolist()
+    [50.0, 50.0]
+    """
+    if not areas:
+        raise SulfurscopeError("quantify needs at least one region area")
+    if isinstance(rsf, Mapping):
+        factors = {region_key(k): float(v) for k, v in rsf.items()}
+        src = "user"
+    else:
+        t = rsf_table(rsf)
+        factors = dict(zip(t["region"], t["rsf"].astype(float), strict=True))
+        src = str(rsf) if not isinstance(rsf, Path) else rsf.stem
+    rows = []
+    for name, a in areas.items():
+        key = region_key(name)
+        if key not in factors:
+            raise SulfurscopeError(
+                f"no RSF for region {name!r} in source {src!r}; available: {sorted(factors)}"
+            )
+        if not np.isfinite(a) or a < 0:
+            raise SulfurscopeError(f"area of {name!r} must be finite and >= 0, got {a}")
+        rows.append((key, float(a), factors[key]))
+    corr = np.array([a / s for _, a, s in rows])
+    total = corr.sum()
+    if total <= 0:
+        raise SulfurscopeError("all region areas are zero")
+    return pd.DataFrame(
+        {
+            "Region": [r[0] for r in rows],
+            "Area [counts/s·eV]": [r[1] for r in rows],
+            "RSF": [r[2] for r in rows],
+            "RSF source": src,
+            "Atomic [%]": 100.0 * corr / total,
+        }
+    )
+
+
+def _areas_of(fit_or_areas: PeakFit | Mapping[str, float]) -> dict[str, float]:
+    if isinstance(fit_or_areas, PeakFit):
+        return dict(zip(fit_or_areas.names, map(float, fit_or_areas.area), strict=True))
+    return {str(k): float(v) for k, v in fit_or_areas.items()}
+
+
+def reduced_sulfur_fraction(
+    fit_or_areas: PeakFit | Mapping[str, float], *, reduced: Sequence[str] = REDUCED_SULFUR
+) -> float:
+    """Fraction of reduced sulfur: (Li2S + terminal + bridging S) / all S 2p area.
+
+    The study reports 33 % (small particles) vs 16 % (large) after the first discharge.
+
+    Examples
+    --------
+    >>> reduced_sulfur_fraction({"Li2S": 10, "terminal S": 15, "bridging S": 8, "C-S": 40, "sulfate": 27})
+    0.33
+    """
+    a = _areas_of(fit_or_areas)
+    missing = [n for n in reduced if n not in a]
+    if missing:
+        raise SulfurscopeError(f"components {missing} not in the fit; have {sorted(a)}")
+    total = sum(a.values())
+    if total <= 0:
+        raise SulfurscopeError("total S 2p area is zero")
+    return float(round(sum(a[n] for n in reduced) / total, 12))
+
+
+def sulfur_speciation(
+    fit_or_areas: PeakFit | Mapping[str, float],
+    *,
+    li2s: str = "Li2S",
+    terminal: str = "terminal S",
+    bridging: str = "bridging S",
+) -> SulfurSpeciation:
+    """Residual sulfur, Li2S2 and Li2S shares of the reduced S under the Li2S2 assumption.
+
+    With only Li2S2 as polysulfide, terminal S ↔ Li2S2 and bridging S ↔ elemental S8; the shares are
+    ``bridging : terminal : Li2S`` over their sum (the study: 25 % S, 45 % Li2S2, 30 % Li2S), and the
+    bridging/terminal area ratio is reported with them.
+
+    Examples
+    --------
+    >>> s = sulfur_speciation({"Li2S": 30, "terminal S": 45, "bridging S": 25})
+    >>> round(s.elemental_sulfur_fraction, 2), round(s.li2s2_fraction, 2), round(s.li2s_fraction, 2)
+    (0.25, 0.45, 0.3)
+    """
+    a = _areas_of(fit_or_areas)
+    for n in (li2s, terminal, bridging):
+        if n not in a:
+            raise SulfurscopeError(f"component {n!r} not in the fit; have {sorted(a)}")
+    total = a[li2s] + a[terminal] + a[bridging]
+    if total <= 0:
+        raise SulfurscopeError("Li2S + terminal + bridging S area is zero")
+    return SulfurSpeciation(
+        elemental_sulfur_fraction=a[bridging] / total,
+        li2s2_fraction=a[terminal] / total,
+        li2s_fraction=a[li2s] / total,
+        bridging_to_terminal_ratio=a[bridging] / a[terminal] if a[terminal] > 0 else float("inf"),
+        assumption=LI2S2_ASSUMPTION,
+    )
