@@ -150,3 +150,36 @@ def test_mpr_and_mpt_metadata_agree() -> None:
         assert a[key] == b[key], key
     assert a["battery_capacity_mah"] == pytest.approx(b["battery_capacity_mah"], rel=1e-3)
     assert a["electrode_area_cm2"] == pytest.approx(b["electrode_area_cm2"], rel=1e-6)
+
+
+@pytest.mark.parametrize(
+    "name", ["biologic_ocv_yadg.mpr", "biologic_ocv_aurora_commercial_cell_C01.mpr"]
+)
+def test_ocv_mpr_without_current_reads_with_zero_current(name: str) -> None:
+    """README batch 2 B13/B14 (F7): an OCV record has no current or charge column; I = 0 by
+    definition. Voltages and times equal yadg's (the oracle)."""
+    mpr = pytest.importorskip("yadg.extractors.eclab.mpr")
+    path = realdata_path("echem", name)
+    data = read_cycler(path)
+    oracle = mpr.extract_from_path(str(path), timezone="UTC").to_dataset()
+    np.testing.assert_allclose(data.frame["Voltage [V]"], oracle["Ewe"].values, rtol=1e-7)
+    t = np.asarray(oracle["uts"].values if "uts" in oracle else oracle["time"].values, float)
+    np.testing.assert_allclose(data.frame["Time [s]"], t - t[0], atol=1e-3)
+    assert (data.frame["Current [mA]"] == 0).all() and (data.frame["Charge [mAh]"] == 0).all()
+    assert "OCV" in data.metadata["current"]
+
+
+def test_mpt_exported_without_header_reads_like_with_header(tmp_path) -> None:
+    """EC-Lab can export an .mpt without its header: the first line is then the column line."""
+    src = realdata_path("echem", "biologic_gcpl_NaHC_halfcell_pr182_1.mpt")
+    raw = src.read_bytes()
+    n = int(raw.split(b"\n")[1].split(b":")[1])
+    bare = tmp_path / "no_header.mpt"
+    bare.write_bytes(b"\n".join(raw.split(b"\n")[n - 1:]))
+    full, headerless = read_cycler(src), read_cycler(bare)
+    assert headerless.format == "biologic-mpt" and headerless.metadata["n_header_lines"] == 1
+    assert "without its header" in headerless.metadata["header"]
+    for col in (TIME, VOLTAGE, CURRENT, CHARGE, STEP):
+        np.testing.assert_array_equal(headerless.frame[col], full.frame[col])
+    bare.rename(tmp_path / "no_header.txt")  # found by its content, not its extension
+    assert read_cycler(tmp_path / "no_header.txt").format == "biologic-mpt"

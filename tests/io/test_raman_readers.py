@@ -223,3 +223,33 @@ def test_unknown_format(tmp_path):
     p.write_text("1 2\n3 4\n5 6\n")
     with pytest.raises(FileFormatError, match="unknown Raman format 'spc'"):
         read_raman(p, format="spc")  # type: ignore[arg-type]
+
+
+def test_wdf_wavelength_axis_becomes_raman_shift_like_renishaw_wdf():
+    """README batch 2 B3 (F2): the x axis is a wavelength in nm. The shift comes from the laser
+    wavenumber the file stores (oracle: Renishaw's renishaw-wdf accessors), never the nm values."""
+    wdf = pytest.importorskip("wdf")
+    p = realdata_path("spectro", "raman", "renishaw_test_map_325nm_nm-axis.wdf")
+    with wdf.Wdf(str(p)) as w:
+        nm = np.asarray(w.xlist(), dtype=float)
+        laser_cm1 = float(w.hdr.laser_wavenumber)
+        y = np.asarray([w.spectrum(i) for i in range(len(w))], dtype=float)
+    expected = laser_cm1 - 1e7 / nm  # descending in nm → ascending shift
+    d = read_renishaw_wdf(p)
+    order = np.argsort(expected)
+    np.testing.assert_allclose(d.shift_cm1, expected[order], rtol=1e-6)
+    np.testing.assert_allclose(d.intensity, y[:, order], rtol=1e-6)
+    assert d.shift_cm1[0] == pytest.approx(1931.87, abs=0.05)
+    assert d.shift_cm1[-1] == pytest.approx(2252.95, abs=0.05)
+    assert "wavelength" in d.metadata["x_axis"]
+
+
+def test_wdf_wavelength_without_laser_is_refused():
+    from sulfurscope.errors import FileFormatError
+    from sulfurscope.io.raman import _raman_shift
+
+    axis = {"name": "Wavelength", "units": "nm"}
+    with pytest.raises(FileFormatError, match="x.wdf: the x axis is a wavelength"):
+        _raman_shift(np.array([350.0, 351.0]), axis, None, "x.wdf")
+    with pytest.raises(FileFormatError, match="expected a Raman shift"):
+        _raman_shift(np.array([1.0, 2.0]), {"name": "Energy", "units": "eV"}, 532.0, "x.wdf")

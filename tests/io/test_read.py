@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 import sulfurscope.io as sio
-from sulfurscope.errors import FileFormatError
+from sulfurscope.errors import FileFormatError, InputRepairWarning
 from sulfurscope.io import CYCLER_FORMATS, detect_cycler_format, read_cycler, write_mpt
 from sulfurscope.units import CURRENT, REST, TIME, VOLTAGE
 from tests.conftest import realdata_path
@@ -117,8 +117,11 @@ def test_maccor_truncated(tmp_path: Path) -> None:
     raw = src.read_bytes()
     cut = tmp_path / "cut.070"
     cut.write_bytes(raw[: raw.rfind(b"\t", 0, 200_000)])
-    with pytest.raises(FileFormatError, match=r"cut\.070: last data row is incomplete"):
-        read_cycler(cut)
+    with pytest.warns(InputRepairWarning, match=r"cut\.070: dropped the last of \d+ rows"):
+        data = read_cycler(cut)  # the incomplete last row is dropped, and said
+    full = read_cycler(src).frame
+    n = len(data.frame)
+    np.testing.assert_array_equal(data.frame["Voltage [V]"], full["Voltage [V]"][:n])
 
 
 def test_maccor_sign_from_state() -> None:
@@ -171,3 +174,49 @@ def test_neware_log_messages_go_to_metadata(capsys: pytest.CaptureFixture[str]) 
     assert "IMPORTANT" not in capsys.readouterr().err
     t = data.frame[TIME].to_numpy()
     assert np.all(np.diff(t) >= 0)  # Time [s] comes from total_time_s, not the unix clock
+
+
+def test_maccor_day_format_times_and_counter_charge_against_pandas() -> None:
+    """README batch 2 B1 (F1): 'Nd hh:mm:ss.sss' times and a 3-line title. Oracle: a plain pandas
+    parse (sep TAB, 3 title lines) and the cycler's own step-end Amp-hr counters."""
+    import pandas as pd
+
+    src = realdata_path("echem", "maccor_cellpy_001_dayformat_time.txt")
+    ref = pd.read_csv(src, sep="\t", skiprows=3, encoding="latin-1", index_col=False)
+    data = read_cycler(src)
+    f = data.frame
+    assert len(f) == len(ref) == 6704
+    days = ref["TestTime"].str.extract(r"(\d+)d\s+(\d+):(\d+):([\d.]+)").astype(float)
+    seconds = days[0] * 86400 + days[1] * 3600 + days[2] * 60 + days[3]
+    np.testing.assert_allclose(f["Time [s]"], seconds - seconds[0], atol=1e-6)
+    assert f["Time [s]"].iloc[-1] == pytest.approx(183171.57, abs=0.01)
+    np.testing.assert_allclose(f["Voltage [V]"], ref["Volts"])
+    sign = ref["State"].str.strip().map({"C": 1.0, "D": -1.0}).fillna(0.0)
+    np.testing.assert_allclose(f["Current [mA]"], 1000 * ref["Amps"].abs() * sign)
+    step_end = ref.groupby((ref["Step"] != ref["Step"].shift()).cumsum()).tail(1)
+    dis = step_end.loc[step_end["State"].str.strip() == "D", "Amp-hr"].sum()
+    chg = step_end.loc[step_end["State"].str.strip() == "C", "Amp-hr"].sum()
+    assert (dis, chg) == (pytest.approx(17.36311, abs=1e-5), pytest.approx(17.62360, abs=1e-5))
+    assert f["Charge [mAh]"].iloc[-1] == pytest.approx(1000 * (chg - dis), abs=1e-6)
+    assert "counter" in data.metadata["charge_source"]
+    assert "Aux #1 [C]" in f.columns  # auxiliary channels carried with their unit
+
+
+def test_maccor_key_value_header_decimal_comma_minutes_against_pandas() -> None:
+    """README batch 2 B2 (F1): a key/value header, blank lines, decimal commas, TestTime in minutes
+    (the date-time column advances 60 s per row), a truncated last line."""
+    import pandas as pd
+
+    src = realdata_path("echem", "maccor_cellpy_two_KIT-SIMBA_kvheader.txt")
+    ref = pd.read_csv(src, sep="\t", skiprows=13, decimal=",", encoding="latin-1",
+                      index_col=False)
+    assert len(ref) == 214
+    complete = ref.dropna(subset=["DPT Time"])  # the last line is cut off before it
+    with pytest.warns(InputRepairWarning, match="dropped the last"):
+        data = read_cycler(src)
+    f = data.frame
+    assert len(f) == len(complete) == 213
+    np.testing.assert_allclose(f["Voltage [V]"], complete["Voltage [V]"].astype(float))
+    np.testing.assert_allclose(f["Time [s]"], 60.0 * complete["TestTime"].astype(float))
+    assert data.metadata["time_unit"] == "min" and data.metadata["decimal"] == ","
+    assert data.metadata["procedure"] == "SIMBA.000"

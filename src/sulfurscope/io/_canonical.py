@@ -94,8 +94,12 @@ def finalize_cycler_columns(
     *,
     source: str | Path,
     charge_from_current: bool = False,
+    zero_current: bool = False,
 ) -> pd.DataFrame:
     """:func:`finalize_cycler_frame` for readers that hold a dict of NumPy columns.
+
+    ``zero_current``: a file with neither current nor charge is a rest record (BioLogic OCV): its
+    current is 0 (else such a file is refused).
 
     Works column by column in NumPy and builds the frame once without consolidating blocks (the
     fast path of the readers). The arrays in ``columns`` end up in the frame: pass arrays the
@@ -112,7 +116,9 @@ def finalize_cycler_columns(
                 f"(found {list(columns)[:12]})"
             )
     if CURRENT not in columns and CHARGE not in columns:
-        raise FileFormatError(f"{name}: neither current nor charge column; one is needed")
+        if not zero_current:
+            raise FileFormatError(f"{name}: neither current nor charge column; one is needed")
+        columns = {**columns, CURRENT: np.zeros(n)}  # a rest (OCV) record: I = 0 by definition
     out = _checked(columns, name)
     n = len(out[TIME])
     t = np.asarray(out[TIME], dtype=np.float64)

@@ -201,7 +201,7 @@ def reader(
                 )
             except LimitError as exc:
                 raise FileFormatError(_limit_message(exc, p.name, kind)) from None
-            except SulfurscopeError:
+            except (SulfurscopeError, Warning):  # a warning raised by the caller's filters
                 raise
             except Exception as exc:  # noqa: BLE001 - anything that still got through
                 raise _foreign(exc, p.name, kind) from None

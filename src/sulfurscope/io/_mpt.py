@@ -207,14 +207,23 @@ def _parse_numeric_table(data: bytes, n_cols: int, decimal: str, name: str) -> l
     return [table.column(k).to_numpy() for k in keys[:n_cols]]
 
 
-def _parse_mpt_bytes(raw: bytes, p: Path) -> CyclerData:
-    name = p.name
-    if raw.startswith(b"\xef\xbb\xbf"):
-        raw = raw[3:]
+def _headerless(raw: bytes) -> bool:
+    """An EC-Lab export without its header: the first line is the tab-separated column line."""
+    first = raw[: raw.find(b"\n") if b"\n" in raw[:4096] else 4096]
+    return b"\t" in first and (b"time/s" in first or b"Ewe/V" in first)
+
+
+def _split_header(raw: bytes, name: str) -> tuple[list[str], int, int]:
+    """(header lines, the byte offset of the data, the number of header lines); a header-less
+    export has one header line: the column names."""
     if not raw.startswith(MPT_MAGICS):
+        if _headerless(raw):
+            nl = raw.find(b"\n")
+            pos = len(raw) if nl < 0 else nl + 1
+            return _decode(raw[:pos]).splitlines(), pos, 1
         raise FileFormatError(
             f"{name}: not an EC-Lab ASCII file (first bytes {raw[:20]!r}, "
-            f"expected {MPT_MAGIC.decode()!r})"
+            f"expected {MPT_MAGIC.decode()!r} or a column line with 'time/s')"
         )
     m = _NB_HEADER_RE.search(raw, 0, 200)
     if m is None:
@@ -232,7 +241,14 @@ def _parse_mpt_bytes(raw: bytes, p: Path) -> CyclerData:
                 "(truncated file?)"
             )
         pos = nl + 1
-    header_lines = _decode(raw[:pos]).splitlines()
+    return _decode(raw[:pos]).splitlines(), pos, n_header
+
+
+def _parse_mpt_bytes(raw: bytes, p: Path) -> CyclerData:
+    name = p.name
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    header_lines, pos, n_header = _split_header(raw, name)
     names = header_lines[-1].split("\t")
     while names and not names[-1].strip():
         names.pop()
@@ -256,16 +272,15 @@ def _parse_mpt_bytes(raw: bytes, p: Path) -> CyclerData:
         )
     columns = _parse_numeric_table(data, len(names), decimal, name)
     table = dict(zip(names, columns, strict=True))
-    meta = parse_mpt_header(header_lines[:-1])
+    meta = parse_mpt_header(header_lines[:-1]) if n_header > 1 else {
+        "header": "none (exported without its header: no technique, mass or settings)"
+    }
     meta["n_header_lines"] = n_header
     meta["n_points"] = int(len(columns[0]))
     meta["decimal"] = decimal
     meta["columns_in_file"] = names
     cols = biologic_table(table)
-    try:
-        frame = finalize_cycler_columns(cols, source=p)
-    except FileFormatError:
-        raise
+    frame = finalize_cycler_columns(cols, source=p, zero_current=True)
     return CyclerData(frame=frame, metadata=meta, path=str(p), format="biologic-mpt")
 
 

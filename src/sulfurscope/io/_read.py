@@ -60,6 +60,8 @@ def detect_cycler_format(path: str | os.PathLike[str]) -> str:
     if head.startswith(b"NEWARE"):
         return "neware"
     first_line = head.split(b"\n", 1)[0]
+    if b"\t" in first_line and (b"time/s" in first_line or b"Ewe/V" in first_line):
+        return "biologic-mpt"  # an EC-Lab export without its header
     if b"\t" in first_line or b"," in first_line:
         hits = sum(tok in head[:2048] for tok in _MACCOR_HEADER)
         if hits >= 3:

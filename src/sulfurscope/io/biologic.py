@@ -33,6 +33,7 @@ from sulfurscope.io._biologic_columns import biologic_table
 from sulfurscope.io._canonical import CyclerData, finalize_cycler_columns
 from sulfurscope.io._guard import reader
 from sulfurscope.io._mpt import read_biologic_mpt, write_mpt
+from sulfurscope.units import CHARGE, CURRENT
 
 __all__ = ["MPR_MAGIC", "read_biologic_mpr", "read_biologic_mpt", "write_mpt"]
 
@@ -241,12 +242,15 @@ def read_biologic_mpr(path: str | os.PathLike[str], *, settings: bool = True) ->
         else:
             columns[field] = data[field]
     cols = biologic_table(columns)
-    frame = finalize_cycler_columns(cols, source=p)
+    rest_record = CURRENT not in cols and CHARGE not in cols
+    frame = finalize_cycler_columns(cols, source=p, zero_current=True)
     meta: dict[str, Any] = {
         "n_points": int(len(data)),
         "start_date": str(mpr.startdate),
         "columns_in_file": list(columns),
     }
+    if rest_record:
+        meta["current"] = "none in the file (an OCV/rest record): I = 0"
     if renames:
         meta["columns_from_yadg"] = {k: v[0] for k, v in renames.items()}
     if settings:

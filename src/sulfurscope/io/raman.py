@@ -37,6 +37,7 @@ import pandas as pd
 from sulfurscope._files import atomic_path
 from sulfurscope.errors import FileFormatError
 from sulfurscope.io._guard import reader
+from sulfurscope.units import NM_PER_CM
 
 __all__ = [
     "RAMAN_FORMATS",
@@ -189,9 +190,13 @@ def read_renishaw_wdf(path: str | Path) -> RamanData:
     axes = sorted(sig["axes"], key=lambda a: a.get("index_in_array", 0))
     signal_axis = axes[-1]
     if "axis" in signal_axis:
-        shift = np.asarray(signal_axis["axis"], dtype=float)
+        x = np.asarray(signal_axis["axis"], dtype=float)
     else:
-        shift = signal_axis["offset"] + signal_axis["scale"] * np.arange(int(signal_axis["size"]))
+        x = signal_axis["offset"] + signal_axis["scale"] * np.arange(int(signal_axis["size"]))
+    laser = sig.get("metadata", {}).get("Acquisition_instrument", {}).get("Laser", {}).get(
+        "wavelength"
+    )
+    shift, axis_note = _raman_shift(x, signal_axis, laser, p.name)
     nav = axes[:-1]
     map_shape = tuple(int(a["size"]) for a in nav)
     m = int(np.prod(map_shape)) if map_shape else 1
@@ -209,7 +214,6 @@ def read_renishaw_wdf(path: str | Path) -> RamanData:
     md = sig.get("metadata", {})
     om = sig.get("original_metadata", {})
     general = md.get("General", {})
-    laser = md.get("Acquisition_instrument", {}).get("Laser", {}).get("wavelength")
     wdf1 = om.get("WDF1_1", {})
     metadata = {
         "title": general.get("title"),
@@ -219,6 +223,7 @@ def read_renishaw_wdf(path: str | Path) -> RamanData:
         "scan_type": wdf1.get("scan_type"),
         "map_shape": map_shape,
         "signal_units": signal_axis.get("units"),
+        "x_axis": axis_note,
         "reader": "rosettasciio.renishaw",
     }
     metadata["axis_reversed"] = _wdf_axis_decreasing(p)
@@ -226,6 +231,35 @@ def read_renishaw_wdf(path: str | Path) -> RamanData:
     if isinstance(wxda, dict) and wxda.get("lastScanCompletionStatus"):
         metadata["scan_completion"] = wxda["lastScanCompletionStatus"]
     return _finish(shift, intensity, pd.DataFrame(cols), metadata, p, "wdf")
+
+
+def _raman_shift(
+    x: np.ndarray, axis: dict[str, Any], laser_nm: Any, name: str
+) -> tuple[np.ndarray, str]:
+    """The Raman shift (cm⁻¹) of a .wdf x axis: as stored when it is a shift; converted when it is a
+    wavelength, ν̃ = 10⁷/λ_laser − 10⁷/λ (both in nm), with the laser wavelength the file stores;
+    refused when the laser is unknown or the axis is anything else."""
+    units = str(axis.get("units") or "").strip().lower()
+    label = str(axis.get("name") or "").lower()
+    if units in ("1/cm", "cm-1", "cm^-1", "cm⁻¹", "rcm", "1 / cm") or "shift" in label:
+        return x, "Raman shift as stored"
+    if units in ("nm", "nanometre", "nanometer", "nanometers") or "wavelength" in label:
+        try:
+            laser = float(laser_nm)
+        except (TypeError, ValueError):
+            laser = float("nan")
+        if not (np.isfinite(laser) and laser > 0):
+            raise FileFormatError(
+                f"{name}: the x axis is a wavelength (nm) and the file does not store the laser "
+                "wavelength, so the Raman shift cannot be computed"
+            )
+        with np.errstate(divide="ignore"):
+            shift = NM_PER_CM / laser - NM_PER_CM / x
+        return shift, f"wavelength (nm) → Raman shift with the laser at {laser:.2f} nm"
+    raise FileFormatError(
+        f"{name}: x axis {axis.get('name')!r} in {axis.get('units')!r}; expected a Raman shift "
+        "(1/cm) or a wavelength (nm)"
+    )
 
 
 def _wdf_axis_decreasing(path: Path) -> bool:
