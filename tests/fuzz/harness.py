@@ -507,6 +507,7 @@ def main() -> None:  # pragma: no cover - the extended run: python -m tests.fuzz
         peak = max(peak, res.peak_rss_mb if np.isfinite(res.peak_rss_mb) else 0.0)
         if res.outcome not in ACCEPTABLE:
             bad.append({"case": res.case.label(), "outcome": res.outcome, "detail": res.detail})
+            print(f"FAIL {res.outcome} {res.case.label()} {res.detail[:200]}", flush=True)
         for why, text in LIMIT_TEXT.items():
             if res.outcome == "refused" and text in res.detail:
                 limited[why] += 1
