@@ -285,3 +285,44 @@ def test_truncated_pts(tmp_path):
         read_eds(wrong)
     with pytest.raises(SulfurscopeError, match="engine must be"):
         read_eds(src, engine="fast")
+
+
+@pytest.mark.parametrize(
+    ("name", "total", "offset", "scale"),
+    [
+        ("velox_TestSI_16x16_ReducedData_single_spectra.emd", 42097, -0.25, 0.01),
+        ("dm3_test-EDS_spectrum_single.dm3", 17051, -0.478, 0.005),
+    ],
+)
+def test_single_eds_spectra_are_read_like_rosettasciio(name, total, offset, scale):
+    """README batch 2 B8/B9 (F5): a Velox .emd holding single per-detector spectra and no spectrum
+    image (read as their sum), and a Gatan DM3 EDS spectrum. Oracle: rosettasciio's own readers."""
+    path = realdata_path("spectro", "eds", name)
+    d = read_eds(path)
+    si = d.spectrum_image
+    assert si.shape == (1, 1, 4096)
+    if name.endswith(".emd"):
+        from rsciio.emd import file_reader
+
+        parts = file_reader(str(path), select_type="single_spectrum")
+        expected = np.sum([np.asarray(p["data"], dtype=float) for p in parts], axis=0)
+        assert "single EDS spectra" in d.content
+    else:
+        from rsciio.digitalmicrograph import file_reader
+
+        expected = np.asarray(file_reader(str(path))[0]["data"], dtype=float)
+    np.testing.assert_array_equal(sum_spectrum(si), expected)
+    assert expected.sum() == total
+    assert (si.energy_offset_kev, si.energy_scale_kev) == (pytest.approx(offset, abs=1e-6),
+                                                           pytest.approx(scale, abs=1e-9))
+
+
+def test_file_without_eds_says_what_it_holds(tmp_path):
+    from sulfurscope.errors import FileFormatError
+
+    image = realdata_path("images", "velox_stem_haadf_titan_blank.emd")
+    dst = tmp_path / image.name
+    dst.write_bytes(image.read_bytes())
+    with pytest.raises(FileFormatError, match=r"no EDS spectrum or spectrum image in the file "
+                                              r"\(it holds: .*\)"):
+        read_eds(dst)

@@ -158,3 +158,24 @@ def test_zeiss_pixel_size_matches_rosettasciio():
     axes = file_reader(str(path))[0]["axes"]
     rsciio_nm = axes[-1]["scale"] * {"m": 1e9, "µm": 1e3, "nm": 1.0}[axes[-1]["units"]]
     assert read_image(path).calibration.pixel_size_nm == pytest.approx(rsciio_nm, rel=1e-4)
+
+
+@pytest.mark.parametrize(
+    ("parts", "module", "nm_per_px"),
+    [
+        (("images", "ncem_STO_TEAM05_Acquisition_18_berkeley.emd"), "emd", 0.0122465),
+        (("images", "velox_stem_haadf_titan_blank.emd"), "emd", 87.3708),
+        (("images", "tia_IDP_L2083_after_HAADF_130mm.emi"), "tia", 3.270361),
+    ],
+)
+def test_em_formats_read_with_calibration_like_rosettasciio(parts, module, nm_per_px):
+    """README batch 2 B10–B12 (F6): Berkeley EMD (units written 'n_m'), Velox EMD and FEI TIA
+    .emi/.ser images with their pixel size. Oracle: rosettasciio's readers."""
+    import importlib
+
+    path = realdata_path(*parts)
+    m = read_image(path)
+    ref = importlib.import_module(f"rsciio.{module}").file_reader(str(path))[0]
+    np.testing.assert_array_equal(m.image, np.asarray(ref["data"], dtype=float))
+    assert m.calibration.pixel_size_nm == pytest.approx(nm_per_px, rel=1e-5)
+    assert m.format == module

@@ -195,6 +195,7 @@ def analyse_lattice(
     AnalysisResult
         Tables ``lattice_*``; a flag when the image is uncalibrated (spacings in px, no indexing).
     """
+    _refuse_blank(micrograph)
     import pandas as pd
 
     from sulfurscope.microscopy.lattice import lattice_spacings
@@ -258,3 +259,13 @@ def run_files(files: Mapping[str, Path], options: LatticeOptions) -> AnalysisRes
         res.provenance.inputs if res.provenance else (),
         summary=res.summary,
     )
+
+
+def _refuse_blank(micrograph: Any) -> None:
+    """A noise-only image is refused (:func:`sulfurscope.microscopy.quality.blank_image_reason`)."""
+    from sulfurscope.errors import SulfurscopeError
+    from sulfurscope.microscopy.quality import blank_image_reason
+
+    reason = blank_image_reason(micrograph.image)
+    if reason:
+        raise SulfurscopeError(f"{micrograph.path.name}: the image is blank — {reason}")

@@ -203,6 +203,7 @@ def analyse_particles(
     -------
     AnalysisResult
     """
+    _refuse_blank(micrograph)
     import pandas as pd
 
     from sulfurscope.microscopy import crop_data_bar, measure_particles
@@ -268,3 +269,13 @@ def run_files(files: Mapping[str, Path], options: ParticleOptions) -> AnalysisRe
         res.analysis, __name__, res.tables, [*flags, *res.flags], options, sources,
         summary=res.summary,
     )
+
+
+def _refuse_blank(micrograph: Any) -> None:
+    """A noise-only image is refused (:func:`sulfurscope.microscopy.quality.blank_image_reason`)."""
+    from sulfurscope.errors import SulfurscopeError
+    from sulfurscope.microscopy.quality import blank_image_reason
+
+    reason = blank_image_reason(micrograph.image)
+    if reason:
+        raise SulfurscopeError(f"{micrograph.path.name}: the image is blank — {reason}")

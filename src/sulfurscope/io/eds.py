@@ -31,7 +31,7 @@ from __future__ import annotations
 import logging
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -59,6 +59,8 @@ EDS_FORMATS = {
     ".ems": "msa",
     ".bcf": "bruker",
     ".emd": "emd",
+    ".dm3": "dm",
+    ".dm4": "dm",
     ".hspy": "hspy",
     ".rpl": "ripple",
 }
@@ -117,10 +119,13 @@ class EdsData:
         Titled electron images (JEOL ``.img``).
     path : Path
     format : str
-        ``"jeol"``, ``"msa"``, ``"bruker"``, ``"emd"``, ``"hspy"`` or ``"ripple"``.
+        ``"jeol"``, ``"msa"``, ``"bruker"``, ``"emd"``, ``"dm"``, ``"hspy"`` or ``"ripple"``.
     calibration : dict
         JEOL ``CoefA``/``CoefB`` (keV per ROI channel, keV) as ``coef_a_kev``/``coef_b_kev`` when
         known — needed to place ``.map`` ROIs on the energy axis.
+    content : str
+        What was read when it is not the obvious (e.g. "single EDS spectra (no spectrum image in
+        the file): their sum").
     """
 
     spectrum_image: SpectrumImage | None
@@ -129,6 +134,7 @@ class EdsData:
     path: Path
     format: str
     calibration: dict[str, float]
+    content: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """Metadata as a JSON-ready dict."""
@@ -141,6 +147,7 @@ class EdsData:
             "maps": [m.to_dict() for m in self.maps],
             "images": [t for t, _ in self.images],
             "calibration": dict(self.calibration),
+            "content": self.content,
         }
 
 
@@ -425,6 +432,7 @@ _JTYPE = {
 
 _EDS_MODULES = (
     "rsciio.jeol", "rsciio.msa", "rsciio.bruker", "rsciio.emd", "rsciio.hspy", "rsciio.ripple",
+    "rsciio.digitalmicrograph",
 )
 
 
@@ -443,8 +451,9 @@ def read_eds(
     Parameters
     ----------
     path : str or Path
-        ``.ASW``, ``.pts``, ``.map``, ``.img``, ``.msa``/``.ems``, ``.bcf``, ``.emd``, ``.hspy``,
-        ``.rpl``.
+        ``.ASW``, ``.pts``, ``.map``, ``.img``, ``.msa``/``.ems``, ``.bcf``, ``.emd`` (a spectrum
+        image, or single spectra: their sum), ``.dm3``/``.dm4`` (a Gatan EDS spectrum),
+        ``.hspy``, ``.rpl``.
     downsample : int
         Sum ``downsample × downsample`` pixels at read time (JEOL ``.pts`` and Bruker ``.bcf``;
         a power of two dividing the image size).
@@ -488,59 +497,78 @@ def read_eds(
         from sulfurscope.io._jeol import _read_jeol_stream
 
         return _read_jeol_stream(p, downsample=downsample, cutoff_kev=cutoff_kev, frames=frames)
-    kwargs: dict[str, Any] = {}
-    if fmt == "msa":
-        from rsciio.msa import file_reader
-    elif fmt == "bruker":
-        from rsciio.bruker import file_reader
+    parts, note = _rsciio_signals(p, fmt, downsample, cutoff_kev)
+    eds = [d for d in parts if _is_eds(d)]
+    if not eds:
+        kinds = sorted({str(_get(d, "metadata", "Signal", "signal_type", default="") or "image")
+                        for d in parts}) or ["nothing"]
+        raise FileFormatError(
+            f"{p.name}: no EDS spectrum or spectrum image in the file (it holds: "
+            f"{', '.join(kinds)})"
+        )
+    si = _summed(p, eds, resolution_mnka_ev)
+    if downsample > 1 and fmt != "bruker" and si.shape[0] * si.shape[1] > 1:
+        si = bin_spectrum_image(si, downsample)
+    if cutoff_kev is not None and fmt != "bruker" and si.counts is not None:
+        si = _cut(si, cutoff_kev)
+    return EdsData(si, (), (), p, fmt, {}, content=note)
 
+
+def _rsciio_signals(
+    p: Path, fmt: str, downsample: int, cutoff_kev: float | None
+) -> tuple[list[dict], str]:
+    """The file's signals through rosettasciio, and a note on what was read. A Velox .emd without
+    a spectrum-image stream (a pruned export) is read for its single spectra instead."""
+    import importlib
+
+    module = {"msa": "msa", "bruker": "bruker", "emd": "emd", "hspy": "hspy", "ripple": "ripple",
+              "dm": "digitalmicrograph"}[fmt]
+    file_reader = importlib.import_module(f"rsciio.{module}").file_reader
+    kwargs: dict[str, Any] = {}
+    if fmt == "bruker":
         kwargs = {"downsample": downsample, "select_type": "spectrum_image"}
         if cutoff_kev is not None:
             kwargs["cutoff_at_kV"] = cutoff_kev
     elif fmt == "emd":
-        from rsciio.emd import file_reader
-
         kwargs = {"select_type": "spectrum_image", "sum_frames": True}
-    elif fmt == "hspy":
-        from rsciio.hspy import file_reader
-    else:
-        from rsciio.ripple import file_reader
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
-            parts = file_reader(str(p), **kwargs)
-    except (OSError, ValueError, KeyError, IndexError, TypeError) as exc:
-        raise FileFormatError(
-            f"{p.name}: rosettasciio could not read it as {fmt} ({exc})"
-        ) from None
-    eds = [
-        d
-        for d in parts
-        if str(_get(d, "metadata", "Signal", "signal_type", default="")).startswith("EDS")
-        or any(str(a.get("name", "")).lower().startswith("energy") for a in d["axes"])
-    ]
-    if not eds:
-        raise FileFormatError(f"{p.name}: no EDS spectrum or spectrum image in the file")
-    si = _si_from_dict(p, eds[0], resolution_default=resolution_mnka_ev)
-    if downsample > 1 and fmt != "bruker":
-        si = bin_spectrum_image(si, downsample)
-    if cutoff_kev is not None and fmt != "bruker" and si.counts is not None:
-        n = int(np.floor((cutoff_kev - si.energy_offset_kev) / si.energy_scale_kev + 0.5))
-        n = max(1, min(n, si.shape[2]))
-        si = SpectrumImage(
-            (si.shape[0], si.shape[1], n),
-            si.counts[:, :, :n],
-            None,
-            None,
-            si.energy_offset_kev,
-            si.energy_scale_kev,
-            si.pixel_size_nm,
-            si.resolution_mnka_ev,
-            si.beam_energy_kev,
-            si.live_time_s,
-            si.source,
-        )
-    return EdsData(si, (), (), p, fmt, {})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        parts = list(file_reader(str(p), **kwargs))
+        if fmt == "emd" and not any(_is_eds(d) for d in parts):
+            parts = list(file_reader(str(p), select_type="single_spectrum"))
+            return parts, "single EDS spectra (no spectrum image in the file): their sum"
+    return parts, ""
+
+
+def _is_eds(d: dict) -> bool:
+    kind = str(_get(d, "metadata", "Signal", "signal_type", default="") or "")
+    if kind.startswith("EDS"):
+        return True
+    return any(str(a.get("name", "")).lower().startswith("energy") and
+               str(a.get("units", "")).lower() in ("kev", "ev") for a in d.get("axes", []))
+
+
+def _summed(p: Path, eds: list[dict], resolution: float) -> SpectrumImage:
+    """The spectrum image of the first EDS signal; several single spectra of the same energy axis
+    (one per detector, as Velox stores them) are summed."""
+    first = _si_from_dict(p, eds[0], resolution_default=resolution)
+    if first.shape[:2] != (1, 1) or len(eds) == 1:
+        return first
+    total = np.asarray(first.counts, dtype=np.float64).copy()
+    for d in eds[1:]:
+        other = _si_from_dict(p, d, resolution_default=resolution)
+        same = (other.shape == first.shape
+                and np.isclose(other.energy_offset_kev, first.energy_offset_kev)
+                and np.isclose(other.energy_scale_kev, first.energy_scale_kev))
+        if same:
+            total += np.asarray(other.counts, dtype=np.float64)
+    return replace(first, counts=total)
+
+
+def _cut(si: SpectrumImage, cutoff_kev: float) -> SpectrumImage:
+    n = int(np.floor((cutoff_kev - si.energy_offset_kev) / si.energy_scale_kev + 0.5))
+    n = max(1, min(n, si.shape[2]))
+    return replace(si, shape=(si.shape[0], si.shape[1], n), counts=si.counts[:, :, :n])
 
 
 def write_spectrum_image(si: SpectrumImage, path: str | Path, *, title: str = "") -> Path:

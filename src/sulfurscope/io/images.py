@@ -35,7 +35,6 @@ __all__ = ["Micrograph", "read_image", "read_rois"]
 
 _RASTER = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif"}
 _TIFF = {".tif", ".tiff"}
-_HSPY = {".hspy", ".hdf5", ".h5"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,47 +164,79 @@ def _read_tiff(path: Path) -> tuple[np.ndarray, Calibration | None, dict[str, ob
         return data, None, meta
 
 
-def _read_hspy(path: Path) -> tuple[np.ndarray, Calibration | None, dict[str, object]]:
+#: rosettasciio reader module of each electron-microscopy format.
+_RSCIIO = {
+    ".hspy": "hspy", ".hdf5": "hspy", ".h5": "hspy",
+    ".emd": "emd",
+    ".dm3": "digitalmicrograph", ".dm4": "digitalmicrograph",
+    ".emi": "tia", ".ser": "tia",
+    ".mrc": "mrc",
+}
+
+
+_FORMAT_NAMES = {
+    "hspy": "HyperSpy HDF5", "emd": "EMD (Velox/Berkeley)", "digitalmicrograph": "Gatan DM",
+    "tia": "FEI TIA", "mrc": "MRC",
+}
+
+
+def _read_rsciio(path: Path) -> tuple[np.ndarray, Calibration | None, dict[str, object]]:
+    """A 2-D image (the first) from HyperSpy HDF5, Velox/Berkeley EMD, Gatan DM3/DM4, FEI TIA
+    .emi/.ser or MRC through rosettasciio, with the pixel size of its axes."""
+    import importlib
+
+    module = _RSCIIO[path.suffix.lower()]
+    file_reader = importlib.import_module(f"rsciio.{module}").file_reader
     try:
-        from rsciio.hspy import file_reader
-    except ImportError as exc:  # pragma: no cover - depends on the environment
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            signals = file_reader(str(path), lazy=False)
+    except Exception as exc:  # noqa: BLE001 - rosettasciio raises a zoo of types on bad files
         raise FileFormatError(
-            f"{path.name}: reading HyperSpy HDF5 needs h5py (pip install h5py): {exc}"
-        ) from exc
-    try:
-        signals = file_reader(str(path), lazy=False)
-    except Exception as exc:  # rsciio raises a zoo of errors on non-hspy HDF5
-        raise FileFormatError(f"{path.name}: not a HyperSpy HDF5 file ({exc})") from exc
-    images = [s for s in signals if np.ndim(s["data"]) >= 2]
+            f"{path.name}: not a readable {_FORMAT_NAMES[module]} file "
+            f"({type(exc).__name__}: {str(exc)[:200]})"
+        ) from None
+    images = [s for s in signals if np.ndim(s["data"]) >= 2 and _spatial(s)]
     if not images:
-        raise FileFormatError(f"{path.name}: no 2-D signal in the file")
+        raise FileFormatError(f"{path.name}: no 2-D image in the file")
     sig = images[0]
-    axes = sig["axes"][-2:]
+    data = np.asarray(sig["data"])
+    while data.ndim > 2:  # a stack: its first frame
+        data = data[0]
+    return data, *_axes_calibration(sig["axes"][-2:], module)
+
+
+def _spatial(signal: dict) -> bool:
+    """An image signal: its last two axes are not an energy (EDS/EELS maps are)."""
+    names = [str(a.get("name", "")).lower() for a in signal.get("axes", [])[-2:]]
+    return not any("energy" in n for n in names)
+
+
+def _axes_calibration(
+    axes: list[dict], module: str
+) -> tuple[Calibration | None, dict[str, object]]:
     scales = [float(ax.get("scale", 1.0)) for ax in axes]
-    units = [ax.get("units") for ax in axes]
+    units = [str(ax.get("units") or "").replace("_", "") for ax in axes]  # Berkeley EMD 'n_m'
     meta: dict[str, object] = {
-        "axes": [
-            {k: (str(v) if not isinstance(v, float | int) else v) for k, v in ax.items()}
-            for ax in axes
-        ]
+        "reader": f"rosettasciio.{module}",
+        "axes": [{k: (str(v) if not isinstance(v, float | int) else v) for k, v in ax.items()}
+                 for ax in axes],
     }
     unit = units[-1]
-    if unit in (None, "", "<undefined>") or isinstance(unit, type(None)):
+    if unit in ("", "<undefined>", "None"):
         if all(s == 1.0 for s in scales):
-            return sig["data"], None, meta
-        note = (
-            f"axis scale {scales[-1]:.6g} has no unit in the file: not used "
-            "(give --pixel-size-nm if it is nm)"
-        )
-        return sig["data"], uncalibrated(note), meta
+            return None, meta
+        note = (f"axis scale {scales[-1]:.6g} has no unit in the file: not used "
+                "(give --pixel-size-nm if it is nm)")
+        return uncalibrated(note), meta
     try:
-        value = _to_nm(scales[-1], str(unit))
+        value = _to_nm(scales[-1], unit)
     except FileFormatError:
-        return sig["data"], uncalibrated(f"axis unit {unit!r} is not a length"), meta
-    note = f"HyperSpy axes: scale {scales[-1]:.6g} {unit}"
+        return uncalibrated(f"axis unit {unit!r} is not a length"), meta
+    note = f"{module} axes: scale {scales[-1]:.6g} {unit}"
     if not np.isclose(scales[0], scales[-1], rtol=1e-3):
         note += f" (y scale {scales[0]:.6g} differs: non-square pixels, x used)"
-    return sig["data"], Calibration(value, "hyperspy-axes", note), meta
+    return Calibration(value, f"{module}-axes", note), meta
 
 
 def _read_raster(path: Path) -> tuple[np.ndarray, Calibration | None, dict[str, object]]:
@@ -224,7 +255,10 @@ def _read_raster(path: Path) -> tuple[np.ndarray, Calibration | None, dict[str, 
     return data, None, {}
 
 
-_IMAGE_MODULES = ("tifffile", "imagecodecs", "PIL.Image", "PIL.PngImagePlugin", "rsciio.hspy")
+_IMAGE_MODULES = (
+    "tifffile", "imagecodecs", "PIL.Image", "PIL.PngImagePlugin", "rsciio.hspy", "rsciio.emd",
+    "rsciio.digitalmicrograph", "rsciio.tia", "rsciio.mrc",
+)
 
 
 @reader("image", modules=_IMAGE_MODULES)
@@ -234,9 +268,10 @@ def read_image(path: str | Path, *, pixel_size_nm: float | None = None) -> Micro
     Parameters
     ----------
     path : str or Path
-        ``.tif/.tiff`` (Zeiss, FEI/Thermo, TESCAN tags), ``.hspy/.hdf5`` (HyperSpy),
-        ``.jpg/.png/.webp/.bmp``; a Hitachi/JEOL ``.txt`` or ``*_px-nm.mat`` sidecar is used when
-        present.
+        ``.tif/.tiff`` (Zeiss, FEI/Thermo, TESCAN tags; JPEG/LZW/… compression through
+        imagecodecs), ``.hspy/.hdf5`` (HyperSpy), ``.emd`` (Velox, Berkeley), ``.dm3/.dm4``
+        (Gatan), ``.emi/.ser`` (FEI TIA), ``.mrc``, ``.jpg/.png/.webp/.bmp``; a Hitachi/JEOL ``.txt``
+        or ``*_px-nm.mat`` sidecar is used when present.
     pixel_size_nm : float, optional
         User calibration; overrides the file's (the file's value is kept in the note).
 
@@ -252,22 +287,20 @@ def read_image(path: str | Path, *, pixel_size_nm: float | None = None) -> Micro
         The path does not exist.
     """
     p = Path(path)
-    if not p.exists():
-        raise FileNotFoundError(f"{p}: no such image file")
     ext = p.suffix.lower()
     if ext in _TIFF:
         data, cal, meta = _read_tiff(p)
         fmt = "tiff"
-    elif ext in _HSPY:
-        data, cal, meta = _read_hspy(p)
-        fmt = "hspy"
+    elif ext in _RSCIIO:
+        data, cal, meta = _read_rsciio(p)
+        fmt = _RSCIIO[ext]
     elif ext in _RASTER:
         data, cal, meta = _read_raster(p)
         fmt = "raster"
     else:
         raise FileFormatError(
             f"{p.name}: extension {ext!r} not supported; expected one of "
-            f"{sorted(_TIFF | _HSPY | _RASTER)}"
+            f"{sorted(_TIFF | set(_RSCIIO) | _RASTER)}"
         )
     if cal is None or cal.pixel_size_nm is None:
         side, side_meta = _sidecar_calibration(p)
