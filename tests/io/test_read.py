@@ -220,3 +220,66 @@ def test_maccor_key_value_header_decimal_comma_minutes_against_pandas() -> None:
     np.testing.assert_allclose(f["Time [s]"], 60.0 * complete["TestTime"].astype(float))
     assert data.metadata["time_unit"] == "min" and data.metadata["decimal"] == ","
     assert data.metadata["procedure"] == "SIMBA.000"
+
+
+def test_neware_pulse_charge_from_the_cycler_counter() -> None:
+    """README batch 2 B15 (F8): a ±2 A, 30 s pulse pair. The charge comes from the cycler's own
+    per-step capacity counter; NewareNDA's step-end capacities are the oracle (16.681528 mAh
+    charged, 16.640799 mAh discharged)."""
+    data = read_cycler(realdata_path("echem", "neware_pulse_2A_46_1_5_60_bts16.ndax"))
+    q = data.frame["Charge [mAh]"]
+    assert q.max() == pytest.approx(16.681528, abs=1e-5)
+    assert q.iloc[-1] == pytest.approx(16.681528 - 16.640799, abs=1e-5)
+    assert "counter" in data.metadata["charge_source"]
+
+
+def test_counter_charge_differs_from_the_integral_of_a_sparse_log() -> None:
+    """Why the counter: a square current pulse logged every 10 s, starting on its ramp, integrates
+    wrong; the counter (the cycler's own fine integration) is right."""
+    from sulfurscope.io._canonical import charge_from_step_counter
+
+    t = np.arange(0, 31, 10.0)  # 0, 10, 20, 30 s; the pulse runs 1 s … 30 s at 2000 mA
+    step = np.ones(len(t), dtype=int)
+    counter = 2000.0 * np.clip(t - 1.0, 0, None) / 3600.0  # the cycler's own count
+    q = charge_from_step_counter(step, counter)
+    assert q[-1] == pytest.approx(2000 * 29 / 3600)
+    logged = np.array([0.0, 2000.0, 2000.0, 2000.0])
+    integral = np.sum(0.5 * (logged[1:] + logged[:-1]) * np.diff(t)) / 3600
+    assert abs(integral - q[-1]) > 0.01 * q[-1]  # the sampled integral is off
+    assert charge_from_step_counter(np.array([1, 1, 2, 2]), np.array([0, 1, 1.5, 2.0])) is None
+
+
+def test_arbin_charge_from_its_counters_against_mdb_export() -> None:
+    """Arbin's Charge_/Discharge_Capacity restart every cycle; the running charge is the sum of the
+    finished cycles' (Qc − Qd) plus the current cycle's. Oracle: mdb-export's CSV read by pandas."""
+    import io
+    import subprocess
+
+    import pandas as pd
+
+    path = realdata_path("echem", "arbin_cycling_navani_example.res")
+    csv = subprocess.run(["mdb-export", str(path), "Channel_Normal_Table"], capture_output=True,
+                         check=True).stdout
+    ref = pd.read_csv(io.BytesIO(csv)).sort_values("Data_Point")
+    net = 1000 * (ref["Charge_Capacity"] - ref["Discharge_Capacity"])
+    ends = ref.groupby("Cycle_Index").tail(1)
+    expected_end = 1000 * (ends["Charge_Capacity"] - ends["Discharge_Capacity"]).sum()
+    data = read_cycler(path)
+    assert data.frame["Charge [mAh]"].iloc[-1] == pytest.approx(expected_end - net.iloc[0], abs=1e-9)
+    assert "counters" in data.metadata["charge_source"]
+
+
+def test_arbin_aux_channels_become_columns() -> None:
+    """The long Auxiliary_Table pivots to one column per channel, aligned on Data_Point, named and
+    unit-labelled from Aux_Global_Data_Table or Arbin's data type."""
+    import pandas as pd
+
+    from sulfurscope.io.arbin import aux_columns
+
+    aux = pd.DataFrame({"Data_Point": [1, 2, 3, 1, 3], "Auxiliary_Index": [0, 0, 0, 1, 1],
+                        "Data_Type": [1, 1, 1, 0, 0], "X": [25.0, 25.5, 26.0, 3.1, 3.3]})
+    names = pd.DataFrame({"Auxiliary_Index": [0], "Data_Type": [1], "Nickname": ["Cell T"],
+                          "Unit": ["°C"]})
+    cols = aux_columns(aux, names, np.array([1, 2, 3, 4]))
+    np.testing.assert_array_equal(cols["Cell T 1 [°C]"], [25.0, 25.5, 26.0, np.nan])
+    np.testing.assert_array_equal(cols["Aux voltage 2 [V]"], [3.1, np.nan, 3.3, np.nan])

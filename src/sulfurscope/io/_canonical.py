@@ -24,6 +24,7 @@ __all__ = [
     "CyclerData",
     "current_from_charge",
     "finalize_cycler_columns",
+    "charge_from_step_counter",
     "finalize_cycler_frame",
     "join_cycler_frames",
 ]
@@ -172,6 +173,30 @@ def _integers(values: np.ndarray, name: str) -> np.ndarray:
     if not np.allclose(a, rounded, rtol=0, atol=1e-9) or (np.abs(rounded) > 2**62).any():
         raise FileFormatError(f"{name}: {STEP} holds values that are not whole numbers")
     return rounded.astype(np.int64)
+
+
+def charge_from_step_counter(step: np.ndarray, counter: np.ndarray) -> np.ndarray | None:
+    """The running charge (mAh, from 0) from a cycler's signed per-step capacity counter.
+
+    Cyclers (Neware, Maccor) count the capacity of each step from 0; the running charge is the sum
+    of the finished steps' final counts plus the current step's count. The cycler integrates its
+    own current at its own (high) rate, so this is exact where integrating the logged, sparsely
+    sampled current is not (a 30 s pulse logged every few seconds). Returns None when the counter
+    does not restart at the steps (so it cannot be read this way) or is not finite.
+    """
+    step = np.asarray(step)
+    q = np.asarray(counter, dtype=np.float64)
+    n = len(q)
+    if n == 0 or not np.isfinite(q).all():
+        return None
+    starts = np.flatnonzero(np.r_[True, step[1:] != step[:-1]])
+    ends = np.r_[starts[1:] - 1, n - 1]
+    scale = max(float(np.max(np.abs(q))), 1e-12)
+    if len(starts) > 1 and np.median(np.abs(q[starts[1:]])) > 0.05 * scale:
+        return None  # not restarting at each step
+    before = np.zeros(len(starts))
+    before[1:] = np.cumsum(q[ends])[:-1]
+    return np.repeat(before, ends - starts + 1) + q
 
 
 def current_from_charge(time_s: np.ndarray, charge_mah: np.ndarray) -> np.ndarray:

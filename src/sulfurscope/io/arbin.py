@@ -1,11 +1,18 @@
 """Arbin .res files (MS Access / Jet databases) through Debian's mdbtools (``mdb-export``).
 
 Arbin MITS Pro stores a run as an Access database. We call ``mdb-export`` (package ``mdbtools``) as
-a subprocess for the tables ``Channel_Normal_Table`` (the data) and ``Global_Table`` (test name,
-start time, schedule, channel) and parse its CSV output with pandas. Arbin writes amperes and
-ampere-hours; the column map converts to mA / mAh. ``Charge_Capacity``/``Discharge_Capacity``
-restart every cycle, so ``Charge [mAh]`` is the integral of the current; Arbin's own columns are
-kept. Arbin has no rest flag in this table: ``Rest`` is ``Current == 0``.
+a subprocess for the tables ``Channel_Normal_Table`` (the data), ``Auxiliary_Table`` and
+``Aux_Global_Data_Table`` (auxiliary channels: temperature, voltage, pressure …) and ``Global_Table``
+(test name, start time, schedule, channel) and parse its CSV output with pandas. Arbin writes amperes
+and ampere-hours; the column map converts to mA / mAh. Rows are ordered by ``Data_Point`` (the
+database does not keep them in order). ``Charge_Capacity``/``Discharge_Capacity`` are the cycler's
+own counters, restarting every cycle: ``Charge [mAh]`` is built from them
+(:func:`~sulfurscope.io._canonical.charge_from_step_counter`; ``metadata["charge_source"]``), the
+integral of the logged current only when they are missing. Each auxiliary channel becomes a column
+``"<name> <index> [<unit>]"`` aligned on ``Data_Point`` (names and units from
+``Aux_Global_Data_Table``, else by Arbin's data type: voltage, temperature, pressure, pH, flow rate,
+concentration, digital in, digital out). Arbin has no rest flag in this table: ``Rest`` is
+``Current == 0``.
 """
 
 from __future__ import annotations
@@ -21,9 +28,9 @@ import numpy as np
 import pandas as pd
 
 from sulfurscope.errors import FileFormatError
-from sulfurscope.io._canonical import CyclerData, finalize_cycler_frame
+from sulfurscope.io._canonical import CyclerData, charge_from_step_counter, finalize_cycler_frame
 from sulfurscope.io._guard import reader
-from sulfurscope.units import CURRENT, STEP, TIME, VOLTAGE
+from sulfurscope.units import CHARGE, CURRENT, STEP, TIME, VOLTAGE
 
 __all__ = ["ARBIN_COLUMNS", "read_arbin_res"]
 
@@ -65,7 +72,7 @@ def _output_cap(path: Path) -> int:
     return 64_000_000 + 40 * path.stat().st_size
 
 
-def _mdb_export(path: Path, table: str) -> bytes:
+def _mdb_export(path: Path, table: str, *, allow_empty: bool = False) -> bytes:
     """One table of the Access database as CSV bytes, streamed from ``mdb-export`` with a byte cap
     (:func:`_output_cap`) and a time limit; the program is killed when either is passed."""
     exe = shutil.which("mdb-export")
@@ -88,6 +95,8 @@ def _mdb_export(path: Path, table: str) -> bytes:
             if proc.poll() is None:
                 proc.kill()
             proc.wait()
+    if allow_empty and proc.returncode == 0:
+        return out
     if proc.returncode != 0 or not out.strip():
         lines = err.decode(errors="replace").strip().splitlines()
         detail = lines[-1] if lines else f"exit code {proc.returncode}, no output"
@@ -154,20 +163,21 @@ def read_arbin_res(path: str | os.PathLike[str]) -> CyclerData:
         table = pd.read_csv(io.BytesIO(raw))
     except (ValueError, pd.errors.ParserError) as exc:
         raise FileFormatError(f"{p.name}: Channel_Normal_Table is not parseable ({exc})") from exc
+    if "Data_Point" in table.columns and not table["Data_Point"].is_monotonic_increasing:
+        table = table.sort_values("Data_Point", kind="stable")  # the storage order, not a repair
     columns: dict[str, Any] = {}
     for col in table.columns:
         target, factor = ARBIN_COLUMNS.get(col, (col.replace("_", " "), 1.0))
         values = table[col].to_numpy()
         columns[target] = values * factor if factor != 1.0 else values
     frame = pd.DataFrame(columns)
-    if TIME in frame.columns:
-        frame = (
-            frame.sort_values(TIME, kind="stable")
-            if not frame[TIME].is_monotonic_increasing
-            else frame
-        )
-    frame = finalize_cycler_frame(frame, source=p, charge_from_current=True)
-    meta: dict[str, Any] = {"n_points": int(len(frame))}
+    aux = _aux_channels(p, table.get("Data_Point"))
+    for name, values in aux.items():
+        frame[name] = values
+    source = _counter_charge(frame)
+    frame = finalize_cycler_frame(frame, source=p, charge_from_current=CHARGE not in frame)
+    meta: dict[str, Any] = {"n_points": int(len(frame)), "charge_source": source,
+                            "aux_channels": list(aux)}
     try:
         glob = pd.read_csv(io.BytesIO(_mdb_export(p, "Global_Table")))
         if len(glob):
@@ -179,3 +189,64 @@ def read_arbin_res(path: str | os.PathLike[str]) -> CyclerData:
     except FileFormatError as exc:
         meta["global_table_error"] = str(exc)
     return CyclerData(frame=frame, metadata=meta, path=str(p), format="arbin-res")
+
+
+#: Arbin auxiliary data types, in the order of Global_Table's Mapped_Aux_* columns.
+_AUX_TYPES = {
+    0: ("Aux voltage", "V"), 1: ("Temperature", "°C"), 2: ("Pressure", ""), 3: ("pH", ""),
+    4: ("Flow rate", ""), 5: ("Concentration", ""), 6: ("Digital in", ""), 7: ("Digital out", ""),
+}
+
+
+def _aux_channels(p: Path, data_point: pd.Series | None) -> dict[str, np.ndarray]:
+    """Auxiliary channels as columns aligned on the data points (empty when there are none)."""
+    if data_point is None:
+        return {}
+    try:
+        aux = pd.read_csv(io.BytesIO(_mdb_export(p, "Auxiliary_Table", allow_empty=True)))
+    except (FileFormatError, ValueError, pd.errors.ParserError, pd.errors.EmptyDataError):
+        return {}
+    try:
+        names = pd.read_csv(io.BytesIO(_mdb_export(p, "Aux_Global_Data_Table", allow_empty=True)))
+    except (FileFormatError, ValueError, pd.errors.ParserError, pd.errors.EmptyDataError):
+        names = pd.DataFrame()
+    return aux_columns(aux, names, data_point.to_numpy())
+
+
+def aux_columns(
+    aux: pd.DataFrame, names: pd.DataFrame, data_point: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Arbin's long ``Auxiliary_Table`` (Data_Point, Auxiliary_Index, Data_Type, X) as one column
+    per (index, type), aligned on ``data_point`` (NaN where a point has no reading)."""
+    need = {"Data_Point", "Auxiliary_Index", "Data_Type", "X"}
+    if aux.empty or not need <= set(aux.columns):
+        return {}
+    label = {}
+    if not names.empty and {"Auxiliary_Index", "Data_Type", "Nickname", "Unit"} <= set(names.columns):
+        for _, r in names.iterrows():
+            nick = str(r["Nickname"]).strip() if pd.notna(r["Nickname"]) else ""
+            unit = str(r["Unit"]).strip() if pd.notna(r["Unit"]) else ""
+            label[(int(r["Auxiliary_Index"]), int(r["Data_Type"]))] = (nick, unit)
+    out = {}
+    for (index, kind), group in aux.groupby(["Auxiliary_Index", "Data_Type"], sort=True):
+        base, unit = _AUX_TYPES.get(int(kind), (f"Aux type {int(kind)}", ""))
+        nick, given = label.get((int(index), int(kind)), ("", ""))
+        name = f"{nick or base} {int(index) + 1}" + (f" [{given or unit}]" if (given or unit) else "")
+        series = pd.Series(group["X"].to_numpy(float), index=group["Data_Point"].to_numpy())
+        series = series[~series.index.duplicated(keep="last")]
+        out[name] = series.reindex(data_point).to_numpy(float)
+    return out
+
+
+def _counter_charge(frame: pd.DataFrame) -> str:
+    """``Charge [mAh]`` from Arbin's per-cycle charge/discharge counters when present."""
+    qc = frame.get("Charge capacity (file) [mAh]")
+    qd = frame.get("Discharge capacity (file) [mAh]")
+    cycle = frame.get("Cycle (file)")
+    if qc is None or qd is None or cycle is None:
+        return "integrated from the current (no capacity counters in the file)"
+    q = charge_from_step_counter(cycle.to_numpy(), (qc - qd).to_numpy(np.float64))
+    if q is None:
+        return "integrated from the current (the counters do not restart per cycle)"
+    frame[CHARGE] = q
+    return "the cycler's charge/discharge capacity counters (restarting every cycle)"

@@ -20,9 +20,9 @@ import numpy as np
 import pandas as pd
 
 from sulfurscope.errors import FileFormatError
-from sulfurscope.io._canonical import CyclerData, finalize_cycler_frame
+from sulfurscope.io._canonical import CyclerData, charge_from_step_counter, finalize_cycler_frame
 from sulfurscope.io._guard import reader
-from sulfurscope.units import CURRENT, REST, STEP, TIME, VOLTAGE
+from sulfurscope.units import CHARGE, CURRENT, REST, SECONDS_PER_HOUR, STEP, TIME, VOLTAGE
 
 __all__ = ["NEWARE_COLUMNS", "read_neware"]
 
@@ -57,6 +57,25 @@ class _Collect(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         self._sink.append(record.getMessage())
         return False
+
+
+def _charge(frame: pd.DataFrame, meta: dict[str, Any]) -> None:
+    """Charge from the cycler's per-step capacity counter when the file has one (recorded in
+    ``meta["charge_source"]``), with the integral of the logged current for comparison."""
+    counter = frame.get("Step capacity (file) [mAh]")
+    if counter is None or STEP not in frame or TIME not in frame or CURRENT not in frame:
+        meta["charge_source"] = "integrated from the current (no capacity counter in the file)"
+        return
+    q = charge_from_step_counter(frame[STEP].to_numpy(), counter.to_numpy(np.float64))
+    t = frame[TIME].to_numpy(np.float64)
+    i = frame[CURRENT].to_numpy(np.float64)
+    integrated = np.r_[0.0, np.cumsum(0.5 * (i[1:] + i[:-1]) * np.diff(t))] / SECONDS_PER_HOUR
+    meta["charge_integrated_end_mah"] = float(integrated[-1]) if len(t) else 0.0
+    if q is None:
+        meta["charge_source"] = "integrated from the current (the counter does not restart per step)"
+        return
+    frame[CHARGE] = q
+    meta["charge_source"] = "the cycler's per-step capacity counter"
 
 
 def _rename(name: str) -> str:
@@ -125,8 +144,10 @@ def read_neware(path: str | os.PathLike[str]) -> CyclerData:
         st = pd.Series(step_type).str.lower()
         zero = frame[CURRENT].to_numpy() == 0.0
         frame[REST] = (st.str.contains("rest") | (st.str.contains("control") & zero)).to_numpy()
-    frame = finalize_cycler_frame(frame, source=p, charge_from_current=True)
-    meta: dict[str, Any] = {"n_points": int(len(frame))}
+    meta: dict[str, Any] = {}
+    _charge(frame, meta)
+    frame = finalize_cycler_frame(frame, source=p, charge_from_current=CHARGE not in frame)
+    meta["n_points"] = int(len(frame))
     if messages:
         # e.g. "negative jumps in the 'unix_time_s' column": Time [s] comes from total_time_s
         meta["reader_messages"] = messages
