@@ -50,8 +50,11 @@ def test_energy_equals_mean_voltage_times_capacity() -> None:
 
 def test_charge_first_convention_pairs_differently() -> None:
     frame = _run([(1, 0.1, 300.0), (-1, 0.1, 290.0), (1, 0.1, 280.0), (-1, 0.1, 270.0)])
-    dis_first = cycle_summary(frame, sulfur_mass_mg=MASS).table
+    dis_first = cycle_summary(frame, sulfur_mass_mg=MASS, first="discharge").table
     ch_first = cycle_summary(frame, sulfur_mass_mg=MASS, first="charge").table
+    auto = cycle_summary(frame, sulfur_mass_mg=MASS)  # the cell's own order: it starts charging
+    assert auto.first == "charge"
+    pd.testing.assert_frame_equal(auto.table, ch_first)
     # discharge-first: the leading charge is cycle 0 on its own
     assert list(dis_first["Cycle"]) == [0, 1, 2]
     assert np.isnan(dis_first["Discharge capacity [mAh]"].iloc[0])

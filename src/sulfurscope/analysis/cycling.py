@@ -56,9 +56,10 @@ class CyclingOptions(CellOptions):
         "(charge and discharge at different rates) or auto (every table the data allow).",
     )
     first: str = choice(
-        "discharge",
-        ("discharge", "charge"),
-        "Which half-cycle opens a cycle (and the denominator of the coulombic efficiency).",
+        "auto",
+        ("auto", "discharge", "charge"),
+        "Which half-cycle opens a cycle (and the denominator of the coulombic efficiency); auto: "
+        "the cell's own first half-cycle.",
     )
     rate_tolerance: float = number(
         0.1,
@@ -102,6 +103,35 @@ def _summary(frame: pd.DataFrame, options: CyclingOptions, cell: Any) -> Any:
         theoretical_capacity_mah_g=cell.theoretical_capacity_mah_g,
         first=options.first,  # type: ignore[arg-type]
     )
+
+
+def _segmentation_flags(summary: Any, options: CyclingOptions) -> list[Flag]:
+    """What the segmentation decided that a reader must know: the convention, merged glitches, a
+    cycle count that differs from the cycler's own index."""
+    flags = []
+    how = "the cell's own first half-cycle" if options.first == "auto" else "set by the option"
+    ce = "Q_ch/Q_dis" if summary.first == "discharge" else "Q_dis/Q_ch"
+    flags.append(Flag("cycle_convention", f"cycles open with a {summary.first} ({how}); "
+                      f"coulombic efficiency = {ce}", "note"))
+    merged = summary.merged
+    if len(merged):
+        flags.append(Flag(
+            "glitches_merged",
+            f"{len(merged)} short runs of the other sign (impedance excitations or pulses: largest "
+            f"{merged['Charge [mAh]'].max():.3g} mAh, voltage swing ≤ "
+            f"{merged['Voltage swing [V]'].max():.3g} V) were merged into their neighbours; their "
+            "charge is in the half-cycle table's 'Opposite charge [mAh]'",
+            "note",
+        ))
+    n_file, n = summary.file_cycles, len(summary.table)
+    if n_file is not None and abs(n_file - n) > 1:
+        flags.append(Flag(
+            "cycle_count_differs",
+            f"{n} cycles found from the current; the cycler's own cycle index has {n_file} "
+            "(a different cycle definition or steps the current does not show)",
+            "warning",
+        ))
+    return flags
 
 
 def _rate_tables(summary: Any, options: CyclingOptions, flags: list[Flag]) -> dict[str, Any]:
@@ -236,8 +266,10 @@ def analyse_cycling(
     flags: list[Flag] = []
     cell = cell_of(options, tga)
     summary = _summary(frame, options, cell)
+    flags += _segmentation_flags(summary, options)
     cycles = summary.table.copy()
     cycles.insert(0, "Protocol", options.protocol)
+    cycles["Cycle convention"] = f"{summary.first}-first"
     cycles["Sulfur mass [mg]"] = cell.sulfur_mass_mg
     cycles["Mass source"] = cell.mass_source
     cycles["Format"] = file_format

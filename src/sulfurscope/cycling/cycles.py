@@ -3,17 +3,28 @@
 Half-cycles are found from the sign of the current alone, so the segmentation does not depend on what
 the instrument calls a step: rests (``Rest`` flag or zero current) inherit the half-cycle before them,
 constant-voltage holds keep the sign of their decaying current, and GITT pulses of one sign separated
-by rests form one half-cycle. Runs that pass a negligible charge (impedance excitations, a short
-pulse of the other sign) are merged into their neighbours.
+by rests form one half-cycle.
 
-A lithium–sulfur cell starts with its CEI-forming discharge, so by default a cycle is a discharge
-followed by the charge after it (``first="discharge"``); ``first="charge"`` numbers charge-then-discharge
-cycles. A half-cycle before the first one of the chosen kind belongs to cycle 0.
+**Glitches, not cycles, are merged.** A run of one sign is merged into the run before it only when
+it is a *glitch*: it passes less than ``min_charge_fraction`` (0.5 %) of the largest run's charge
+**and** its voltage moves less than ``max_glitch_swing`` (10 %) of the file's voltage range — an
+impedance excitation, a short pulse of the other sign. A small but real half-cycle (a fast-fading
+cell's tiny discharges still sweep to the cut-off voltage) is kept. Every merged run is listed
+(:attr:`CycleSummary.merged`) with its charge and swing, and a half-cycle's capacity counts only the
+charge that flowed in its own direction (the merged opposite charge is in ``Opposite charge
+[mAh]``), so the totals over the file equal the cycler's: every mAh is counted once.
+
+**Cycle convention.** By default (``first="auto"``) a cycle opens with the cell's own first
+half-cycle: a lithium–sulfur cell starts with its CEI-forming discharge (discharge, then the charge
+after it; CE = Q_ch/Q_dis), a cell started with a charge is numbered charge-then-discharge (CE =
+Q_dis/Q_ch). ``first="discharge"``/``"charge"`` force one. The convention used is reported. A
+half-cycle before the first one of the chosen kind belongs to cycle 0. Where the file carries the
+cycler's own cycle index (``Cycle (file)``), the number of cycles is compared with it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
@@ -31,7 +42,7 @@ __all__ = [
     "label_cycles",
 ]
 
-Convention = Literal["discharge", "charge"]
+Convention = Literal["auto", "discharge", "charge"]
 
 
 def _require(frame: pd.DataFrame, *cols: str) -> None:
@@ -50,6 +61,8 @@ class _Segments:
     cycle: np.ndarray  # (H,) int, cycle number per half-cycle
     start: np.ndarray  # (H,) int, first point index of each half-cycle
     tolerance_ma: float
+    first: str = "discharge"  # the convention used ("auto" resolved)
+    merged: tuple[dict[str, float], ...] = ()  # the glitches merged into their neighbours
 
 
 def _arrays(frame: pd.DataFrame) -> dict[str, np.ndarray]:
@@ -72,11 +85,12 @@ def _segment(
     current_tolerance_ma: float | None,
     min_charge_fraction: float,
     arrays: dict[str, np.ndarray] | None = None,
+    max_glitch_swing: float = 0.1,
 ) -> _Segments:
     a = arrays if arrays is not None else _arrays(frame)
-    if first not in ("discharge", "charge"):
-        raise SulfurscopeError(f"first must be 'discharge' or 'charge', got {first!r}")
-    i, q = a["i"], a["q"]
+    if first not in ("auto", "discharge", "charge"):
+        raise SulfurscopeError(f"first must be 'auto', 'discharge' or 'charge', got {first!r}")
+    i = a["i"]
     n = len(i)
     if n == 0:
         raise SulfurscopeError("the cycler table is empty")
@@ -90,35 +104,51 @@ def _segment(
             "no current above the tolerance anywhere in the table: nothing to segment "
             f"(tolerance {tol:g} mA)"
         )
-    dq = np.empty(n)
-    dq[0] = 0.0
-    np.subtract(q[1:], q[:-1], out=dq[1:])
+    s, merged = _merge_glitches(s, a, min_charge_fraction, max_glitch_swing)
+    filled = _ffill_sign(s)
+    starts = np.flatnonzero(np.r_[True, filled[1:] != filled[:-1]])
+    direction = filled[starts].astype(int)
+    half = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, n]))
+    used = first if first != "auto" else ("discharge" if direction[0] < 0 else "charge")
+    opener = -1 if used == "discharge" else 1
+    cycle = np.cumsum(direction == opener)
+    return _Segments(half=half, direction=direction, cycle=cycle, start=starts,
+                     tolerance_ma=float(tol), first=used, merged=tuple(merged))
+
+
+def _merge_glitches(
+    s: np.ndarray, a: dict[str, np.ndarray], min_charge_fraction: float, max_swing: float
+) -> tuple[np.ndarray, list[dict[str, float]]]:
+    """Silence the runs that are glitches (see the module docstring) so that their points join the
+    run before them; return the new sign array and a record of each merged run."""
+    q, v, t = a["q"], a["v"], a["t"]
+    n = len(s)
+    dq = np.r_[0.0, np.diff(q)]
+    v_range = float(np.nanmax(v) - np.nanmin(v)) or 1.0
+    merged: list[dict[str, float]] = []
     for _ in range(3):
         filled = _ffill_sign(s)
         starts = np.flatnonzero(np.r_[True, filled[1:] != filled[:-1]])
         if len(starts) < 2 or min_charge_fraction <= 0:
             break
-        charge = np.abs(np.add.reduceat(dq, starts))
-        small = charge < min_charge_fraction * charge.max()
-        if not small.any() or small.all():
-            break
-        # silence the small runs and refill: their points join the run before them
         ends = np.r_[starts[1:], n]
+        charge = np.abs(np.add.reduceat(dq, starts))
+        swing = np.maximum.reduceat(v, starts) - np.minimum.reduceat(v, starts)
+        glitch = (charge < min_charge_fraction * charge.max()) & (swing < max_swing * v_range)
+        if not glitch.any() or glitch.all():
+            break
+        for k in np.flatnonzero(glitch):
+            merged.append({"Start index": int(starts[k]), "Stop index": int(ends[k]),
+                           "Start time [s]": float(t[starts[k]]),
+                           "Direction": int(filled[starts[k]]), "Charge [mAh]": float(charge[k]),
+                           "Voltage swing [V]": float(swing[k])})
         kill = np.zeros(n + 1, dtype=np.int32)
-        np.add.at(kill, starts[small], 1)
-        np.add.at(kill, ends[small], -1)
+        np.add.at(kill, starts[glitch], 1)
+        np.add.at(kill, ends[glitch], -1)
         s = np.where(np.cumsum(kill[:-1]) > 0, 0, s).astype(np.int8)
         if not s.any():
             break
-    filled = _ffill_sign(s)
-    starts = np.flatnonzero(np.r_[True, filled[1:] != filled[:-1]])
-    direction = filled[starts].astype(int)
-    half = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, n]))
-    opener = -1 if first == "discharge" else 1
-    cycle = np.cumsum(direction == opener)
-    return _Segments(
-        half=half, direction=direction, cycle=cycle, start=starts, tolerance_ma=float(tol)
-    )
+    return s, merged
 
 
 def _ffill_sign(s: np.ndarray) -> np.ndarray:
@@ -134,7 +164,7 @@ def _ffill_sign(s: np.ndarray) -> np.ndarray:
 def label_cycles(
     frame: pd.DataFrame,
     *,
-    first: Convention = "discharge",
+    first: Convention = "auto",
     current_tolerance_ma: float | None = None,
     min_charge_fraction: float = 0.005,
 ) -> pd.DataFrame:
@@ -144,13 +174,15 @@ def label_cycles(
     ----------
     frame : DataFrame
         Canonical cycler table (``Time [s]``, ``Voltage [V]``, ``Current [mA]``, ``Charge [mAh]``).
-    first : {"discharge", "charge"}
-        Which half opens a cycle (default discharge: a Li–S cell starts with its formation discharge).
+    first : {"auto", "discharge", "charge"}
+        Which half opens a cycle (default: the cell's own first half-cycle; see the module
+        docstring).
     current_tolerance_ma : float, optional
         |I| at or below this is treated as no current (default 0.1 % of the largest |I|).
     min_charge_fraction : float
-        Runs of one sign passing less than this fraction of the largest run's charge are merged
-        into the run before them (default 0.5 %).
+        A run of one sign passing less than this fraction of the largest run's charge, and moving
+        the voltage by less than 10 % of the file's range, is a glitch merged into the run before
+        it (default 0.5 %).
 
     Returns
     -------
@@ -209,8 +241,11 @@ def _half_cycle_arrays(a: dict[str, np.ndarray], seg: _Segments) -> dict[str, np
     vmid[0] = v[0]
     np.add(v[1:], v[:-1], out=vmid[1:])
     vmid[1:] *= 0.5
-    cap = np.add.reduceat(dq, start) * seg.direction  # positive for the intended sign
-    energy = np.add.reduceat(vmid * dq, start) * seg.direction
+    signed = dq * seg.direction[seg.half]  # positive for the half-cycle's own direction
+    own = np.maximum(signed, 0.0)
+    cap = np.add.reduceat(own, start)  # only the charge that flowed the half-cycle's way
+    opposite = np.add.reduceat(np.maximum(-signed, 0.0), start)
+    energy = np.add.reduceat(vmid * own, start)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean_v = np.where(cap > 0, energy / np.where(cap > 0, cap, 1.0), np.nan)
     absi = np.abs(i)
@@ -231,6 +266,7 @@ def _half_cycle_arrays(a: dict[str, np.ndarray], seg: _Segments) -> dict[str, np
         "Start time [s]": t[start],
         "End time [s]": t[stop - 1],
         "Capacity [mAh]": cap,
+        "Opposite charge [mAh]": opposite,
         "Energy [mWh]": energy,
         "Mean voltage [V]": mean_v,
         "Current [mA]": med,
@@ -242,15 +278,16 @@ def _half_cycle_arrays(a: dict[str, np.ndarray], seg: _Segments) -> dict[str, np
 def half_cycles(
     frame: pd.DataFrame,
     *,
-    first: Convention = "discharge",
+    first: Convention = "auto",
     current_tolerance_ma: float | None = None,
     min_charge_fraction: float = 0.005,
 ) -> HalfCycles:
     """Capacity, energy and mean voltage of every half-cycle.
 
-    Capacity is the change of ``Charge [mAh]`` over the half-cycle (interval j → j+1 belongs to the
-    half-cycle of point j+1), energy is Σ V̄ |ΔQ| with V̄ the interval's mean voltage, and the mean
-    voltage is energy / capacity.
+    Capacity is the charge that flowed in the half-cycle's own direction (Σ of the positive steps of
+    direction × ΔQ; interval j → j+1 belongs to the half-cycle of point j+1; the rest is ``Opposite
+    charge [mAh]``), energy is Σ V̄ ΔQ over the same steps with V̄ the interval's mean voltage, and
+    the mean voltage is energy / capacity.
 
     Parameters
     ----------
@@ -272,7 +309,7 @@ def half_cycles(
         arrays=arrays,
     )
     table = pd.DataFrame(_half_cycle_arrays(arrays, seg))
-    return HalfCycles(table=table, first=first, current_tolerance_ma=seg.tolerance_ma)
+    return HalfCycles(table=table, first=seg.first, current_tolerance_ma=seg.tolerance_ma)
 
 
 @dataclass(frozen=True, slots=True)
@@ -298,7 +335,13 @@ class CycleSummary:
     theoretical_capacity_mah_g : float
         Capacity defining 1C.
     first : str
-        Cycle convention.
+        Cycle convention used (``"discharge"`` or ``"charge"``: which half opens a cycle).
+    merged : DataFrame
+        The glitches merged into their neighbours (``Start index``, ``Stop index``, ``Start time
+        [s]``, ``Direction``, ``Charge [mAh]``, ``Voltage swing [V]``); empty when none.
+    file_cycles : int or None
+        The number of cycles in the cycler's own cycle index (``Cycle (file)``), when the file has
+        one; compare with ``len(table)``.
     """
 
     table: pd.DataFrame
@@ -306,6 +349,8 @@ class CycleSummary:
     sulfur_mass_mg: float | None
     theoretical_capacity_mah_g: float
     first: str
+    merged: pd.DataFrame = field(default_factory=pd.DataFrame)
+    file_cycles: int | None = None
 
     def to_frame(self) -> pd.DataFrame:
         """The per-cycle table."""
@@ -317,6 +362,8 @@ class CycleSummary:
             "sulfur_mass_mg": self.sulfur_mass_mg,
             "theoretical_capacity_mah_g": self.theoretical_capacity_mah_g,
             "first": self.first,
+            "merged_glitches": _records(self.merged),
+            "file_cycles": self.file_cycles,
             "cycles": _records(self.table),
         }
 
@@ -344,7 +391,7 @@ def cycle_summary(
     *,
     sulfur_mass_mg: float | None = None,
     theoretical_capacity_mah_g: float = Q_THEORETICAL_SULFUR_MAH_G,
-    first: Convention = "discharge",
+    first: Convention = "auto",
     current_tolerance_ma: float | None = None,
     min_charge_fraction: float = 0.005,
 ) -> CycleSummary:
@@ -392,33 +439,62 @@ def cycle_summary(
         arrays=arrays,
     )
     h = _half_cycle_arrays(arrays, seg)
+    cols = _cycle_columns(h, seg)
+    if sulfur_mass_mg is not None:
+        cols.update(_specific_columns(cols, sulfur_mass_mg, theoretical_capacity_mah_g))
+    return CycleSummary(
+        table=pd.DataFrame(cols),
+        half_cycles=pd.DataFrame(h),
+        sulfur_mass_mg=sulfur_mass_mg,
+        theoretical_capacity_mah_g=float(theoretical_capacity_mah_g),
+        first=seg.first,
+        merged=pd.DataFrame(list(seg.merged), columns=_MERGED_COLUMNS),
+        file_cycles=_file_cycles(frame),
+    )
+
+
+_MERGED_COLUMNS = ["Start index", "Stop index", "Start time [s]", "Direction", "Charge [mAh]",
+                   "Voltage swing [V]"]
+
+
+def _file_cycles(frame: pd.DataFrame) -> int | None:
+    """Distinct values of the cycler's own cycle index, if the file has one."""
+    if "Cycle (file)" not in frame.columns:
+        return None
+    values = pd.to_numeric(frame["Cycle (file)"], errors="coerce").dropna()
+    return int(values.nunique()) if len(values) else None
+
+
+def _per_cycle(h: dict[str, np.ndarray], seg: _Segments, sign: int
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Capacity, energy and current of each cycle's half of direction ``sign``."""
     cycles = np.unique(seg.cycle)
     pos = np.searchsorted(cycles, seg.cycle)
     nc = len(cycles)
+    m = seg.direction == sign
+    cap = np.bincount(pos[m], weights=h["Capacity [mAh]"][m], minlength=nc).astype(float)
+    en = np.bincount(pos[m], weights=h["Energy [mWh]"][m], minlength=nc).astype(float)
+    present = np.bincount(pos[m], minlength=nc) > 0
+    cap[~present] = np.nan
+    en[~present] = np.nan
+    # the current of a cycle's half: the median current of its largest half-cycle
+    cur = np.full(nc, np.nan)
+    idx = np.flatnonzero(m)
+    order = idx[np.lexsort((h["Capacity [mAh]"][idx], pos[idx]))]
+    last = np.r_[pos[order][1:] != pos[order][:-1], True] if len(order) else np.array([], bool)
+    cur[pos[order][last]] = h["Current [mA]"][order][last]
+    return cap, en, cur
 
-    def per_cycle(sign: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        m = seg.direction == sign
-        cap = np.bincount(pos[m], weights=h["Capacity [mAh]"][m], minlength=nc).astype(float)
-        en = np.bincount(pos[m], weights=h["Energy [mWh]"][m], minlength=nc).astype(float)
-        present = np.bincount(pos[m], minlength=nc) > 0
-        cap[~present] = np.nan
-        en[~present] = np.nan
-        # the current of a cycle's half: the median current of its largest half-cycle
-        cur = np.full(nc, np.nan)
-        idx = np.flatnonzero(m)
-        order = idx[np.lexsort((h["Capacity [mAh]"][idx], pos[idx]))]
-        last = np.r_[pos[order][1:] != pos[order][:-1], True] if len(order) else np.array([], bool)
-        cur[pos[order][last]] = h["Current [mA]"][order][last]
-        return cap, en, cur
 
-    qd, ed, id_ = per_cycle(-1)
-    qc, ec, ic = per_cycle(1)
+def _cycle_columns(h: dict[str, np.ndarray], seg: _Segments) -> dict[str, np.ndarray]:
+    qd, ed, id_ = _per_cycle(h, seg, -1)
+    qc, ec, ic = _per_cycle(h, seg, 1)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean_d = ed / qd
         mean_c = ec / qc
-        ce = 100.0 * (qc / qd if first == "discharge" else qd / qc)
-    cols: dict[str, np.ndarray] = {
-        "Cycle": cycles,
+        ce = 100.0 * (qc / qd if seg.first == "discharge" else qd / qc)
+    return {
+        "Cycle": np.unique(seg.cycle),
         "Discharge capacity [mAh]": qd,
         "Charge capacity [mAh]": qc,
         "Coulombic efficiency [%]": ce,
@@ -430,23 +506,18 @@ def cycle_summary(
         "Discharge current [mA]": id_,
         "Charge current [mA]": ic,
     }
-    if sulfur_mass_mg is not None:
-        i1c = one_c_current_ma(
-            sulfur_mass_mg, theoretical_capacity_mah_g=theoretical_capacity_mah_g
-        )
-        g = sulfur_mass_mg / 1000.0
-        cols["Discharge capacity [mAh/g]"] = qd / g
-        cols["Charge capacity [mAh/g]"] = qc / g
-        cols["Discharge energy [Wh/kg]"] = ed / g
-        cols["Charge energy [Wh/kg]"] = ec / g
-        cols["Discharge C-rate"] = id_ / i1c
-        cols["Charge C-rate"] = ic / i1c
-    table = pd.DataFrame(cols)
-    ht = pd.DataFrame(h)
-    return CycleSummary(
-        table=table,
-        half_cycles=ht,
-        sulfur_mass_mg=sulfur_mass_mg,
-        theoretical_capacity_mah_g=float(theoretical_capacity_mah_g),
-        first=first,
-    )
+
+
+def _specific_columns(
+    cols: dict[str, np.ndarray], sulfur_mass_mg: float, theoretical_capacity_mah_g: float
+) -> dict[str, np.ndarray]:
+    i1c = one_c_current_ma(sulfur_mass_mg, theoretical_capacity_mah_g=theoretical_capacity_mah_g)
+    g = sulfur_mass_mg / 1000.0
+    return {
+        "Discharge capacity [mAh/g]": cols["Discharge capacity [mAh]"] / g,
+        "Charge capacity [mAh/g]": cols["Charge capacity [mAh]"] / g,
+        "Discharge energy [Wh/kg]": cols["Discharge energy [mWh]"] / g,
+        "Charge energy [Wh/kg]": cols["Charge energy [mWh]"] / g,
+        "Discharge C-rate": cols["Discharge current [mA]"] / i1c,
+        "Charge C-rate": cols["Charge current [mA]"] / i1c,
+    }

@@ -50,7 +50,7 @@ def voltage_profiles(
     sulfur_mass_mg: float | None = None,
     cycles: list[int] | None = None,
     include_rest: bool = False,
-    first: Convention = "discharge",
+    first: Convention = "auto",
 ) -> VoltageProfiles:
     """Capacity–voltage curves of every (or the chosen) cycle.
 
@@ -64,7 +64,7 @@ def voltage_profiles(
         Cycles to keep (default all).
     include_rest : bool
         Keep points without current (relaxations draw vertical lines); default False.
-    first : {"discharge", "charge"}
+    first : {"auto", "discharge", "charge"}
         Cycle convention.
 
     Returns
