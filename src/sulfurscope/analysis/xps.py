@@ -84,19 +84,29 @@ def _monte_carlo(analysis: Any, options: XpsOptions) -> pd.DataFrame:
     return comps.merge(pd.concat(extra, ignore_index=True), on=["Region", "Component"], how="left")
 
 
-def _quality(analysis: Any) -> pd.DataFrame:
+_QUALITY_COLUMNS = ["Region", "R squared", "Reduced chi square", "Evaluations", "Converged",
+                    "At bounds", "Verdict"]
+
+
+def _quality(analysis: Any, flags: list[Flag]) -> pd.DataFrame:
+    """One row per fitted region with its verdict; a ``fit_failed`` or ``fit_doubtful`` flag for
+    every region whose fit is not usable (see :func:`sulfurscope.spectra.peaks.fit_problems`)."""
     import pandas as pd
 
-    rows = [
-        {
-            "Region": r,
-            "R squared": f.r_squared,
-            "Reduced chi square": f.reduced_chi_square,
-            "Evaluations": f.nfev,
-        }
-        for r, f in zip(analysis.regions, analysis.fits, strict=True)
-    ]
-    return pd.DataFrame(rows, columns=["Region", "R squared", "Reduced chi square", "Evaluations"])
+    from sulfurscope.spectra.peaks import fit_problems
+
+    rows = []
+    for r, f in zip(analysis.regions, analysis.fits, strict=True):
+        failed, doubtful = fit_problems(f)
+        flags += [Flag("fit_failed", m, "failed", r) for m in failed]
+        flags += [Flag("fit_doubtful", m, "warning", r) for m in doubtful]
+        rows.append({
+            "Region": r, "R squared": f.r_squared, "Reduced chi square": f.reduced_chi_square,
+            "Evaluations": f.nfev, "Converged": bool(f.success),
+            "At bounds": ", ".join(f.at_bounds),
+            "Verdict": "failed" if failed else ("doubtful" if doubtful else "ok"),
+        })
+    return pd.DataFrame(rows, columns=_QUALITY_COLUMNS)
 
 
 def analyse_xps_file(
@@ -132,7 +142,8 @@ def analyse_xps_file(
         shift_ev=options.shift_ev,
     )
     flags = [Flag("fit_failed", msg, "failed", reg) for reg, msg in analysis.failures]
-    tables: dict[str, Any] = {"xps_spectra": data.to_frame(), "xps_fit_quality": _quality(analysis)}
+    quality = _quality(analysis, flags)
+    tables: dict[str, Any] = {"xps_spectra": data.to_frame(), "xps_fit_quality": quality}
     if not analysis.components.empty:
         tables["xps_components"] = _monte_carlo(analysis, options)
         tables["xps_curves"] = analysis.curves
@@ -144,7 +155,7 @@ def analyse_xps_file(
         "format": data.format,
         "spectra": len(data.spectra),
         "regions_fitted": list(analysis.regions),
-        "failed": len(analysis.failures),
+        "failed": len(analysis.failures) + int((quality["Verdict"] == "failed").sum()),
     }
     return finish("xps", __name__, tables, flags, options, sources, summary=summary)
 

@@ -231,6 +231,7 @@ class PeakFit:
     chi_square: float
     reduced_chi_square: float
     r_squared: float
+    at_bounds: tuple[str, ...] = ()
 
     def to_frame(self) -> pd.DataFrame:
         """One row per component: position, FWHM, area (± 1σ from the covariance), area %."""

@@ -56,6 +56,7 @@ __all__ = [
     "components_from_records",
     "evaluate_model",
     "fit_peaks",
+    "fit_problems",
     "monte_carlo",
 ]
 
@@ -688,7 +689,39 @@ def _run_fit(
         chi_square=chi2,
         reduced_chi_square=red,
         r_squared=r2,
+        at_bounds=_at_bounds(cm, theta),
     )
+
+
+def _at_bounds(cm: _Compiled, theta: Array) -> tuple[str, ...]:
+    """Free parameters that ended on (within 0.1 % of the range of) a finite bound."""
+    lo, hi = np.asarray(cm.lower, float), np.asarray(cm.upper, float)
+    span = np.where(np.isfinite(hi - lo), hi - lo, np.abs(theta) + 1.0)
+    tol = 1e-3 * span
+    pinned = (np.isfinite(lo) & (theta - lo <= tol)) | (np.isfinite(hi) & (hi - theta <= tol))
+    return tuple(n for n, p in zip(cm.free_names, pinned, strict=True) if p)
+
+
+def fit_problems(fit: PeakFit, *, min_r_squared: float = 0.9) -> tuple[list[str], list[str]]:
+    """What makes a fit unusable (failures) or doubtful (warnings).
+
+    Failures: the optimiser did not report success; R² below ``min_r_squared`` (the model misses
+    the data); a non-finite uncertainty (the covariance is singular: parameters not determined).
+    Warnings: free parameters pinned at a bound (the minimum lies outside the allowed range, or the
+    bound is what holds the parameter).
+    """
+    failed, doubtful = [], []
+    if not fit.success:
+        failed.append(f"the optimiser did not converge ({fit.message})")
+    if not np.isfinite(fit.r_squared) or fit.r_squared < min_r_squared:
+        failed.append(f"R² = {fit.r_squared:.3f} < {min_r_squared:g}: the model does not describe "
+                      "the spectrum")
+    if not np.all(np.isfinite(fit.free_stderr)):
+        failed.append("singular covariance: some parameters are not determined by the data")
+    if fit.at_bounds:
+        doubtful.append(f"{len(fit.at_bounds)} parameter(s) pinned at a bound: "
+                        f"{', '.join(fit.at_bounds[:6])}")
+    return failed, doubtful
 
 
 def monte_carlo(
