@@ -12,6 +12,8 @@ Tables
 ``xps_spectra``         every spectrum of the file (long table)
 ``xps_depth_profile``   a depth profile's per-cycle region areas (PHI .pro)
 ``xps_fit_quality``     one row per fitted region: R², reduced χ², evaluations
+``xps_casa``            with ``components="casa"``: the file's CasaXPS model refitted, beside Casa's
+                        own positions and areas (and atomic % with Casa's RSFs)
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ TABLES = (
     "xps_spectra",
     "xps_depth_profile",
     "xps_fit_quality",
+    "xps_casa",
 )
 
 
@@ -46,7 +49,8 @@ class XpsOptions(Options):
 
     region: str | None = text(None, 'Fit only this region, e.g. "S 2p" (default: every region).')
     components: str | None = text(
-        None, 'Component library, e.g. "S 2p/paper" (default: the region\'s own).'
+        None, 'Component library, e.g. "S 2p/paper" (default: the region\'s own); "casa": the '
+        "CasaXPS model stored in the file, refitted and compared with Casa's own numbers.",
     )
     background: str = choice(
         "shirley", ("shirley", "linear", "tougaard", "none"), "Background under the peaks."
@@ -132,6 +136,8 @@ def analyse_xps_file(
     from sulfurscope.spectra.xps import analyse_xps
 
     options = options or XpsOptions()
+    if options.components == "casa":
+        return _analyse_casa(data, options, sources)
     analysis = analyse_xps(
         data.spectra,
         region=options.region,
@@ -157,6 +163,71 @@ def analyse_xps_file(
         "regions_fitted": list(analysis.regions),
         "failed": len(analysis.failures) + int((quality["Verdict"] == "failed").sum()),
     }
+    return finish("xps", __name__, tables, flags, options, sources, summary=summary)
+
+
+_CASA_COLUMNS = ["Region", "Component", "Shape", "Casa position [eV]", "Position [eV]",
+                 "Position difference [eV]", "Casa area [%]", "Area [%]", "Area difference [pp]",
+                 "RSF (Casa)", "Atomic [%]", "FWHM [eV]", "R squared"]
+
+
+def _casa_rows(region: str, model: Any, fit: Any) -> list[dict[str, Any]]:
+    import numpy as np
+
+    casa = np.asarray(model.casa_area, dtype=float)
+    ours = np.asarray(fit.area, dtype=float)
+    rsf = np.asarray(model.rsf, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        atomic = 100.0 * (ours / rsf) / np.sum(ours / rsf)
+    return [
+        {"Region": region, "Component": c.name, "Shape": f"{c.shape}({c.shape_param:g})",
+         "Casa position [eV]": model.casa_position_ev[k], "Position [eV]": fit.center[k],
+         "Position difference [eV]": fit.center[k] - model.casa_position_ev[k],
+         "Casa area [%]": 100 * casa[k] / casa.sum(), "Area [%]": 100 * ours[k] / ours.sum(),
+         "Area difference [pp]": 100 * (ours[k] / ours.sum() - casa[k] / casa.sum()),
+         "RSF (Casa)": rsf[k], "Atomic [%]": atomic[k], "FWHM [eV]": fit.fwhm[k],
+         "R squared": fit.r_squared}
+        for k, c in enumerate(model.components)
+    ]
+
+
+def _analyse_casa(data: Any, options: XpsOptions, sources: tuple[Any, ...]) -> AnalysisResult:
+    """The CasaXPS models stored in a VAMAS file, refitted (:mod:`sulfurscope.spectra.casa`) and
+    compared with Casa's own positions and areas; Casa's RSFs for the atomic %."""
+    import pandas as pd
+
+    from sulfurscope.errors import SulfurscopeError
+    from sulfurscope.spectra.casa import fit_casa_model, parse_casa_model
+
+    blocks = data.metadata.get("blocks", [])
+    rows, flags = [], []
+    for spectrum, block in zip(data.spectra, blocks, strict=False):
+        if options.region and spectrum.region != options.region:
+            continue
+        model = parse_casa_model(block.get("comment", ""),
+                                 source_energy_ev=spectrum.source_energy_ev,
+                                 kinetic="kinetic" in block.get("axis", ""))
+        if model is None:
+            continue
+        flags += [Flag("casa_import", n, "note", spectrum.region) for n in model.notes]
+        try:
+            fit = fit_casa_model(spectrum.binding_energy_ev, spectrum.intensity, model)
+        except SulfurscopeError as exc:
+            flags.append(Flag("fit_failed", str(exc), "failed", spectrum.region))
+            continue
+        rows += _casa_rows(spectrum.region, model, fit)
+    if not rows:
+        raise SulfurscopeError(f"{data.path.name}: no CasaXPS model (CASA comp lines) in the file")
+    table = pd.DataFrame(rows, columns=_CASA_COLUMNS)
+    far = table[table["Position difference [eV]"].abs() > 0.05]
+    for _, r in far.iterrows():
+        flags.append(Flag("casa_disagrees", f"refitted position {r['Position [eV]']:.3f} eV differs "
+                          f"from Casa's {r['Casa position [eV]']:.3f} eV by "
+                          f"{r['Position difference [eV]']:+.3f} eV", "warning",
+                          f"{r['Region']} {r['Component']}"))
+    tables = {"xps_spectra": data.to_frame(), "xps_casa": table}
+    summary = {"format": data.format, "casa_components": len(table),
+               "rsf": "CasaXPS (from the file)"}
     return finish("xps", __name__, tables, flags, options, sources, summary=summary)
 
 
