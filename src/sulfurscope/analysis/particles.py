@@ -64,6 +64,17 @@ class ParticleOptions(Options):
     )
     crop_data_bar: bool = flag(True, "Detect and crop the instrument's data bar.")
     data_bar_row: int | None = integer(None, "First row of the data bar (skips detection).", minimum=1)
+    method: str = choice(
+        "auto",
+        ("auto", "classic"),
+        "auto: Otsu, polarity from the image, holes filled, adaptive distance-transform watershed, "
+        "with warnings when unsure (sulfurscope.microscopy.autoseg); classic: the tunable "
+        "pipeline of the options below.",
+    )
+    polarity: str = choice(
+        "auto", ("auto", "bright", "dark"), "auto method: particles brighter or darker than the "
+        "background (auto: the minority class).",
+    )
     invert: bool = flag(False, "Particles darker than the background (bright-field TEM).")
     smooth_sigma_px: float = number(
         1.0, "Gaussian smoothing before thresholding.", unit="px", minimum=0.0, maximum=100.0
@@ -100,12 +111,56 @@ class ParticleOptions(Options):
         maximum=1_000_000,
     )
     seed: int = integer(0, "Seed of the particle sample.", minimum=0)
-    truth_particle_value: int = integer(
-        0, "Value of the particle pixels in a binary truth mask.", minimum=0
+    truth_particle_value: int | None = integer(
+        None, "Value of the particle pixels in a binary truth mask (default: an instance label "
+        "image is used as it is; in a binary mask the minority value is the particles).",
+        minimum=0,
     )
 
 
-def _segment(image: np.ndarray, options: ParticleOptions) -> tuple[np.ndarray, dict[str, Any]]:
+_CLASSIC_ONLY = {"threshold": "auto", "background": "auto", "background_radius_px": "auto",
+                 "split": "distance", "split_depth": "auto", "min_area_px": "auto",
+                 "fill_holes": False, "min_distance_px": 3}
+
+
+def _segment(
+    image: np.ndarray, options: ParticleOptions, flags: list[Flag]
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """The labels and what decided them. ``method="auto"`` (unless a classic-only option is set)
+    runs both the automatic pipeline and the classic one with its automatic settings and keeps the
+    one whose particles are more particle-like (higher median solidity); when that is not decisive
+    (< 0.1 apart) and their median diameters differ by more than 15 %, it warns."""
+    import numpy as np
+
+    classic_set = any(getattr(options, k) != v for k, v in _CLASSIC_ONLY.items())
+    if options.method == "classic" or classic_set:
+        labels, settings = _segment_classic(image, options)
+        return labels, {"method": "classic", **settings}
+    from sulfurscope.microscopy.autoseg import label_stats, segment_auto
+
+    polarity = "dark" if options.invert and options.polarity == "auto" else options.polarity
+    auto = segment_auto(image, polarity=polarity,  # type: ignore[arg-type]
+                        smooth_sigma_px=options.smooth_sigma_px, exclude_edge=options.exclude_edge)
+    classic, settings = _segment_classic(image, options)
+    a_med, a_sol = label_stats(auto.labels)
+    c_med, c_sol = label_stats(classic)
+    use_auto = not (c_sol > a_sol + 0.02)
+    info = {"method": "auto", "chosen": "automatic" if use_auto else "classic (automatic settings)",
+            "median ECD automatic [px]": a_med, "median solidity automatic": a_sol,
+            "median ECD classic [px]": c_med, "median solidity classic": c_sol, **auto.to_dict()}
+    if abs(a_sol - c_sol) < 0.1 and np.isfinite(a_med) and np.isfinite(c_med) and abs(
+        a_med - c_med
+    ) > 0.15 * max(a_med, c_med):
+        flags.append(Flag("methods_disagree", f"the two segmentations disagree: median diameter "
+                          f"{a_med:.1f} px (automatic) vs {c_med:.1f} px (classic), and neither is "
+                          "clearly more particle-like; check the overlay", "warning"))
+    if use_auto:
+        flags += [Flag(code, message, "warning") for code, message in auto.warnings()]
+        return auto.labels, info
+    return classic, info
+
+
+def _segment_classic(image: np.ndarray, options: ParticleOptions) -> tuple[np.ndarray, dict[str, Any]]:
     from sulfurscope.microscopy.particles import segment_particles, segmentation_parameters
 
     kw = {k: getattr(options, k) for k in _SEGMENT}
@@ -163,19 +218,40 @@ def _stats_row(
     return stats, dist.diameters
 
 
+def _truth_labels(truth: np.ndarray, value: int | None) -> np.ndarray:
+    """A truth mask as a label image: an instance label image (more than two values, 0 =
+    background) as it is; a binary mask labelled 4-connected, its particles the given value or
+    else the minority value (particles cover less of a field than the background)."""
+    import numpy as np
+    from scipy import ndimage as ndi
+
+    t = np.asarray(truth)
+    if t.ndim == 3:
+        t = t[..., 0]
+    values, counts = np.unique(t, return_counts=True)
+    if value is None and values.size > 2:
+        return t.astype(np.int64)
+    particle = value if value is not None else values[np.argmin(counts)]
+    labels, _ = ndi.label(t == particle)
+    return labels
+
+
 def _accuracy(labels: np.ndarray, truth: np.ndarray, options: ParticleOptions) -> Any:
     import numpy as np
     import pandas as pd
-    from scipy import ndimage as ndi
 
     from sulfurscope.microscopy.particles import match_particles
 
-    t = truth[: labels.shape[0], : labels.shape[1]]
-    tl, _ = ndi.label(t == options.truth_particle_value)
+    tl = _truth_labels(truth[: labels.shape[0], : labels.shape[1]], options.truth_particle_value)
     if options.exclude_edge:
         edge = np.unique(np.concatenate([tl[0], tl[-1], tl[:, 0], tl[:, -1]]))
         tl[np.isin(tl, edge[edge > 0])] = 0
-    return pd.DataFrame([match_particles(labels, tl).to_dict()])
+    row = match_particles(labels, tl).to_dict()
+    ecd = lambda a: float(np.median(np.sqrt(4 * a[a > 0] / np.pi))) if (a > 0).any() else float("nan")  # noqa: E731
+    found, true = ecd(np.bincount(labels.ravel())[1:]), ecd(np.bincount(tl.ravel())[1:])
+    row.update({"Median ECD found [px]": found, "Median ECD truth [px]": true,
+                "Median ECD error [%]": 100 * (found - true) / true if true else float("nan")})
+    return pd.DataFrame([row])
 
 
 def analyse_particles(
@@ -203,7 +279,8 @@ def analyse_particles(
     -------
     AnalysisResult
     """
-    _refuse_blank(micrograph)
+    if rois is None:  # with drawn outlines the image content does not decide anything
+        _refuse_blank(micrograph)
     import pandas as pd
 
     from sulfurscope.microscopy import crop_data_bar, measure_particles
@@ -219,7 +296,7 @@ def analyse_particles(
         if rois is not None:
             labels = labels_from_polygons(rois, image.shape)
         else:
-            labels, settings = _segment(image, options)
+            labels, settings = _segment(image, options, flags)
             seg = {k: (",".join(v) if isinstance(v, list) else v) for k, v in settings.items()}
             tables["particle_segmentation"] = pd.DataFrame([seg])
     table = measure_particles(labels, pixel_size_nm=px)
