@@ -87,3 +87,21 @@ def test_real_casa_file_refit_against_casas_own_numbers():
                        PeakModel(frozen, background="shirley"))
     assert ours.chi_square < 0.5 * theirs.chi_square
     assert ours.center[1] - ours.center[0] == pytest.approx(5.26, abs=0.05)  # Pd 3d splitting
+
+
+def test_phi_handbook_sensitivity_factors_are_offered_and_stated():
+    """The reference study quantified with PHI MultiPak factors: they are a named source, and the
+    quantification table states the source it used."""
+    from sulfurscope.analysis import run_files
+    from sulfurscope.spectra.xps_quant import rsf_table
+
+    phi = rsf_table("phi-handbook").set_index("region")["rsf"]
+    assert (phi["F 1s"], phi["C 1s"], phi["S 2p"]) == (1.0, 0.296, 0.570)
+    path = realdata_path("spectro", "xps", "PHI_VersaProbeII_Multipak_C1s_Mo3d_N1s_O1s_S2p.npl")
+    res = run_files("xps", {"file": path}, {"rsf": "phi-handbook"})
+    q = res.tables["xps_quantification"]
+    atomic = q[q["Quantity"] == "Atomic [%]"].set_index("Region")
+    assert set(atomic["RSF source"]) == {"phi-handbook"}
+    ratio = atomic.loc["C 1s", "Value [%]"] / atomic.loc["O 1s", "Value [%]"]
+    areas = atomic["Area [counts/s·eV]"]
+    assert ratio == pytest.approx((areas["C 1s"] / 0.296) / (areas["O 1s"] / 0.711), rel=1e-9)

@@ -60,6 +60,11 @@ class XpsOptions(Options):
         ("model", "subtract"),
         "model: the background is fitted with the peaks; subtract: removed first.",
     )
+    rsf: str = text(
+        "scofield", "Sensitivity factors for the atomic %: scofield (cross-sections), phi-handbook "
+        "(PHI/MultiPak empirical factors, as the reference study) or a CSV file "
+        "(source,region,element,rsf).",
+    )
     cycle: int = integer(0, "Depth-profile cycle to fit (PHI .pro).", minimum=0)
     shift_ev: float = number(
         0.0, "Charge correction added to every binding energy.", unit="eV", minimum=-50.0,
@@ -146,6 +151,7 @@ def analyse_xps_file(
         background_mode=options.background_mode,  # type: ignore[arg-type]
         cycle=options.cycle,
         shift_ev=options.shift_ev,
+        rsf=options.rsf,
     )
     flags = [Flag("fit_failed", msg, "failed", reg) for reg, msg in analysis.failures]
     quality = _quality(analysis, flags)

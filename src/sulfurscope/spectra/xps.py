@@ -654,6 +654,7 @@ def analyse_xps(
                     "Value [%]": r[4],
                     "Area [counts/s·eV]": r[1],
                     "RSF": r.RSF,
+                    "RSF source": src,
                     "Note": f"{area_bg[r.Region]}-subtracted region area, RSF source {src}",
                 }
             )
@@ -686,7 +687,7 @@ def analyse_xps(
                         "Note": sp.assumption,
                     }
                 )
-    cols = ["Region", "Quantity", "Value [%]", "Area [counts/s·eV]", "RSF", "Note"]
+    cols = ["Region", "Quantity", "Value [%]", "Area [counts/s·eV]", "RSF", "RSF source", "Note"]
     return XPSAnalysis(
         regions=tuple(regions),
         fits=tuple(fits),
