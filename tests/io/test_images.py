@@ -179,3 +179,16 @@ def test_em_formats_read_with_calibration_like_rosettasciio(parts, module, nm_pe
     np.testing.assert_array_equal(m.image, np.asarray(ref["data"], dtype=float))
     assert m.calibration.pixel_size_nm == pytest.approx(nm_per_px, rel=1e-5)
     assert m.format == module
+
+
+def test_jpeg_compressed_tiff_reads_through_imagecodecs(tmp_path):
+    """A JPEG-compressed TIFF (common from SEM software) reads; imagecodecs decodes it."""
+    tifffile = pytest.importorskip("tifffile")
+    pytest.importorskip("imagecodecs")
+    yy, xx = np.mgrid[:128, :128]
+    img = (120 + 100 * (np.hypot(yy - 64, xx - 64) < 30)).astype(np.uint8)
+    path = tmp_path / "jpeg.tif"
+    tifffile.imwrite(path, img, compression="jpeg")
+    m = read_image(path)
+    assert m.image.shape == (128, 128)
+    assert np.abs(m.image - img).mean() < 3  # lossy, but the picture
