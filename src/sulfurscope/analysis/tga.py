@@ -5,7 +5,9 @@ the composite-mass route of the cell analyses (:func:`sulfur_fraction_of`).
 
 Tables
 ------
-``tga_fraction``  one row: the sulfur fraction, the window, masses at its ends, the DTG peak
+``tga_fraction``  one row: the sulfur fraction ± sd, the method and basis, the range it spans,
+                  masses at its ends, the DTG peak, the number of steps, whether the loss ended
+``tga_steps``     one row per mass-loss step found (DTG peak, mass lost)
 ``tga_curve``     the curve (decimated)
 """
 
@@ -17,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sulfurscope.analysis._common import decimate, finish, read_tga_curve
-from sulfurscope.analysis._options import Options, integer, numbers
+from sulfurscope.analysis._options import Options, choice, integer, number, numbers
 from sulfurscope.analysis._result import AnalysisResult, Flag
 
 if TYPE_CHECKING:
@@ -25,16 +27,26 @@ if TYPE_CHECKING:
 
 __all__ = ["TABLES", "TgaOptions", "analyse_tga", "run_files", "sulfur_fraction_of"]
 
-TABLES = ("tga_fraction", "tga_curve")
+TABLES = ("tga_fraction", "tga_curve", "tga_steps")
 
 
 @dataclass(frozen=True, slots=True)
 class TgaOptions(Options):
     """Options of :func:`analyse_tga`."""
 
+    method: str = choice(
+        "steps",
+        ("steps", "window"),
+        "steps: find the sulfur mass-loss steps in the derivative (from the dry point to where "
+        "the mass stops falling); window: the fixed window_c.",
+    )
+    moisture_end_c: float = number(
+        150.0, "Where moisture and solvent have left (refined to the DTG minimum within ±30 °C).",
+        unit="°C", minimum=50.0, maximum=400.0,
+    )
     window_c: tuple[float, float] = numbers(
         (150.0, 400.0),
-        "Temperature window of the sulfur mass-loss step (start, end).",
+        "Temperature window of the sulfur mass-loss step (start, end; window method only).",
         unit="°C",
         length=2,
     )
@@ -49,6 +61,8 @@ def _fraction(curve: pd.DataFrame, options: TgaOptions) -> Any:
     return sulfur_fraction(
         curve["Temperature [°C]"].to_numpy(),
         curve["Mass [%]"].to_numpy(),
+        method=options.method,  # type: ignore[arg-type]
+        moisture_end_c=options.moisture_end_c,
         window_c=options.window_c,
     )
 
@@ -78,17 +92,28 @@ def analyse_tga(
     d = res.to_dict()
     row = {
         "Sulfur fraction": d["sulfur_fraction"],
+        "Sulfur fraction sd": d["sulfur_fraction_sd"],
+        "Method": d["method"],
+        "Basis": "dry mass" if d["normalise"] in ("dry", "window_start") else "initial mass",
         "Mass at start [%]": d["mass_at_start_pct"],
         "Mass at end [%]": d["mass_at_end_pct"],
-        "Window start [°C]": options.window_c[0],
-        "Window end [°C]": options.window_c[1],
+        "Window start [°C]": d["window_c"][0],
+        "Window end [°C]": d["window_c"][1],
         "DTG peak [°C]": d["dtg_peak_c"],
+        "Steps": len(d["steps"]),
+        "Complete": d["complete"],
         "Residue [%]": d["residue_pct"],
     }
     flags: list[Flag] = []
+    if not d["complete"]:
+        flags.append(Flag("tga_incomplete", f"the curve ends at {curve['Temperature [°C]'].max():.0f}"
+                          " °C while the mass is still falling: the sulfur fraction is a lower "
+                          "bound", "warning"))
+    steps = pd.DataFrame(list(d["steps"]), columns=["DTG peak [°C]", "Mass loss [%]"])
     tables = {
         "tga_fraction": pd.DataFrame([row]),
         "tga_curve": decimate(curve[["Temperature [°C]", "Mass [%]"]], options.curve_points),
+        "tga_steps": steps,
     }
     return finish(
         "tga",

@@ -40,7 +40,7 @@ class Cell:
     electrode_area_cm2 : float
         Electrode area, cm² (default a 13 mm disc).
     theoretical_capacity_mah_g : float
-        Capacity that defines 1C, mAh/g_S (default 1672, S + 2Li -> Li2S).
+        Capacity that defines 1C, mAh/g_S (default :data:`~sulfurscope.units.Q_THEORETICAL_SULFUR_MAH_G`, S + 2Li -> Li2S).
     mass_source : str
         How the sulfur mass was obtained (``"given"``, ``"loading"``, ``"composite"``, ``"unknown"``).
     """
@@ -90,7 +90,7 @@ def make_cell(
         Composite (electrode coating) mass in mg and its sulfur mass fraction (0–1, e.g. from TGA);
         mass = composite × fraction.
     theoretical_capacity_mah_g : float
-        Capacity that defines 1C (default 1672 mAh/g_S).
+        Capacity that defines 1C (default :data:`~sulfurscope.units.Q_THEORETICAL_SULFUR_MAH_G`).
 
     Returns
     -------

@@ -404,7 +404,7 @@ def cycle_summary(
     sulfur_mass_mg : float, optional
         Sulfur mass, mg. Without it the table has capacities in mAh only (no mAh/g, no C-rates).
     theoretical_capacity_mah_g : float
-        Capacity defining 1C (default 1672 mAh/g_S).
+        Capacity defining 1C (default :data:`~sulfurscope.units.Q_THEORETICAL_SULFUR_MAH_G`).
     first, current_tolerance_ma, min_charge_fraction
         See :func:`label_cycles`.
 

@@ -310,7 +310,8 @@ def simulate_half_cycle(
     Examples
     --------
     >>> hc = simulate_half_cycle([1.0], [1.0], c_rate=0.1, direction="charge")
-    >>> round(hc.capacity_mah_g / 1672, 2)
+    >>> from sulfurscope.units import Q_THEORETICAL_SULFUR_MAH_G as Q_S
+    >>> round(hc.capacity_mah_g / Q_S, 2)
     0.72
     """
     p = params or CyclingParameters()

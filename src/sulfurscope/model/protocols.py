@@ -681,7 +681,7 @@ def simulate_protocol(
     cell : CellModel
         Size distribution and model parameters.
     sulfur_mass_mg : float, mg
-        Sulfur mass (sets the current: 1C = m_S · 1672 mAh/g per hour).
+        Sulfur mass (sets the current: 1C = m_S · Q_S per hour, Q_S = :data:`~sulfurscope.units.Q_THEORETICAL_SULFUR_MAH_G`).
     sample_interval_s : float, s
         Sampling interval under current (rests add log-spaced early points).
     rng : numpy Generator, optional

@@ -111,13 +111,13 @@ def simulate_gitt(
     particle_size_um : float, µm
         Particle size d: sets the accessible capacity (active shell) and, in the first discharge, τ.
     sulfur_mass_mg : float, mg
-        Sulfur mass (sets the current: ``c_rate · 1672 mAh/g · m``). Required, never defaulted.
+        Sulfur mass (sets the current: ``c_rate · Q_S · m`` with Q_S = :data:`~sulfurscope.units.Q_THEORETICAL_SULFUR_MAH_G`). Required, never defaulted.
     rng : numpy.random.Generator
         Noise source.
     n_half_cycles : int
         Discharge, charge, discharge, ... (starting with the first discharge).
     c_rate, pulse_mah_g, rest_s : float
-        C-rate of the pulses (1C = 1672 mAh/g_S), charge per pulse (mAh/g_S) and rest length (s).
+        C-rate of the pulses (1C = Q_S, :data:`~sulfurscope.units.Q_THEORETICAL_SULFUR_MAH_G`), charge per pulse (mAh/g_S) and rest length (s).
     initial_rest_s : float, s
         Open-circuit rest before the first discharge.
     tau_at_8um_s, tau_later_s : float, s
