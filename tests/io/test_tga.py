@@ -78,6 +78,10 @@ def test_tga_errors(tmp_path) -> None:
         read_tga(nomass)
     t, m = _curve(0.5)
     with pytest.raises(SulfurscopeError, match="window"):
-        sulfur_fraction(t[t < 300], m[t < 300])
+        sulfur_fraction(t[t < 300], m[t < 300], method="window")
     with pytest.raises(SulfurscopeError, match="mass rises"):
+        sulfur_fraction(t, 200 - m, method="window")
+    with pytest.raises(SulfurscopeError, match="does not reach"):
+        sulfur_fraction(t[t < 100], m[t < 100])
+    with pytest.raises(SulfurscopeError, match="mass does not fall"):
         sulfur_fraction(t, 200 - m)

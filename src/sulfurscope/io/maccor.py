@@ -160,6 +160,7 @@ def _data_table(lines: list[str], names: list[str], name: str) -> pd.DataFrame:
     if not body:
         raise FileFormatError(f"{name}: no data rows after the column line")
     names = _unique(names)
+    body = [_fit_row(r, len(names), name, k) for k, r in enumerate(body)]
     last = body[-1].split("\t")
     if len(last) < len(names) - 1 and len(body) > 1:
         repair_warning(name, f"dropped the last of {len(body)} rows: it is incomplete "
@@ -178,6 +179,19 @@ def _data_table(lines: list[str], names: list[str], name: str) -> pd.DataFrame:
         raise FileFormatError(f"{name}: not a tab-separated Maccor export ({exc})") from None
     table.attrs["decimal"] = decimal
     return table
+
+
+def _fit_row(row: str, n: int, name: str, k: int) -> str:
+    """A data row with trailing empty fields beyond the header's columns dropped; a row with more
+    values than columns is refused (its values could not be assigned)."""
+    fields = row.split("\t")
+    if len(fields) <= n:
+        return row
+    if any(f.strip() for f in fields[n:]):
+        raise FileFormatError(
+            f"{name}: data row {k + 1} has {len(fields)} fields, the column line {n}"
+        )
+    return "\t".join(fields[:n])
 
 
 def _unique(names: list[str]) -> list[str]:

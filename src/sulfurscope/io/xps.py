@@ -387,7 +387,8 @@ def _vamas_block(
             f"{name}: block {b + 1}: abscissa {x_label!r} is neither kinetic nor binding energy"
         )
     bm["source_energy_ev"] = source_energy
-    return bm, energy, y / divisor, source_energy
+    with np.errstate(over="ignore", invalid="ignore"):  # non-finite values are dropped, counted
+        return bm, energy, y / divisor, source_energy
 
 
 # ------------------------------------------------------------------------------------------- PHI

@@ -182,6 +182,11 @@ def _steps_fraction(
             f"the TGA curve ({ts[0]:.0f}–{ts[-1]:.0f} °C) does not reach {moisture_end_c:.0f} °C"
         )
     k_dry = int(near[np.argmin(dtg[near])])
+    if not np.max(dtg[k_dry:]) > 0 or smooth[-1] >= smooth[k_dry]:
+        raise SulfurscopeError(
+            f"the mass does not fall after {grid[k_dry]:.0f} °C ({smooth[k_dry]:.2f} → "
+            f"{smooth[-1]:.2f} %): no sulfur step (buoyancy uncorrected? oxidising gas?)"
+        )
     fractions = {}
     for frac in (0.01, 0.02, 0.05):
         k_end = _loss_end(grid, dtg, k_dry, frac)
