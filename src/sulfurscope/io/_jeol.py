@@ -23,6 +23,42 @@ def _jeol_decode(b: bytes) -> str:
         return b.decode("shift_jis", errors="replace")
 
 
+def _tag_key(buf: bytes, pos: int) -> tuple[str, int]:
+    n = struct.unpack_from("<i", buf, pos)[0]
+    raw = buf[pos + 4 : pos + 4 + n].rstrip(b"\x00")
+    pos += 4 + n
+    if raw == b"\xce\xdf\xb0\xc4":
+        return "Port", pos
+    return _jeol_decode(raw[:-1] if raw and raw[-1] == 222 else raw), pos
+
+
+def _tag_value(buf: bytes, pos: int, vtype: int, vlen: int) -> Any:
+    code = _JTYPE[vtype]
+    if code == "c":
+        value: Any = _jeol_decode(buf[pos : pos + vlen].rstrip(b"\x00")).split("\x00")
+    else:
+        size = np.dtype(code).itemsize
+        value = np.frombuffer(buf, code, vlen // size, pos).copy()
+    return value[0] if len(value) == 1 else value
+
+
+def _store(cur: dict, stack: list[str], key: str, vtype: int, value: Any) -> str:
+    """Put a tag's value into the tree as rosettasciio does; returns the key it went under."""
+    if key[-5:-1] == "PAGE":
+        key = f"{key}_{value}"
+        cur[key] = {}
+        stack[-1] = key
+    elif key in ("CountRate", "DeadTime"):
+        cur[key] = {"value": value}
+    elif key == "Limits":
+        pass
+    elif vtype == 14:
+        cur[key] = {"index": value}
+    else:
+        cur[key] = value
+    return key
+
+
 def _jeol_tags(buf: bytes, pos: int, name: str) -> dict:
     """Parse a JEOL tag tree starting at ``pos`` (port of rosettasciio's ``_parsejeol``)."""
     root: dict = {}
@@ -34,44 +70,15 @@ def _jeol_tags(buf: bytes, pos: int, name: str) -> dict:
             mark = struct.unpack_from("b", buf, pos)[0]
             pos += 1
             if mark == 1:
-                n = struct.unpack_from("<i", buf, pos)[0]
-                raw = buf[pos + 4 : pos + 4 + n].rstrip(b"\x00")
-                pos += 4 + n
-                if raw == b"\xce\xdf\xb0\xc4":
-                    key = "Port"
-                elif raw and raw[-1] == 222:
-                    key = _jeol_decode(raw[:-1])
-                else:
-                    key = _jeol_decode(raw)
+                key, pos = _tag_key(buf, pos)
                 vtype, vlen = struct.unpack_from("<ii", buf, pos)
                 pos += 8
                 stack.append(key)
                 if vtype == 0:
                     cur[key] = {}
                 else:
-                    code = _JTYPE[vtype]
-                    if code == "c":
-                        value: Any = _jeol_decode(buf[pos : pos + vlen].rstrip(b"\x00")).split(
-                            "\x00"
-                        )
-                    else:
-                        size = np.dtype(code).itemsize
-                        value = np.frombuffer(buf, code, vlen // size, pos).copy()
+                    key = _store(cur, stack, key, vtype, _tag_value(buf, pos, vtype, vlen))
                     pos += vlen
-                    if len(value) == 1:
-                        value = value[0]
-                    if key[-5:-1] == "PAGE":
-                        key = f"{key}_{value}"
-                        cur[key] = {}
-                        stack[-1] = key
-                    elif key in ("CountRate", "DeadTime"):
-                        cur[key] = {"value": value}
-                    elif key == "Limits":
-                        pass
-                    elif vtype == 14:
-                        cur[key] = {"index": value}
-                    else:
-                        cur[key] = value
                 if key != "Limits":
                     cur = cur[key]
             elif stack:
@@ -115,7 +122,27 @@ def _stream_pts(
     _a, _b, head_pos, _head_len, data_pos, _data_len = struct.unpack_from("<6I", buf, 12)
     if data_pos > len(buf) or head_pos + 12 > len(buf):
         raise FileFormatError(f"{name}: truncated (data offset {data_pos} > file size {len(buf)})")
-    header = _jeol_tags(buf, head_pos + 12, name)
+    g = _pts_geometry(_jeol_tags(buf, head_pos + 12, name), name, cutoff_kev)
+    raw = np.frombuffer(buf, "<u2", (len(buf) - data_pos) // 2, data_pos)
+    events, counts, n_keep = _pts_events(raw, g, frames, name)
+    si = SpectrumImage(
+        shape=(g["height"], g["width"], g["n_ch"]),
+        counts=None,
+        events=events,
+        event_counts=counts.astype(np.int64),
+        energy_offset_kev=float(g["offset"]),
+        energy_scale_kev=g["coef_a"],
+        pixel_size_nm=g["scan_um"] / g["width"] * 1e3,
+        resolution_mnka_ev=_float(g["sem"].get("MnKaRES"), 130.0),
+        beam_energy_kev=_float(_get(g["meas"], "MeasCond", "AccKV")),
+        live_time_s=_float(g["meas"].get("Doc", {}).get("LiveTime")),
+        source=name,
+    )
+    return si, {"coef_a_kev": g["coef_a"], "coef_b_kev": g["coef_b"], "sweeps": float(n_keep)}
+
+
+def _pts_geometry(header: dict, name: str, cutoff_kev: float | None) -> dict[str, Any]:
+    """Image size, energy calibration, scan size and sweeps from the .pts header tree."""
     meas = _need(header, name, "PTTD Data", "AnalyzableMap MeasData")
     pixels = str(_need(meas, name, "Meas Cond", "Pixels"))
     try:
@@ -124,6 +151,9 @@ def _stream_pts(
         raise FileFormatError(
             f"{name}: header field 'Meas Cond/Pixels' is {pixels!r}, expected 'WxH'"
         ) from None
+    if not (0 < width <= 4096 and 0 < height <= 4096):
+        raise FileFormatError(f"{name}: header field 'Meas Cond/Pixels' is {pixels!r}; "
+                              "expected 1–4096 × 1–4096")
     coef_a = float(_need(meas, name, "Doc", "CoefA"))
     coef_b = float(_need(meas, name, "Doc", "CoefB"))
     tpl = _need(meas, name, "Meas Cond", "Tpl")
@@ -132,25 +162,20 @@ def _stream_pts(
     )
     sem = _need(header, name, "PTTD Param", "Params", "PARAMPAGE0_SEM")
     mag = float(_need(meas, name, "MeasCond", "Mag"))
-    scan_um = float(sem["ScanSize"]) / mag * 1e3
-    sweep = int(_need(meas, name, "Doc", "Sweep"))
     offset = coef_b - coef_a * dig_z
     n_ch = 4096
     if cutoff_kev is not None:
-        n_ch = int(np.round((cutoff_kev - offset) / coef_a))
-        n_ch = max(1, min(n_ch, 4096))
-    w_norm, h_norm = 4096 // width, 4096 // height
+        n_ch = max(1, min(int(np.round((cutoff_kev - offset) / coef_a)), 4096))
+    return {"meas": meas, "sem": sem, "width": width, "height": height, "coef_a": coef_a,
+            "coef_b": coef_b, "offset": offset, "n_ch": n_ch, "w_norm": 4096 // width,
+            "h_norm": 4096 // height, "scan_um": float(sem["ScanSize"]) / mag * 1e3,
+            "sweep": int(_need(meas, name, "Doc", "Sweep"))}
 
-    raw = np.frombuffer(buf, "<u2", (len(buf) - data_pos) // 2, data_pos)
-    kind = raw >> 12
-    val = (raw & 0x0FFF).astype(np.int64)
-    iy = np.flatnonzero(kind == 0x9)
-    ix = np.flatnonzero(kind == 0x8)
-    ib = np.flatnonzero(kind == 0xB)
-    ia = np.flatnonzero(kind == 0xA)
-    if len(iy) == 0:
-        raise FileFormatError(f"{name}: no scan positions in the event stream (empty or truncated)")
-    yv, xv = val[iy], val[ix]
+
+def _pts_frames(raw: np.ndarray, kinds: dict[str, np.ndarray], g: dict[str, Any],
+                frames: Sequence[int] | None) -> tuple[np.ndarray, np.ndarray, int]:
+    """Frame of each y position, which frames are kept (complete, chosen), how many complete."""
+    iy, ix, ia, yv, xv = kinds["y"], kinds["x"], kinds["a"], kinds["yv"], kinds["xv"]
     frame_of_y = np.concatenate([[0], np.cumsum(yv[1:] < yv[:-1])])
     n_frames = int(frame_of_y[-1]) + 1
     # per frame: last y, last x before the frame's end, electron image present?
@@ -163,44 +188,44 @@ def _stream_pts(
     )
     frame_of_a = frame_of_y[np.clip(np.searchsorted(iy, ia, side="right") - 1, 0, None)]
     has_em = np.bincount(frame_of_a, minlength=n_frames)[:n_frames] > 0
-    complete = (yv[last_y_idx] >= 4096 - h_norm) & ((last_x >= 4096 - w_norm) | ~has_em)
-    n_keep = min(n_frames, sweep + 1)
+    complete = (yv[last_y_idx] >= 4096 - g["h_norm"]) & ((last_x >= 4096 - g["w_norm"]) | ~has_em)
+    n_keep = min(n_frames, g["sweep"] + 1)
     bad = np.flatnonzero(~complete[:n_keep])
     if len(bad):
         n_keep = int(bad[0])
-    keep_frames = np.zeros(n_frames, bool)
-    keep_frames[:n_keep] = True
+    keep = np.zeros(n_frames, bool)
+    keep[:n_keep] = True
     if frames is not None:
         chosen = np.zeros(n_frames, bool)
-        sel = [f for f in frames if 0 <= f < n_frames]
-        chosen[sel] = True
-        keep_frames &= chosen
+        chosen[[f for f in frames if 0 <= f < n_frames]] = True
+        keep &= chosen
+    return frame_of_y, keep, n_keep
+
+
+def _pts_events(raw: np.ndarray, g: dict[str, Any], frames: Sequence[int] | None,
+                name: str) -> tuple[np.ndarray, np.ndarray, int]:
+    """Distinct (row, column, channel) events and their counts, and the frames kept."""
+    kind = raw >> 12
+    val = (raw & 0x0FFF).astype(np.int64)
+    iy = np.flatnonzero(kind == 0x9)
+    ix = np.flatnonzero(kind == 0x8)
+    ib = np.flatnonzero(kind == 0xB)
+    if len(iy) == 0:
+        raise FileFormatError(f"{name}: no scan positions in the event stream (empty or truncated)")
+    kinds = {"y": iy, "x": ix, "a": np.flatnonzero(kind == 0xA), "yv": val[iy], "xv": val[ix]}
+    frame_of_y, keep, n_keep = _pts_frames(raw, kinds, g, frames)
     # X-ray events: position = last x and last y before them (within the frame)
     yi = np.searchsorted(iy, ib, side="right") - 1
     xi = np.searchsorted(ix, ib, side="right") - 1
     ok = (yi >= 0) & (xi >= 0)
     yi, xi, ch = yi[ok], xi[ok], val[ib[ok]]
-    ok = keep_frames[frame_of_y[yi]] & (ch < n_ch)
-    y = yv[yi[ok]] // h_norm
-    x = xv[xi[ok]] // w_norm
-    key = (y * width + x) * n_ch + ch[ok]
-    uniq, counts = np.unique(key, return_counts=True)
+    ok = keep[frame_of_y[yi]] & (ch < g["n_ch"])
+    y = kinds["yv"][yi[ok]] // g["h_norm"]
+    x = kinds["xv"][xi[ok]] // g["w_norm"]
+    n_ch, width = g["n_ch"], g["width"]
+    uniq, counts = np.unique((y * width + x) * n_ch + ch[ok], return_counts=True)
     events = np.stack([uniq // n_ch // width, (uniq // n_ch) % width, uniq % n_ch], axis=1)
-    doc = meas.get("Doc", {})
-    si = SpectrumImage(
-        shape=(height, width, n_ch),
-        counts=None,
-        events=events,
-        event_counts=counts.astype(np.int64),
-        energy_offset_kev=float(offset),
-        energy_scale_kev=coef_a,
-        pixel_size_nm=scan_um / width * 1e3,
-        resolution_mnka_ev=_float(sem.get("MnKaRES"), 130.0),
-        beam_energy_kev=_float(_get(meas, "MeasCond", "AccKV")),
-        live_time_s=_float(doc.get("LiveTime")),
-        source=name,
-    )
-    return si, {"coef_a_kev": coef_a, "coef_b_kev": coef_b, "sweeps": float(n_keep)}
+    return events, counts, n_keep
 
 
 def _stream_map_or_img(path: Path) -> tuple[str, np.ndarray, dict, float]:

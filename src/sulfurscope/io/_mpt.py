@@ -107,30 +107,8 @@ def parse_mpt_header(lines: list[str]) -> dict[str, Any]:
     settings: dict[str, list[str]] = {}
     for line in body:
         key, sep, value = line.partition(" : ")
-        key = key.strip()
-        value = value.strip()
         if sep:
-            if key == "Mass of active material" and "active_mass_mg" not in meta:
-                x = _number(value)
-                if x is not None:
-                    unit = value.split()[-1] if value.split() else "mg"
-                    meta["active_mass_mg"] = x * (1000.0 if unit == "g" else 1.0)
-            elif key == "Electrode surface area" and "electrode_area_cm2" not in meta:
-                meta["electrode_area_cm2"] = _number(value)
-            elif key == "Battery capacity":  # the last one holds ('Modify on' updates it)
-                meta["battery_capacity_mah"] = _number(value)
-            elif key == "Acquisition started on":
-                meta["acquisition_start"] = value
-            elif key == "Device":
-                meta["device"] = value
-            elif key == "Run on channel":
-                meta["channel"] = value
-            elif key == "Comments" and value:
-                comments.append(value)
-            elif key == "Loaded Setting File":
-                meta["settings_file"] = value
-            elif key in ("File", "Electrode material", "Electrolyte", "Initial state") and value:
-                meta[key.lower().replace(" ", "_")] = value
+            _header_field(meta, comments, key.strip(), value.strip())
         elif len(line) > 20 and line[18:20] == "  " and line[:18].strip() and "\t" not in line:
             # technique table: 20-character fixed-width columns, one per sequence
             name = line[:20].strip()
@@ -144,6 +122,37 @@ def parse_mpt_header(lines: list[str]) -> dict[str, Any]:
         if rests and all(r is not None for r in rests):
             meta["rest_time_s"] = rests
     return meta
+
+
+#: "key : value" header lines kept as they are (key → metadata name).
+_TEXT_FIELDS = {
+    "Acquisition started on": "acquisition_start",
+    "Device": "device",
+    "Run on channel": "channel",
+    "Loaded Setting File": "settings_file",
+    "File": "file",
+    "Electrode material": "electrode_material",
+    "Electrolyte": "electrolyte",
+    "Initial state": "initial_state",
+}
+
+
+def _header_field(meta: dict[str, Any], comments: list[str], key: str, value: str) -> None:
+    """One ``key : value`` header line into the metadata."""
+    if key == "Mass of active material" and "active_mass_mg" not in meta:
+        x = _number(value)
+        if x is not None:
+            unit = value.split()[-1] if value.split() else "mg"
+            meta["active_mass_mg"] = x * (1000.0 if unit == "g" else 1.0)
+    elif key == "Electrode surface area" and "electrode_area_cm2" not in meta:
+        meta["electrode_area_cm2"] = _number(value)
+    elif key == "Battery capacity":  # the last one holds ('Modify on' updates it)
+        meta["battery_capacity_mah"] = _number(value)
+    elif key == "Comments" and value:
+        comments.append(value)
+    elif key in _TEXT_FIELDS and (value or key in ("Acquisition started on", "Device",
+                                                   "Run on channel", "Loaded Setting File")):
+        meta[_TEXT_FIELDS[key]] = value
 
 
 @reader("BioLogic .mpt")

@@ -571,6 +571,46 @@ def _cut(si: SpectrumImage, cutoff_kev: float) -> SpectrumImage:
     return replace(si, shape=(si.shape[0], si.shape[1], n), counts=si.counts[:, :, :n])
 
 
+def _dense(si: SpectrumImage) -> np.ndarray:
+    """The counts as a dense (y, x, channel) array of the smallest unsigned type that holds them."""
+    if si.counts is not None:
+        data = np.asarray(si.counts)
+    else:
+        assert si.events is not None and si.event_counts is not None
+        data = np.zeros(si.shape, dtype=np.uint32)
+        np.add.at(data, (si.events[:, 0], si.events[:, 1], si.events[:, 2]), si.event_counts)
+    if np.issubdtype(data.dtype, np.integer):
+        data = data.astype(np.uint32 if data.max(initial=0) >= 2**16 else np.uint16)
+    return data
+
+
+def _signal_dict(si: SpectrumImage, data: np.ndarray, title: str) -> dict[str, Any]:
+    """rosettasciio's signal dictionary: axes, EDS metadata, the data."""
+    ny, nx, nch = si.shape
+    scale_um = si.pixel_size_nm / 1e3 if np.isfinite(si.pixel_size_nm) else 1.0
+    units = "µm" if np.isfinite(si.pixel_size_nm) else ""
+    axes = [
+        {"name": "y", "size": ny, "offset": 0.0, "scale": scale_um, "units": units,
+         "navigate": True},
+        {"name": "x", "size": nx, "offset": 0.0, "scale": scale_um, "units": units,
+         "navigate": True},
+        {"name": "Energy", "size": nch, "offset": si.energy_offset_kev,
+         "scale": si.energy_scale_kev, "units": "keV", "navigate": False},
+    ]
+    eds = {"energy_resolution_MnKa": float(si.resolution_mnka_ev),
+           "live_time": float(si.live_time_s)}
+    metadata = {
+        "General": {"title": title or si.source},
+        "Signal": {"signal_type": "EDS_TEM", "quantity": "X-rays (Counts)"},
+        "Acquisition_instrument": {
+            "TEM": {"beam_energy": float(si.beam_energy_kev), "Detector": {"EDS": eds}}
+        },
+    }
+    return {"data": data, "axes": axes, "metadata": metadata, "original_metadata": {},
+            "tmp_parameters": {}, "attributes": {"_lazy": False}, "learning_results": {},
+            "models": {}, "package_info": {"name": "sulfurscope", "version": ""}}
+
+
 def write_spectrum_image(si: SpectrumImage, path: str | Path, *, title: str = "") -> Path:
     """Write a spectrum image as HyperSpy ``.hspy`` or ripple ``.rpl``/``.raw`` (rosettasciio).
 
@@ -587,69 +627,7 @@ def write_spectrum_image(si: SpectrumImage, path: str | Path, *, title: str = ""
         raise SulfurscopeError(
             f"{p.name}: write_spectrum_image writes .hspy or .rpl, not {p.suffix!r}"
         )
-    ny, nx, nch = si.shape
-    if si.counts is not None:
-        data = np.asarray(si.counts)
-    else:
-        assert si.events is not None and si.event_counts is not None
-        data = np.zeros(si.shape, dtype=np.uint32)
-        np.add.at(data, (si.events[:, 0], si.events[:, 1], si.events[:, 2]), si.event_counts)
-    if np.issubdtype(data.dtype, np.integer):
-        data = data.astype(np.uint32 if data.max(initial=0) >= 2**16 else np.uint16)
-    scale_um = si.pixel_size_nm / 1e3 if np.isfinite(si.pixel_size_nm) else 1.0
-    units = "µm" if np.isfinite(si.pixel_size_nm) else ""
-    axes = [
-        {
-            "name": "y",
-            "size": ny,
-            "offset": 0.0,
-            "scale": scale_um,
-            "units": units,
-            "navigate": True,
-        },
-        {
-            "name": "x",
-            "size": nx,
-            "offset": 0.0,
-            "scale": scale_um,
-            "units": units,
-            "navigate": True,
-        },
-        {
-            "name": "Energy",
-            "size": nch,
-            "offset": si.energy_offset_kev,
-            "scale": si.energy_scale_kev,
-            "units": "keV",
-            "navigate": False,
-        },
-    ]
-    metadata = {
-        "General": {"title": title or si.source},
-        "Signal": {"signal_type": "EDS_TEM", "quantity": "X-rays (Counts)"},
-        "Acquisition_instrument": {
-            "TEM": {
-                "beam_energy": float(si.beam_energy_kev),
-                "Detector": {
-                    "EDS": {
-                        "energy_resolution_MnKa": float(si.resolution_mnka_ev),
-                        "live_time": float(si.live_time_s),
-                    }
-                },
-            }
-        },
-    }
-    signal = {
-        "data": data,
-        "axes": axes,
-        "metadata": metadata,
-        "original_metadata": {},
-        "tmp_parameters": {},
-        "attributes": {"_lazy": False},
-        "learning_results": {},
-        "models": {},
-        "package_info": {"name": "sulfurscope", "version": ""},
-    }
+    signal = _signal_dict(si, _dense(si), title)
     if suffix == ".hspy":
         from rsciio.hspy import file_writer
 

@@ -190,70 +190,22 @@ def read_eels(
         and the field.
     """
     p = Path(path)
-    if not p.is_file():
-        raise FileFormatError(f"{p}: no such file")
     fmt = _format(p, format)
     sigs = _raw_signals(p, fmt)
-    candidates = [k for k, s in enumerate(sigs) if any(_is_energy(a) for a in s.get("axes", []))]
-    if signal is not None:
-        if not 0 <= signal < len(sigs):
-            raise FileFormatError(f"{p.name}: signal {signal} requested, file holds {len(sigs)}")
-        chosen = signal
-    elif not candidates:
-        raise FileFormatError(
-            f"{p.name}: no signal with an energy axis (axes units: "
-            f"{[[a.get('units') for a in s.get('axes', [])] for s in sigs]})"
-        )
-    else:
-        chosen = candidates[0]
-    sig = sigs[chosen]
+    sig = sigs[_choose(sigs, signal, p.name)]
     axes = list(sig.get("axes", []))
     data = np.asarray(sig["data"])
     if data.ndim != len(axes):
         raise FileFormatError(
             f"{p.name}: data has {data.ndim} dimensions but {len(axes)} axes are described"
         )
-    energy_idx = [k for k, a in enumerate(axes) if _is_energy(a)]
-    if len(energy_idx) != 1:
-        raise FileFormatError(
-            f"{p.name}: expected exactly one energy axis, found {len(energy_idx)} "
-            f"({[a.get('name') for a in axes]})"
-        )
-    ei = energy_idx[0]
-    eax = axes[ei]
-    units = str(eax.get("units") or "eV").strip().lower()
-    if units not in _ENERGY_TO_EV:
-        raise FileFormatError(f"{p.name}: energy axis unit {eax.get('units')!r} is not eV/keV")
-    n = data.shape[ei]
-    energy = _positions(eax, n) * _ENERGY_TO_EV[units]
-    if energy.size < 2 or not np.all(np.diff(energy) > 0):
-        raise FileFormatError(
-            f"{p.name}: energy axis (offset {eax.get('offset')}, scale {eax.get('scale')}) is not "
-            "increasing"
-        )
-    d = np.diff(energy)
-    if not np.allclose(d, d[0], rtol=1e-4):
-        raise FileFormatError(f"{p.name}: energy axis is non-uniform; resample it first")
+    ei, energy = _energy(axes, data.shape, p.name)
     counts = np.moveaxis(data, ei, -1).astype(float)
     nav_axes = [a for k, a in enumerate(axes) if k != ei]
     keep = [k for k in range(counts.ndim - 1) if counts.shape[k] > 1]
     squeeze = tuple(k for k in range(counts.ndim - 1) if counts.shape[k] == 1)
     counts = counts.squeeze(axis=squeeze) if squeeze else counts
-    names: list[str] = []
-    positions: list[np.ndarray] = []
-    nav_units: list[str] = []
-    for k in keep:
-        a = nav_axes[k]
-        size = counts.shape[len(names)]
-        pos = _positions(a, size)
-        u = str(a.get("units") or "").strip()
-        factor = _LENGTH_TO_NM.get(u.lower())
-        if factor is not None:
-            pos = pos * factor
-            u = "nm"
-        names.append(str(a.get("name") or f"axis{k}"))
-        positions.append(pos)
-        nav_units.append(u)
+    names, positions, nav_units = _navigation(nav_axes, keep, counts.shape)
     if not np.all(np.isfinite(counts)):
         raise FileFormatError(f"{p.name}: counts contain NaN or infinite values")
     title = str(sig.get("metadata", {}).get("General", {}).get("title", "") or "")
@@ -267,6 +219,67 @@ def read_eels(
         path=p,
         format=fmt,
     )
+
+
+def _choose(sigs: list[dict[str, Any]], signal: int | None, name: str) -> int:
+    """The requested signal, or the first one with an energy axis."""
+    if signal is not None:
+        if not 0 <= signal < len(sigs):
+            raise FileFormatError(f"{name}: signal {signal} requested, file holds {len(sigs)}")
+        return signal
+    candidates = [k for k, s in enumerate(sigs) if any(_is_energy(a) for a in s.get("axes", []))]
+    if not candidates:
+        raise FileFormatError(
+            f"{name}: no signal with an energy axis (axes units: "
+            f"{[[a.get('units') for a in s.get('axes', [])] for s in sigs]})"
+        )
+    return candidates[0]
+
+
+def _energy(axes: list[dict[str, Any]], shape: tuple[int, ...], name: str
+            ) -> tuple[int, np.ndarray]:
+    """The index of the single energy axis and its values in eV (uniform, increasing)."""
+    energy_idx = [k for k, a in enumerate(axes) if _is_energy(a)]
+    if len(energy_idx) != 1:
+        raise FileFormatError(
+            f"{name}: expected exactly one energy axis, found {len(energy_idx)} "
+            f"({[a.get('name') for a in axes]})"
+        )
+    ei = energy_idx[0]
+    eax = axes[ei]
+    units = str(eax.get("units") or "eV").strip().lower()
+    if units not in _ENERGY_TO_EV:
+        raise FileFormatError(f"{name}: energy axis unit {eax.get('units')!r} is not eV/keV")
+    energy = _positions(eax, shape[ei]) * _ENERGY_TO_EV[units]
+    if energy.size < 2 or not np.all(np.diff(energy) > 0):
+        raise FileFormatError(
+            f"{name}: energy axis (offset {eax.get('offset')}, scale {eax.get('scale')}) is not "
+            "increasing"
+        )
+    d = np.diff(energy)
+    if not np.allclose(d, d[0], rtol=1e-4):
+        raise FileFormatError(f"{name}: energy axis is non-uniform; resample it first")
+    return ei, energy
+
+
+def _navigation(nav_axes: list[dict[str, Any]], keep: list[int], shape: tuple[int, ...]
+                ) -> tuple[list[str], list[np.ndarray], list[str]]:
+    """Names, positions (nm where the unit is a length) and units of the kept navigation axes."""
+    names: list[str] = []
+    positions: list[np.ndarray] = []
+    nav_units: list[str] = []
+    for k in keep:
+        a = nav_axes[k]
+        pos = _positions(a, shape[len(names)])
+        u = str(a.get("units") or "").strip()
+        factor = _LENGTH_TO_NM.get(u.lower())
+        if factor is not None:
+            pos = pos * factor
+            u = "nm"
+        names.append(str(a.get("name") or f"axis{k}"))
+        positions.append(pos)
+        nav_units.append(u)
+    return names, positions, nav_units
 
 
 def write_eels(

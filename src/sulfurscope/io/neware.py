@@ -59,6 +59,73 @@ class _Collect(logging.Filter):
         return False
 
 
+def _fastnda_table(p: Path) -> tuple[Any, list[str]]:
+    """fastnda's table of the file, and the messages its loggers emitted while reading."""
+    import fastnda
+
+    messages: list[str] = []
+    catcher = _Collect(messages)
+    # filters do not propagate to children: attach to each fastnda module logger (getLogger
+    # creates the ones fastnda imports lazily; the module then gets the same object)
+    loggers = [logging.getLogger(f"fastnda{m}") for m in _FASTNDA_LOGGERS]
+    for lg in loggers:
+        lg.addFilter(catcher)
+    try:
+        table = fastnda.read(p, cycle_mode="raw")
+    except Exception as exc:  # fastnda raises ValueError, KeyError, zipfile errors, ...
+        raise FileFormatError(
+            f"{p.name}: not a readable Neware .nda/.ndax file ({type(exc).__name__}: {exc})"
+        ) from exc
+    finally:
+        for lg in loggers:
+            lg.removeFilter(catcher)
+    return table, messages
+
+
+def _frame(table: Any) -> pd.DataFrame:
+    """fastnda's columns under our names and units; ``Rest`` from the step type."""
+    columns: dict[str, Any] = {}
+    step_type = None
+    for col in table.columns:
+        if col == "step_type":
+            step_type = table[col].cast(str).to_numpy()
+            columns["Step type"] = step_type
+            continue
+        target, factor = NEWARE_COLUMNS.get(col, (_rename(col), 1.0))
+        values = table[col].to_numpy()
+        if values.dtype.kind == "f":
+            values = values.astype(np.float64)
+        columns[target] = values * factor if factor != 1.0 else values
+    frame = pd.DataFrame(columns)
+    if step_type is not None and CURRENT in frame.columns:
+        st = pd.Series(step_type).str.lower()
+        zero = frame[CURRENT].to_numpy() == 0.0
+        frame[REST] = (st.str.contains("rest") | (st.str.contains("control") & zero)).to_numpy()
+    return frame
+
+
+def _file_metadata(p: Path) -> dict[str, Any]:
+    import fastnda
+
+    meta: dict[str, Any] = {}
+    try:
+        info = fastnda.read_metadata(p)
+    except Exception as exc:  # metadata is optional
+        meta["metadata_error"] = f"{type(exc).__name__}: {exc}"
+        return meta
+    for key in _METADATA_KEYS:
+        if info.get(key) not in (None, ""):
+            meta[key] = info[key]
+    if "TestInfo" in info:
+        test = info["TestInfo"].get("TestInfo", {})
+        for src, key in (("StartTime", "start_time"), ("StepName", "step_file"),
+                         ("ChlID", "channel")):
+            if test.get(src):
+                meta[key] = test[src]
+    meta["neware"] = info
+    return meta
+
+
 def _charge(frame: pd.DataFrame, meta: dict[str, Any]) -> None:
     """Charge from the cycler's per-step capacity counter when the file has one (recorded in
     ``meta["charge_source"]``), with the integral of the logged current for comparison."""
@@ -106,44 +173,9 @@ def read_neware(path: str | os.PathLike[str]) -> CyclerData:
     FileFormatError
         When fastnda cannot parse the file (not Neware, truncated, unsupported version).
     """
-    import fastnda
-
     p = Path(path)
-    if p.stat().st_size == 0:
-        raise FileFormatError(f"{p.name}: empty file (0 bytes)")
-    messages: list[str] = []
-    catcher = _Collect(messages)
-    # filters do not propagate to children: attach to each fastnda module logger (getLogger
-    # creates the ones fastnda imports lazily; the module then gets the same object)
-    loggers = [logging.getLogger(f"fastnda{m}") for m in _FASTNDA_LOGGERS]
-    for lg in loggers:
-        lg.addFilter(catcher)
-    try:
-        table = fastnda.read(p, cycle_mode="raw")
-    except Exception as exc:  # fastnda raises ValueError, KeyError, zipfile errors, ...
-        raise FileFormatError(
-            f"{p.name}: not a readable Neware .nda/.ndax file ({type(exc).__name__}: {exc})"
-        ) from exc
-    finally:
-        for lg in loggers:
-            lg.removeFilter(catcher)
-    columns: dict[str, Any] = {}
-    step_type = None
-    for col in table.columns:
-        if col == "step_type":
-            step_type = table[col].cast(str).to_numpy()
-            columns["Step type"] = step_type
-            continue
-        target, factor = NEWARE_COLUMNS.get(col, (_rename(col), 1.0))
-        values = table[col].to_numpy()
-        if values.dtype.kind == "f":
-            values = values.astype(np.float64)
-        columns[target] = values * factor if factor != 1.0 else values
-    frame = pd.DataFrame(columns)
-    if step_type is not None and CURRENT in frame.columns:
-        st = pd.Series(step_type).str.lower()
-        zero = frame[CURRENT].to_numpy() == 0.0
-        frame[REST] = (st.str.contains("rest") | (st.str.contains("control") & zero)).to_numpy()
+    table, messages = _fastnda_table(p)
+    frame = _frame(table)
     meta: dict[str, Any] = {}
     _charge(frame, meta)
     frame = finalize_cycler_frame(frame, source=p, charge_from_current=CHARGE not in frame)
@@ -151,22 +183,5 @@ def read_neware(path: str | os.PathLike[str]) -> CyclerData:
     if messages:
         # e.g. "negative jumps in the 'unix_time_s' column": Time [s] comes from total_time_s
         meta["reader_messages"] = messages
-    try:
-        info = fastnda.read_metadata(p)
-    except Exception as exc:  # metadata is optional
-        meta["metadata_error"] = f"{type(exc).__name__}: {exc}"
-    else:
-        for key in _METADATA_KEYS:
-            if info.get(key) not in (None, ""):
-                meta[key] = info[key]
-        if "TestInfo" in info:
-            test = info["TestInfo"].get("TestInfo", {})
-            for src, key in (
-                ("StartTime", "start_time"),
-                ("StepName", "step_file"),
-                ("ChlID", "channel"),
-            ):
-                if test.get(src):
-                    meta[key] = test[src]
-        meta["neware"] = info
+    meta.update(_file_metadata(p))
     return CyclerData(frame=frame, metadata=meta, path=str(p), format="neware")

@@ -67,6 +67,81 @@ def _classify(col: str) -> tuple[str, str] | None:
     return None
 
 
+def _header(lines: list[str], name: str) -> tuple[dict[str, Any], int]:
+    """``#key: value`` metadata above the column header, and the header's line index."""
+    meta: dict[str, Any] = {}
+    for k, line in enumerate(lines):
+        s = line.strip()
+        if s.startswith("##"):
+            return meta, k
+        if s.startswith("#"):
+            key, _, val = s[1:].partition(":")
+            meta[re.sub(r"\W+", "_", key.strip().lower()).strip("_")] = val.strip()
+            continue
+        if s and re.search(r"[A-Za-z]", s):
+            return meta, k
+    raise FileFormatError(f"{name}: no column header line (expected e.g. '##Temp./°C;Mass/%')")
+
+
+def _table(lines: list[str], header_idx: int, name: str) -> pd.DataFrame:
+    header = lines[header_idx].lstrip("#")
+    sep = max([";", "\t", ","], key=header.count)
+    if header.count(sep) == 0:
+        raise FileFormatError(f"{name}: header {header!r} has no ';', tab or ',' separator")
+    body = "\n".join(lines[header_idx + 1 :])
+    decimal = "," if sep != "," and re.search(r"\d,\d", body) else "."
+    try:
+        df = pd.read_csv(io.StringIO(body), sep=sep, header=None, decimal=decimal, comment="#")
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise FileFormatError(f"{name}: cannot parse the data rows ({exc})") from exc
+    cols = [c.strip() for c in header.split(sep)]
+    df = df.iloc[:, : len(cols)]
+    df.columns = cols[: df.shape[1]]
+    return df
+
+
+def _columns(df: pd.DataFrame, name: str) -> dict[str, tuple[str, str]]:
+    found: dict[str, tuple[str, str]] = {}
+    for c in df.columns:
+        kind = _classify(c)
+        if kind and kind[0] not in found:
+            found[kind[0]] = (c, kind[1])
+    for need in ("temperature", "mass"):
+        if need not in found:
+            raise FileFormatError(
+                f"{name}: no {need} column among {list(df.columns)} "
+                "(expected e.g. 'Temp./°C' and 'Mass/%')"
+            )
+    return found
+
+
+def _curve(
+    df: pd.DataFrame, found: dict[str, tuple[str, str]], name: str
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """The curve in °C and % (and s), and which rows are finite in both."""
+    out = pd.DataFrame()
+    tcol, tunit = found["temperature"]
+    temp = pd.to_numeric(df[tcol], errors="coerce").to_numpy(dtype=float)
+    if tunit.strip() == "k":
+        temp = temp - 273.15
+    out["Temperature [°C]"] = temp
+    mcol, munit = found["mass"]
+    mass = pd.to_numeric(df[mcol], errors="coerce").to_numpy(dtype=float)
+    good = np.isfinite(temp) & np.isfinite(mass)
+    if good.sum() < 2:
+        raise FileFormatError(f"{name}: fewer than two numeric rows of temperature and mass")
+    if "mg" in munit:
+        out["Mass [mg]"] = mass
+        out["Mass [%]"] = 100.0 * mass / mass[good][0]
+    else:
+        out["Mass [%]"] = mass
+    if "time" in found:
+        c, unit = found["time"]
+        tt = pd.to_numeric(df[c], errors="coerce").to_numpy(dtype=float)
+        out["Time [s]"] = tt * (60.0 if unit.startswith("min") else 1.0)
+    return out, good
+
+
 @reader("TGA export")
 def read_tga(path: str | Path) -> TGAData:
     """Read a TGA export into ``Temperature [°C]`` and ``Mass [%]``.
@@ -87,78 +162,16 @@ def read_tga(path: str | Path) -> TGAData:
     """
     p = Path(path)
     name = p.name
-    try:
-        with open(p, "rb") as fh:
-            raw = fh.read()
-    except OSError as exc:
-        raise FileFormatError(f"{name}: cannot open ({exc.strerror})") from exc
+    raw = p.read_bytes()
     if not raw.strip():
         raise FileFormatError(f"{name}: empty file")
-    text = _decode(raw, name)
-    lines = text.splitlines()
-    meta: dict[str, Any] = {}
-    header_idx = None
-    for k, line in enumerate(lines):
-        s = line.strip()
-        if s.startswith("##"):
-            header_idx = k
-            break
-        if s.startswith("#"):
-            key, _, val = s[1:].partition(":")
-            meta[re.sub(r"\W+", "_", key.strip().lower()).strip("_")] = val.strip()
-            continue
-        if s and header_idx is None and re.search(r"[A-Za-z]", s):
-            header_idx = k
-            break
-    if header_idx is None:
-        raise FileFormatError(f"{name}: no column header line (expected e.g. '##Temp./°C;Mass/%')")
-    header = lines[header_idx].lstrip("#")
-    sep = max([";", "\t", ","], key=header.count)
-    if header.count(sep) == 0:
-        raise FileFormatError(f"{name}: header {header!r} has no ';', tab or ',' separator")
-    body = "\n".join(lines[header_idx + 1 :])
-    decimal = "," if sep != "," and re.search(r"\d,\d", body) else "."
-    try:
-        df = pd.read_csv(io.StringIO(body), sep=sep, header=None, decimal=decimal, comment="#")
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise FileFormatError(f"{name}: cannot parse the data rows ({exc})") from exc
-    cols = [c.strip() for c in header.split(sep)]
-    df = df.iloc[:, : len(cols)]
-    df.columns = cols[: df.shape[1]]
-    found: dict[str, tuple[str, str]] = {}
-    for c in df.columns:
-        kind = _classify(c)
-        if kind and kind[0] not in found:
-            found[kind[0]] = (c, kind[1])
-    for need in ("temperature", "mass"):
-        if need not in found:
-            raise FileFormatError(
-                f"{name}: no {need} column among {list(df.columns)} "
-                "(expected e.g. 'Temp./°C' and 'Mass/%')"
-            )
-    out = pd.DataFrame()
-    tcol, tunit = found["temperature"]
-    temp = pd.to_numeric(df[tcol], errors="coerce").to_numpy(dtype=float)
-    if tunit.strip() == "k":
-        temp = temp - 273.15
-    out["Temperature [°C]"] = temp
-    mcol, munit = found["mass"]
-    mass = pd.to_numeric(df[mcol], errors="coerce").to_numpy(dtype=float)
-    good = np.isfinite(temp) & np.isfinite(mass)
-    if good.sum() < 2:
-        raise FileFormatError(f"{name}: fewer than two numeric rows of temperature and mass")
+    lines = _decode(raw, name).splitlines()
+    meta, header_idx = _header(lines, name)
+    df = _table(lines, header_idx, name)
+    found = _columns(df, name)
+    out, good = _curve(df, found, name)
     if not good.all():
         repair_warning(name, f"dropped {int((~good).sum())} of {good.size} rows whose temperature "
                              "or mass is not a finite number")
-    if "mg" in munit:
-        out["Mass [mg]"] = mass
-        mass_pct = 100.0 * mass / mass[good][0]
-    else:
-        mass_pct = mass
-    out["Mass [%]"] = mass_pct
-    if "time" in found:
-        c, unit = found["time"]
-        tt = pd.to_numeric(df[c], errors="coerce").to_numpy(dtype=float)
-        out["Time [s]"] = tt * (60.0 if unit.startswith("min") else 1.0)
     out = out[good].reset_index(drop=True)
     return TGAData(frame=out, metadata=meta, path=str(p))

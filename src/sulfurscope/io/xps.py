@@ -23,7 +23,6 @@ Every reader returns :class:`XPSData`, whose spectra have an **ascending** bindi
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -393,170 +392,21 @@ def _vamas_block(
 
 # ------------------------------------------------------------------------------------------- PHI
 
-_TRACE_FIELDS = 24  # uint32 words per trace header
-
-
-def _phi_header(raw: bytes, name: str) -> tuple[dict[str, list[str]], bytes]:
-    m = re.search(rb"EOFH\r?\n", raw)
-    if not raw.lstrip().startswith(b"SOFH") or m is None:
-        raise FileFormatError(f"{name}: not a PHI MultiPak file (no SOFH … EOFH header)")
-    head = raw[: m.start()].decode("latin-1").replace("\r", "")
-    header: dict[str, list[str]] = {}
-    for line in head.split("\n")[1:]:
-        if ":" not in line:
-            continue
-        k, _, v = line.partition(":")
-        header.setdefault(k.strip(), []).append(v.strip())
-    return header, raw[m.end() :]
-
 
 @reader("PHI MultiPak")
 def read_phi(path: str | Path) -> XPSData:
     """Read a PHI MultiPak ``.spe`` (several regions) or ``.pro`` (depth profile) file.
 
     The ASCII header's ``SpectralRegDef`` lines give each region's name, points and energy range;
-    the binary part starts with (group, number of traces, trace-header bytes, data-header bytes) and
-    one 24-word header per trace (points at word 5, cycles at 6, data type at 18, byte count at 19,
-    offset at 20). A ``.pro`` file stores each region as cycles × points; the extra traces
-    (cycle × region) hold the sputter time per cycle, which becomes ``sputter_time_s``, and the
-    region areas, returned in ``depth_profile``.
+    the binary part one header per trace (:mod:`sulfurscope.io._phi`). A ``.pro`` file stores each
+    region as cycles × points; its extra traces (cycle × region) hold the sputter time per cycle,
+    which becomes ``sputter_time_s``, and the region areas, returned in ``depth_profile``.
     """
+    from sulfurscope.io._phi import parse_phi
+
     p = Path(path)
-    raw = p.read_bytes()
-    header, data = _phi_header(raw, p.name)
-    regdefs = header.get("SpectralRegDef", [])
-    if not regdefs:
-        raise FileFormatError(f"{p.name}: header has no SpectralRegDef lines")
-    src = header.get("XraySource", [""])[0].split()
-    try:
-        source_energy = float(src[1]) if len(src) > 1 else 1486.6
-    except ValueError:
-        source_energy = 1486.6
-    regions: list[dict[str, Any]] = []
-    for line in regdefs:
-        f = line.split()
-        try:
-            regions.append(
-                {
-                    "number": int(f[0]),
-                    "name": f[2],
-                    "points": int(f[4]),
-                    "step": float(f[5]),
-                    "start": float(f[6]),
-                    "stop": float(f[7]),
-                }
-            )
-        except (IndexError, ValueError):
-            raise FileFormatError(f"{p.name}: cannot parse SpectralRegDef {line!r}") from None
-    if len(data) < 16:
-        raise FileFormatError(f"{p.name}: binary part is truncated ({len(data)} bytes)")
-    group, n_traces, trace_bytes, head_bytes = np.frombuffer(data[:16], dtype="<u4")
-    if n_traces < len(regions) or trace_bytes != n_traces * 4 * _TRACE_FIELDS:
-        raise FileFormatError(
-            f"{p.name}: binary header says {n_traces} traces / {trace_bytes} header bytes for "
-            f"{len(regions)} regions (expected {4 * _TRACE_FIELDS} bytes per trace)"
-        )
-    words = np.frombuffer(data[head_bytes : head_bytes + trace_bytes], dtype="<u4").reshape(
-        n_traces, _TRACE_FIELDS
-    )
-    raw_words = data[head_bytes : head_bytes + trace_bytes]
-
-    def trace(t: int) -> np.ndarray:
-        w = words[t]
-        code = raw_words[t * 96 + 72 : t * 96 + 76].rstrip(b"\x00").decode("latin-1")
-        if code not in ("f4", "f8"):
-            raise FileFormatError(f"{p.name}: trace {t + 1} has unknown data type {code!r}")
-        nbytes, offset = int(w[19]), int(w[20])
-        if offset + nbytes > len(data):
-            raise FileFormatError(f"{p.name}: trace {t + 1} runs past the end of the file")
-        return np.frombuffer(data[offset : offset + nbytes], dtype="<" + code).astype(float)
-
-    n_reg = len(regions)
-    cycles_all = [int(words[t][6]) or 1 for t in range(n_reg)]
-    sputter = None
-    areas = None
-    ftype = header.get("FileType", [""])[0]
-    if n_traces > n_reg:
-        # depth-profile extras: cycle × region tables (time in s, area in c/s·eV)
-        for t in range(n_reg, int(n_traces)):
-            unit = raw_words[t * 96 + 56 : t * 96 + 72].split(b"\x00")[0].decode("latin-1").strip()
-            vals = trace(t)
-            ncyc = int(words[t][5])  # stored region by region: n_reg blocks of ncyc values
-            if ncyc * n_reg != vals.size:
-                continue
-            tab = vals.reshape(n_reg, ncyc).T
-            if unit == "s":
-                sputter = tab
-            elif "eV" in unit:
-                areas = tab
-    spectra = []
-    for t, reg in enumerate(regions):
-        w = words[t]
-        npts = int(w[5])
-        if npts != reg["points"]:
-            raise FileFormatError(
-                f"{p.name}: region {reg['name']} has {npts} points in the binary header but "
-                f"{reg['points']} in SpectralRegDef"
-            )
-        vals = trace(t)
-        ncyc = cycles_all[t]
-        if vals.size != npts * ncyc:
-            raise FileFormatError(
-                f"{p.name}: region {reg['name']}: {vals.size} values for {ncyc} × {npts} points"
-            )
-        energy = np.linspace(reg["start"], reg["stop"], npts)
-        for c in range(ncyc):
-            e, y = _ascending(
-                energy, vals[c * npts : (c + 1) * npts], f"{p.name} ({reg['name']}, cycle {c})"
-            )
-            st = (
-                float(sputter[c, t])
-                if sputter is not None and c < sputter.shape[0]
-                else float("nan")
-            )
-            spectra.append(
-                XPSSpectrum(
-                    region=region_key(reg["name"]),
-                    binding_energy_ev=e,
-                    intensity=y,
-                    source_energy_ev=source_energy,
-                    cycle=c if ncyc > 1 else 0,
-                    sputter_time_s=st,
-                )
-            )
-    profile = pd.DataFrame()
-    if ncyc_max := max(cycles_all):
-        if ncyc_max > 1:
-            rows = []
-            for c in range(ncyc_max):
-                for t, reg in enumerate(regions):
-                    rows.append(
-                        {
-                            "Cycle": c,
-                            "Region": region_key(reg["name"]),
-                            "Sputter time [s]": float(sputter[c, t])
-                            if sputter is not None
-                            else np.nan,
-                            "Area [counts/s·eV]": float(areas[c, t])
-                            if areas is not None
-                            else np.nan,
-                        }
-                    )
-            profile = pd.DataFrame(rows)
-    meta = {
-        "file_type": ftype,
-        "instrument": header.get("InstrumentModel", [""])[0],
-        "software": header.get("SoftwareVersion", [""])[0],
-        "date": header.get("FileDate", [""])[0],
-        "source": header.get("XraySource", [""])[0],
-        "work_function_ev": header.get("AnalyserWorkFcn", [""])[0],
-        "group": int(group),
-        "regions": [r["name"] for r in regions],
-    }
+    spectra, meta, profile = parse_phi(p.read_bytes(), p.name)
     return XPSData(tuple(spectra), meta, p, "phi", profile)
-
-
-# ------------------------------------------------------------------------------------------ text
 
 
 @reader("XPS text")
@@ -650,89 +500,50 @@ def write_vamas(
     spectra = list(spectra)
     if not spectra:
         raise SulfurscopeError("write_vamas needs at least one spectrum")
-    out = [
-        "VAMAS Surface Chemical Analysis Standard Data Transfer Format 1988 May 4",
-        institution,
-        instrument,
-        "",
-        "sulfurscope",
-        "1",
-        "written by sulfurscope.io.write_vamas",
-        "NORM",
-        scan_mode,
-        str(len(spectra)),
-        "0",
-        "0",
-        "0",
-        "0",
-        "0",
-        str(len(spectra)),
-    ]
+    n = str(len(spectra))
+    out = ["VAMAS Surface Chemical Analysis Standard Data Transfer Format 1988 May 4", institution,
+           instrument, "", "sulfurscope", "1", "written by sulfurscope.io.write_vamas", "NORM",
+           scan_mode, n, "0", "0", "0", "0", "0", n]
     for k, s in enumerate(spectra):
-        e = np.asarray(s.binding_energy_ev, float)
-        y = np.asarray(s.intensity, float)
-        species, _, trans = s.region.partition(" ")
-        x = e if axis == "binding" else s.source_energy_ev - e
-        if scan_mode == "REGULAR":
-            d = np.diff(x)
-            if x.size > 1 and not np.allclose(d, d[0], rtol=1e-6, atol=1e-9):
-                raise SulfurscopeError(
-                    f"{s.region}: REGULAR VAMAS needs a uniform energy step; use IRREGULAR"
-                )
-        out += [
-            f"Block {k + 1}",
-            "sample",
-            "2026",
-            "1",
-            "1",
-            "0",
-            "0",
-            "0",
-            "0",
-            "0",
-            "XPS",
-            "Al",
-            f"{s.source_energy_ev:.4f}",
-            "0",
-            "0",
-            "0",
-            "0",
-            "0",
-            "FAT",
-            "20",
-            "1",
-            "0",
-            "0",
-            "0",
-            "0",
-            "0",
-            "0",
-            species,
-            trans,
-            "-1",
-        ]
-        label = "Binding Energy" if axis == "binding" else "Kinetic Energy"
-        if scan_mode == "REGULAR":
-            step = float(x[1] - x[0]) if x.size > 1 else 0.0
-            out += [label, "eV", repr(float(x[0])), repr(step), "1", "Intensity", "c/s"]
-        else:
-            out += ["2", label, "eV", "Intensity", "c/s"]
-        out += ["pulse counting", "1", "1", "0", "0", "0", "0", "0"]
-        if scan_mode == "REGULAR":
-            out += [str(y.size), repr(float(y.min())), repr(float(y.max()))]
-            out += [repr(float(v)) for v in y]
-        else:
-            out += [
-                str(2 * y.size),
-                repr(float(x.min())),
-                repr(float(x.max())),
-                repr(float(y.min())),
-                repr(float(y.max())),
-            ]
-            for xv, yv in zip(x, y, strict=True):
-                out += [repr(float(xv)), repr(float(yv))]
+        out += _vamas_block_lines(k, s, axis, scan_mode)
     out.append("end of experiment")
     p = Path(path)
     with atomic_path(p) as tmp:
         tmp.write_text("\r\n".join(out) + "\r\n", encoding="latin-1")
     return p
+
+
+#: The fixed block fields between the technique and the species label (source Al, FAT 20 eV, …).
+_BLOCK_FIXED = ["0", "0", "0", "0", "0", "FAT", "20", "1", "0", "0", "0", "0", "0", "0"]
+
+
+def _vamas_block_lines(k: int, s: XPSSpectrum, axis: str, scan_mode: str) -> list[str]:
+    """The lines of one NORM-mode block (c/s ordinate)."""
+    e = np.asarray(s.binding_energy_ev, float)
+    y = np.asarray(s.intensity, float)
+    species, _, trans = s.region.partition(" ")
+    x = e if axis == "binding" else s.source_energy_ev - e
+    if scan_mode == "REGULAR":
+        d = np.diff(x)
+        if x.size > 1 and not np.allclose(d, d[0], rtol=1e-6, atol=1e-9):
+            raise SulfurscopeError(
+                f"{s.region}: REGULAR VAMAS needs a uniform energy step; use IRREGULAR"
+            )
+    out = [f"Block {k + 1}", "sample", "2026", "1", "1", "0", "0", "0", "0", "0", "XPS", "Al",
+           f"{s.source_energy_ev:.4f}", *_BLOCK_FIXED, species, trans, "-1"]
+    label = "Binding Energy" if axis == "binding" else "Kinetic Energy"
+    if scan_mode == "REGULAR":
+        step = float(x[1] - x[0]) if x.size > 1 else 0.0
+        out += [label, "eV", repr(float(x[0])), repr(step), "1", "Intensity", "c/s"]
+    else:
+        out += ["2", label, "eV", "Intensity", "c/s"]
+    out += ["pulse counting", "1", "1", "0", "0", "0", "0", "0"]
+    if scan_mode == "REGULAR":
+        out += [str(y.size), repr(float(y.min())), repr(float(y.max()))]
+        out += [repr(float(v)) for v in y]
+    else:
+        out += [str(2 * y.size), repr(float(x.min())), repr(float(x.max())),
+                repr(float(y.min())), repr(float(y.max()))]
+        for xv, yv in zip(x, y, strict=True):
+            out += [repr(float(xv)), repr(float(yv))]
+    return out
