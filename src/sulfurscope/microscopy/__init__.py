@@ -15,17 +15,19 @@ from sulfurscope.microscopy.calibration import (
 )
 from sulfurscope.microscopy.lattice import (
     REFERENCE_PHASES,
-    CalibrationRefinement,
     LatticeAnalysis,
     Phase,
-    correct_spots,
     fft_filter,
     index_spots,
     interplanar_angle,
     lattice_spacings,
     reference_spacings,
-    refine_calibration,
     spot_angles,
+)
+from sulfurscope.microscopy.lattice_calibration import (
+    CalibrationRefinement,
+    correct_spots,
+    refine_calibration,
 )
 from sulfurscope.microscopy.particles import (
     ParticleMatch,

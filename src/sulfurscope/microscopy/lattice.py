@@ -23,14 +23,13 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
-from typing import Literal
+from dataclasses import dataclass
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 from scipy import ndimage as ndi
 
-from sulfurscope.errors import FitError
 from sulfurscope.microscopy.phases import (
     REFERENCE_PHASES,
     Phase,
@@ -43,16 +42,13 @@ from sulfurscope.microscopy.phases import (
 
 __all__ = [
     "REFERENCE_PHASES",
-    "CalibrationRefinement",
     "LatticeAnalysis",
     "Phase",
-    "correct_spots",
     "fft_filter",
     "index_spots",
     "interplanar_angle",
     "lattice_spacings",
     "reference_spacings",
-    "refine_calibration",
     "spot_angles",
 ]
 
@@ -211,57 +207,16 @@ def lattice_spacings(
         raise ValueError(f"pixel_size_nm must be positive, got {pixel_size_nm}")
     win = _window(img.shape, window)
     f = np.fft.fftshift(np.fft.fft2((img - img.mean()) * win))
-    power = np.abs(f) ** 2 + 1e-30
-    logp = np.log10(power)
+    logp = np.log10(np.abs(f) ** 2 + 1e-30)
     fxx, fyy, r = _radial_index(img.shape)
     rbin = np.rint(r).astype(np.intp)
-    nbins = int(rbin.max()) + 1
-    # radial median of the power (robust background of spots)
-    order = np.argsort(rbin, axis=None)
-    sorted_bins = rbin.ravel()[order]
-    sorted_logp = logp.ravel()[order]
-    bounds = np.searchsorted(sorted_bins, np.arange(nbins + 1))
-    med = np.array(
-        [
-            np.median(sorted_logp[bounds[i] : bounds[i + 1]]) if bounds[i + 1] > bounds[i] else 0.0
-            for i in range(nbins)
-        ]
-    )
-    mean = np.array(
-        [
-            np.log10(np.mean(10 ** sorted_logp[bounds[i] : bounds[i + 1]]))
-            if bounds[i + 1] > bounds[i]
-            else 0.0
-            for i in range(nbins)
-        ]
-    )
+    med, mean = _radial_profiles(logp, rbin)
     snr_log = logp - med[rbin]
-    # ---- spots
     rmax = min(img.shape) / 2 - 2
-    cand = (ndi.maximum_filter(snr_log, size=5) == snr_log) & (r >= min_radius_px) & (r <= rmax)
-    cand &= snr_log >= math.log10(snr_min)
-    # one of each Friedel pair: upper half plane (fy < 0) or fy == 0 & fx > 0
-    cand &= (fyy < 0) | ((fyy == 0) & (fxx > 0))
-    ys, xs = np.nonzero(cand)
-    strength = snr_log[ys, xs]
-    keep = np.argsort(-strength)[: max(0, max_spots)]
     unit = "nm" if pixel_size_nm is not None else "px"
     scale = pixel_size_nm if pixel_size_nm is not None else 1.0
-    cy, cx = img.shape[0] // 2, img.shape[1] // 2
-    rows = []
-    for i in keep:
-        y, x = _subpixel(logp, int(ys[i]), int(xs[i]))
-        fx = (x - cx) / img.shape[1]
-        fy = (y - cy) / img.shape[0]
-        g = math.hypot(fx, fy) / scale
-        if d_min_nm is not None and pixel_size_nm is not None and 1.0 / g < d_min_nm:
-            continue
-        az = math.degrees(math.atan2(-fy, fx)) % 180.0
-        rows.append((fx, fy, g, 1.0 / g, az, float(10 ** strength[i])))
-    spots = pd.DataFrame(
-        rows,
-        columns=["fx [1/px]", "fy [1/px]", f"g [1/{unit}]", f"d [{unit}]", "Azimuth [deg]", "SNR"],
-    )
+    spots = _spots(logp, snr_log, (fxx, fyy, r), (min_radius_px, rmax), snr_min, max_spots,
+                   scale, unit, d_min_nm if pixel_size_nm is not None else None)
     # ---- rings: peaks of the azimuthal mean above a smooth (log-log quadratic) background
     rings = _rings(mean, img.shape, scale, unit, min_radius_px, rmax, ring_prominence)
     return LatticeAnalysis(
@@ -272,6 +227,51 @@ def lattice_spacings(
         length_unit=unit,
         window=window,
         region=(int(r0), int(r1), int(c0), int(c1)) if region is not None else None,
+    )
+
+
+def _radial_profiles(logp: np.ndarray, rbin: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per radius: the median of log power (the robust background of spots) and the log of the
+    mean power (for rings)."""
+    nbins = int(rbin.max()) + 1
+    order = np.argsort(rbin, axis=None)
+    sorted_bins = rbin.ravel()[order]
+    sorted_logp = logp.ravel()[order]
+    bounds = np.searchsorted(sorted_bins, np.arange(nbins + 1))
+    med = np.zeros(nbins)
+    mean = np.zeros(nbins)
+    for i in range(nbins):
+        if bounds[i + 1] > bounds[i]:
+            part = sorted_logp[bounds[i] : bounds[i + 1]]
+            med[i] = np.median(part)
+            mean[i] = np.log10(np.mean(10**part))
+    return med, mean
+
+
+def _spots(logp: np.ndarray, snr_log: np.ndarray, grids: tuple, radii: tuple[float, float],
+           snr_min: float, max_spots: int, scale: float, unit: str,
+           d_min: float | None) -> pd.DataFrame:
+    """The strongest local maxima of the power over its radial median (one of each Friedel pair:
+    the upper half plane), refined to sub-pixel."""
+    fxx, fyy, r = grids
+    cand = (ndi.maximum_filter(snr_log, size=5) == snr_log) & (r >= radii[0]) & (r <= radii[1])
+    cand &= snr_log >= math.log10(snr_min)
+    cand &= (fyy < 0) | ((fyy == 0) & (fxx > 0))
+    ys, xs = np.nonzero(cand)
+    strength = snr_log[ys, xs]
+    cy, cx = logp.shape[0] // 2, logp.shape[1] // 2
+    rows = []
+    for i in np.argsort(-strength)[: max(0, max_spots)]:
+        y, x = _subpixel(logp, int(ys[i]), int(xs[i]))
+        fx, fy = (x - cx) / logp.shape[1], (y - cy) / logp.shape[0]
+        g = math.hypot(fx, fy) / scale
+        if d_min is not None and 1.0 / g < d_min:
+            continue
+        rows.append((fx, fy, g, 1.0 / g, math.degrees(math.atan2(-fy, fx)) % 180.0,
+                     float(10 ** strength[i])))
+    return pd.DataFrame(
+        rows,
+        columns=["fx [1/px]", "fy [1/px]", f"g [1/{unit}]", f"d [{unit}]", "Azimuth [deg]", "SNR"],
     )
 
 
@@ -376,10 +376,26 @@ def _zone_solution(
         ms = [t[3] for t in c if t[0] == name and abs(t[4]) <= tolerance]
         if ms:
             members[k] = np.concatenate(ms)
-    idx = list(members)
     best: tuple[int, dict[int, np.ndarray], str, float] = (0, {}, "", math.inf)
-    if len(idx) < 2:
+    if len(members) < 2:
         return best
+    for i, j, ang in _spot_pairs(list(members), gvec)[:max_pairs]:
+        combos = _matching_members(members[i], members[j], gstar, ang, angle_tolerance_deg)
+        if combos.size == 0:
+            continue
+        coef = np.linalg.solve(np.stack([gvec[i], gvec[j]], axis=1), gvec.T).T
+        for a, b in combos[:max_combos]:
+            assign = _assign_zone(phase, gstar, members[i][a], members[j][b], i, j, coef, dmeas,
+                                  tolerance)
+            if len(assign) >= best[0]:
+                rms = _rms_d_error(assign, gstar, dmeas)
+                if len(assign) > best[0] or rms < best[3]:
+                    best = (len(assign), assign, f"spots {i}, {j} at {ang:.1f} deg", rms)
+    return best
+
+
+def _spot_pairs(idx: list[int], gvec: np.ndarray) -> list[tuple[int, int, float]]:
+    """Non-collinear pairs (8–172°) among the first candidate spots, with their angle."""
     norms = np.linalg.norm(gvec, axis=1)
     pairs = []
     for a, i in enumerate(idx[:6]):
@@ -388,47 +404,48 @@ def _zone_solution(
             ang = math.degrees(math.acos(float(np.clip(cos, -1, 1))))
             if 8.0 < ang < 172.0:
                 pairs.append((i, j, ang))
-    for i, j, ang in pairs[:max_pairs]:
-        m1, m2 = members[i], members[j]
-        n1 = np.sqrt(np.einsum("ij,jk,ik->i", m1, gstar, m1))
-        n2 = np.sqrt(np.einsum("ij,jk,ik->i", m2, gstar, m2))
-        cosm = (m1 @ gstar @ m2.T) / np.outer(n1, n2)
-        angs = np.degrees(np.arccos(np.clip(cosm, -1, 1)))
-        combos = np.argwhere(np.abs(angs - ang) <= angle_tolerance_deg)[:max_combos]
-        if combos.size == 0:
+    return pairs
+
+
+def _matching_members(m1: np.ndarray, m2: np.ndarray, gstar: np.ndarray, ang: float,
+                      tolerance_deg: float) -> np.ndarray:
+    """(a, b) index pairs of reflections of the two families whose interplanar angle matches."""
+    n1 = np.sqrt(np.einsum("ij,jk,ik->i", m1, gstar, m1))
+    n2 = np.sqrt(np.einsum("ij,jk,ik->i", m2, gstar, m2))
+    cosm = (m1 @ gstar @ m2.T) / np.outer(n1, n2)
+    angs = np.degrees(np.arccos(np.clip(cosm, -1, 1)))
+    return np.argwhere(np.abs(angs - ang) <= tolerance_deg)
+
+
+def _assign_zone(phase: Phase, gstar: np.ndarray, h1: np.ndarray, h2: np.ndarray, i: int, j: int,
+                 coef: np.ndarray, dmeas: np.ndarray, tolerance: float) -> dict[int, np.ndarray]:
+    """The spots that the zone of (h1 at spot i, h2 at spot j) indexes: spot k = m g_i + n g_j
+    with m, n multiples of 1/q (q ≤ 3) is (m h1 + n h2) when that is allowed and its d matches."""
+    assign = {i: h1, j: h2}
+    for k in range(len(coef)):
+        if k in assign:
             continue
-        basis = np.stack([gvec[i], gvec[j]], axis=1)
-        coef = np.linalg.solve(basis, gvec.T).T
-        for a, b in combos:
-            h1, h2 = m1[a], m2[b]
-            assign = {i: h1, j: h2}
-            for k in range(len(gvec)):
-                if k in assign:
-                    continue
-                m, n = coef[k]
-                for q in (1, 2, 3):
-                    qm, qn = q * m, q * n
-                    if abs(qm - round(qm)) < 0.12 and abs(qn - round(qn)) < 0.12:
-                        hv = round(qm) * h1 + round(qn) * h2
-                        if np.any(hv % q):
-                            continue
-                        hk = hv // q
-                        if not _allowed(phase, hk):
-                            break
-                        dk = 1.0 / math.sqrt(float(hk @ gstar @ hk))
-                        if abs(dmeas[k] - dk) / dk <= tolerance:
-                            assign[k] = hk
-                        break
-            if len(assign) >= best[0]:
-                err = [
-                    (dmeas[k] - 1.0 / math.sqrt(float(h @ gstar @ h)))
-                    * math.sqrt(float(h @ gstar @ h))
-                    for k, h in assign.items()
-                ]
-                rms = float(np.sqrt(np.mean(np.square(err))))
-                if len(assign) > best[0] or rms < best[3]:
-                    best = (len(assign), assign, f"spots {i}, {j} at {ang:.1f} deg", rms)
-    return best
+        m, n = coef[k]
+        for q in (1, 2, 3):
+            qm, qn = q * m, q * n
+            if abs(qm - round(qm)) >= 0.12 or abs(qn - round(qn)) >= 0.12:
+                continue
+            hv = round(qm) * h1 + round(qn) * h2
+            if np.any(hv % q):
+                continue
+            hk = hv // q
+            if _allowed(phase, hk):
+                dk = 1.0 / math.sqrt(float(hk @ gstar @ hk))
+                if abs(dmeas[k] - dk) / dk <= tolerance:
+                    assign[k] = hk
+            break
+    return assign
+
+
+def _rms_d_error(assign: dict[int, np.ndarray], gstar: np.ndarray, dmeas: np.ndarray) -> float:
+    err = [(dmeas[k] - 1.0 / math.sqrt(float(h @ gstar @ h))) * math.sqrt(float(h @ gstar @ h))
+           for k, h in assign.items()]
+    return float(np.sqrt(np.mean(np.square(err))))
 
 
 def index_spots(
@@ -556,170 +573,6 @@ def index_spots(
 # calibration refinement
 
 
-@dataclass(frozen=True, slots=True)
-class CalibrationRefinement:
-    """Correction of the reciprocal-space calibration from a known lattice.
-
-    ``g_true = matrix @ g_measured`` for spot vectors (fx, fy); ``matrix`` is symmetric.
-
-    Attributes
-    ----------
-    phase : str
-    matrix : (2, 2) ndarray
-    scale : float
-        Geometric mean of the eigenvalues (isotropic correction: true pixel size = nominal / scale).
-    anisotropy_percent : float
-        ``100 * (lambda_max / lambda_min - 1)``.
-    axis_deg : float
-        Direction (azimuth in the image, counter-clockwise from +x) of the largest eigenvalue.
-    pixel_size_nm : float
-        Corrected (isotropic) pixel size = nominal / scale.
-    n_spots : int
-    rms_error_percent : float
-        RMS relative d error of the used spots after the correction.
-    assignments : tuple of str
-        ``"spot i: phase(hkl)"`` for the used spots.
-    """
-
-    phase: str
-    matrix: np.ndarray
-    scale: float
-    anisotropy_percent: float
-    axis_deg: float
-    pixel_size_nm: float
-    n_spots: int
-    rms_error_percent: float
-    assignments: tuple[str, ...]
-
-    def to_dict(self) -> dict[str, object]:
-        """Plain dict (JSON-ready)."""
-        d = asdict(self)
-        d["matrix"] = self.matrix.tolist()
-        d["assignments"] = list(self.assignments)
-        return d
-
-
-def refine_calibration(
-    spots: pd.DataFrame,
-    phase: Phase,
-    *,
-    pixel_size_nm: float,
-    max_correction: float = 0.1,
-    tolerance: float = 0.01,
-    d_min_nm: float = 0.1,
-) -> CalibrationRefinement:
-    """Refine the pixel size (and its anisotropy) from a known lattice in the image.
-
-    An isotropic scale is searched within ``±max_correction`` so that the most spots fall within
-    ``tolerance`` of a reflection of ``phase``; then a symmetric 2×2 correction (scale, anisotropy,
-    axis) is fitted by least squares to the matched spots (three or more non-collinear spots; one
-    or two give the isotropic scale only).
-
-    Parameters
-    ----------
-    spots : DataFrame
-        ``LatticeAnalysis.spots`` computed with ``pixel_size_nm``.
-    phase : Phase
-        The reference lattice (e.g. the substrate, or a known phase).
-    pixel_size_nm : float
-        Nominal pixel size the spots were computed with.
-    max_correction : float
-        Largest isotropic correction searched (fraction).
-    tolerance : float
-        Largest relative mismatch of a spot used in the fit.
-    d_min_nm : float
-        Shortest reference spacing used (dense high-index reflections would match noise).
-
-    Returns
-    -------
-    CalibrationRefinement
-
-    Raises
-    ------
-    FitError
-        When no spot matches the phase within the searched range.
-    """
-    from scipy.optimize import least_squares
-
-    g = _g_nm(spots)
-    fvec = spots[["fx [1/px]", "fy [1/px]"]].to_numpy() / pixel_size_nm
-    flist = _families(phase, d_min_nm)
-    dref = np.array([d for _, d, _ in flist])
-    if dref.size == 0 or g.size == 0:
-        raise FitError(f"refine_calibration: no reflection of {phase.name} in range of the spots")
-    gref = 1.0 / dref
-    best = None
-    for s in np.linspace(1 - max_correction, 1 + max_correction, 2001):
-        rel = np.abs(s * g[:, None] - gref[None, :]) / gref[None, :]
-        m = rel.min(axis=1)
-        n = int((m <= tolerance).sum())
-        score = (n, -float(np.sum(np.minimum(m, tolerance))))
-        if best is None or score > best[0]:
-            best = (score, s)
-    assert best is not None
-    s0 = best[1]
-    rel = np.abs(s0 * g[:, None] - gref[None, :]) / gref[None, :]
-    idx = rel.argmin(axis=1)
-    used = np.flatnonzero(rel.min(axis=1) <= tolerance)
-    if used.size == 0:
-        raise FitError(
-            f"refine_calibration: no spot within {tolerance:.1%} of a {phase.name} reflection for "
-            f"any scale within ±{max_correction:.0%}"
-        )
-    target = gref[idx[used]]
-    vec = fvec[used]
-    dirs = vec / np.linalg.norm(vec, axis=1, keepdims=True)
-    spread = np.linalg.svd(dirs, compute_uv=False)
-    if used.size >= 3 and spread[-1] > 0.2:
-
-        def resid(p: np.ndarray) -> np.ndarray:
-            m = np.array([[p[0], p[2]], [p[2], p[1]]])
-            return (np.linalg.norm(vec @ m.T, axis=1) - target) / target
-
-        fit = least_squares(resid, x0=[s0, s0, 0.0])
-        matrix = np.array([[fit.x[0], fit.x[2]], [fit.x[2], fit.x[1]]])
-        res = resid(fit.x)
-    else:
-        s = float(np.median(target / np.linalg.norm(vec, axis=1)))
-        matrix = np.eye(2) * s
-        res = (np.linalg.norm(vec, axis=1) * s - target) / target
-    evals, evecs = np.linalg.eigh(matrix)
-    if np.any(evals <= 0):
-        raise FitError(f"refine_calibration: fitted correction is not positive definite: {evals}")
-    scale = float(np.sqrt(evals.prod()))
-    vmax = evecs[:, 1]
-    # fy points down in the image: screen azimuth uses -fy
-    axis = math.degrees(math.atan2(-vmax[1], vmax[0])) % 180.0
-    labels = [flist[k][0] for k in idx[used]]
-    return CalibrationRefinement(
-        phase=phase.name,
-        matrix=matrix,
-        scale=scale,
-        anisotropy_percent=float(100 * (evals.max() / evals.min() - 1)),
-        axis_deg=axis,
-        pixel_size_nm=pixel_size_nm / scale,
-        n_spots=int(used.size),
-        rms_error_percent=float(100 * np.sqrt(np.mean(res**2))),
-        assignments=tuple(
-            f"spot {i}: {phase.name}{lab}" for i, lab in zip(used, labels, strict=True)
-        ),
-    )
-
-
-def correct_spots(
-    spots: pd.DataFrame, refinement: CalibrationRefinement, *, pixel_size_nm: float
-) -> pd.DataFrame:
-    """Spots with ``g``, ``d`` and azimuth recomputed through a calibration refinement."""
-    f = spots[["fx [1/px]", "fy [1/px]"]].to_numpy() / pixel_size_nm
-    gt = f @ refinement.matrix.T
-    out = spots.copy()
-    gn = np.linalg.norm(gt, axis=1)
-    out["g [1/nm]"] = gn
-    out["d [nm]"] = 1.0 / gn
-    out["Azimuth [deg]"] = np.degrees(np.arctan2(-gt[:, 1], gt[:, 0])) % 180.0
-    return out
-
-
 # --------------------------------------------------------------------------------------------
 # filtering
 
@@ -779,3 +632,16 @@ def fft_filter(
             mask = np.maximum(mask, np.exp(-(dx**2 + dy**2) / (2 * radius**2)))
     out = np.real(np.fft.ifft2(f * mask))
     return out + mean if keep_mean else out
+
+
+#: Calibration names that live in :mod:`.lattice_calibration` (built on this module).
+_CALIBRATION = ("CalibrationRefinement", "correct_spots", "refine_calibration")
+
+
+def __getattr__(name: str) -> Any:
+    """``from sulfurscope.microscopy.lattice import refine_calibration`` keeps working (PEP 562)."""
+    if name in _CALIBRATION:
+        from sulfurscope.microscopy import lattice_calibration
+
+        return getattr(lattice_calibration, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -22,20 +22,18 @@ noise replicas refitted from the best fit.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import ArrayLike
 from scipy.optimize import least_squares
 
 from sulfurscope.errors import FitError, SulfurscopeError
 from sulfurscope.spectra import backgrounds as _bg
 from sulfurscope.spectra import lineshapes as _ls
+from sulfurscope.spectra._peak_compile import _compile, _Compiled
 from sulfurscope.spectra.peak_model import (
     _AREA_NORMALISED,
-    _PARAMS,
-    _SHAPE_BOUNDS,
     BACKGROUNDS,
     SHAPES,
     Array,
@@ -63,26 +61,6 @@ __all__ = [
 
 # --------------------------------------------------------------------------------------------
 # compilation of the model into the linear map p = M θ + c
-
-
-@dataclass(frozen=True, slots=True)
-class _Compiled:
-    x: Array
-    model: PeakModel
-    n_comp: int
-    M: Array  # (4C + nb, P)
-    c: Array  # (4C + nb,)
-    free_names: tuple[str, ...]
-    lower: Array
-    upper: Array
-    line_comp: NDArray[np.intp]
-    line_off: Array
-    line_frac: Array
-    groups: tuple[tuple[str, NDArray[np.intp]], ...]
-    bg_names: tuple[str, ...]
-    bg_extra: Array | None = field(default=None)
-    scatter: Array | None = field(default=None)  # (P, 4L): Mᵀ restricted to the line parameters
-    line_scatter: Array | None = field(default=None)  # (4C, 4L): line parameters → components
 
 
 def _validate_xy(x: ArrayLike, y: ArrayLike) -> tuple[Array, Array]:
@@ -138,191 +116,6 @@ _FUNCS: dict[str, Callable[..., Array]] = {
     "doniach_sunjic": _ls.doniach_sunjic,
     "breit_wigner_fano": _ls.breit_wigner_fano,
 }
-
-
-def _guess_area(x: Array, y: Array, comp: Component) -> float:
-    base = np.interp(x, [x[0], x[-1]], [y[0], y[-1]])
-    h = float(np.interp(comp.center, x, y - base))
-    h = max(h, 0.05 * float(np.ptp(y)) if np.ptp(y) > 0 else 1.0)
-    nlines = 1.0 + (comp.branching if comp.splitting is not None else 0.0)
-    if comp.shape == "breit_wigner_fano":  # amplitude is a height scale: peak ≈ A (1 + q²)
-        return h / (1.0 + comp.shape_param**2) * nlines
-    if comp.shape == "doniach_sunjic":  # height ≈ A / σ^(1−α), σ = FWHM/2
-        return h * (comp.fwhm / 2.0) ** (1.0 - comp.shape_param) * nlines
-    return h * comp.fwhm * 1.064 * nlines
-
-
-def _compile(x: Array, y: Array, model: PeakModel) -> tuple[_Compiled, Array]:
-    comps = model.components
-    if not comps:
-        raise SulfurscopeError("the peak model has no components")
-    names = [c.name for c in comps]
-    if len(set(names)) != len(names):
-        raise SulfurscopeError(f"component names must be unique, got {names}")
-    index = {n: i for i, n in enumerate(names)}
-    lo_x, hi_x = float(x[0]), float(x[-1])
-    for comp in comps:
-        if comp.shape not in SHAPES:
-            raise SulfurscopeError(
-                f"component {comp.name!r}: unknown shape {comp.shape!r}, expected one of {SHAPES}"
-            )
-        if not (lo_x <= comp.center <= hi_x):
-            raise SulfurscopeError(
-                f"component {comp.name!r} at {comp.center:g} lies outside the window "
-                f"{lo_x:g}–{hi_x:g}; widen the region or drop the component"
-            )
-        if comp.fwhm <= 0:
-            raise SulfurscopeError(f"component {comp.name!r}: fwhm must be > 0, got {comp.fwhm}")
-        for ref in (comp.fwhm_of, comp.center_of, comp.area_of):
-            if ref is not None and ref not in index:
-                raise SulfurscopeError(
-                    f"component {comp.name!r} refers to unknown component {ref!r}; known: {names}"
-                )
-    C = len(comps)
-    nb = {"none": 0, "constant": 1, "linear": 2, "shirley": 2, "tougaard": 2}
-    if model.background not in nb:
-        raise SulfurscopeError(f"background must be one of {BACKGROUNDS}, got {model.background!r}")
-    if model.background_mode not in ("subtract", "model"):
-        raise SulfurscopeError(
-            f"background_mode must be 'subtract' or 'model', got {model.background_mode!r}"
-        )
-    n_bg = nb[model.background] if model.background_mode == "model" else 0
-    rows: dict[tuple[int, int], tuple[dict[int, float], float]] = {}
-    free_names: list[str] = []
-    free_init: list[float] = []
-    lower: list[float] = []
-    upper: list[float] = []
-    refs = {0: ("center_of", "center_offset"), 1: ("area_of", "area_ratio"), 2: ("fwhm_of", None)}
-
-    def resolve(
-        i: int, p: int, stack: tuple[tuple[int, int], ...] = ()
-    ) -> tuple[dict[int, float], float]:
-        if (i, p) in rows:
-            return rows[(i, p)]
-        if (i, p) in stack:
-            chain = " → ".join(names[j] for j, _ in stack + ((i, p),))
-            raise SulfurscopeError(f"circular constraint on {_PARAMS[p]}: {chain}")
-        comp = comps[i]
-        ref_attr = refs.get(p)
-        ref = getattr(comp, ref_attr[0]) if ref_attr else None
-        if ref is not None:
-            j = index[ref]
-            coef, const = resolve(j, p, stack + ((i, p),))
-            if p == 0:
-                row = (dict(coef), const + comp.center_offset)
-            elif p == 1:
-                row = ({k: v * comp.area_ratio for k, v in coef.items()}, const * comp.area_ratio)
-            else:
-                row = (dict(coef), const)
-        else:
-            raw = [comp.center, comp.area, comp.fwhm, comp.shape_param][p]
-            init = _guess_area(x, y, comp) if raw is None else float(raw)
-            vary = [comp.vary_center, comp.vary_area, comp.vary_fwhm, comp.vary_shape][p]
-            if comp.shape in ("gaussian", "lorentzian") and p == 3:
-                vary = False
-            if vary:
-                k = len(free_names)
-                free_names.append(f"{comp.name}.{_PARAMS[p]}")
-                if p == 0:
-                    b = comp.center_bounds or (lo_x, hi_x)
-                elif p == 1:
-                    b = (0.0, np.inf)
-                elif p == 2:
-                    b = comp.fwhm_bounds or (comp.fwhm / 5.0, comp.fwhm * 5.0)
-                else:
-                    b = _SHAPE_BOUNDS[comp.shape]
-                if not (b[0] <= init <= b[1]):
-                    raise SulfurscopeError(
-                        f"component {comp.name!r}: starting {_PARAMS[p]} {init:g} outside its "
-                        f"bounds {b}"
-                    )
-                lower.append(float(b[0]))
-                upper.append(float(b[1]))
-                free_init.append(float(init))
-                row = ({k: 1.0}, 0.0)
-            else:
-                row = ({}, float(init))
-        rows[(i, p)] = row
-        return row
-
-    for i in range(C):
-        for p in range(4):
-            resolve(i, p)
-    bg_names: tuple[str, ...] = ()
-    if n_bg:
-        base = float(np.mean(y[: max(1, min(model.average_points, y.size))]))
-        if model.background == "constant":
-            bg_names = ("b0",)
-            init_bg = [float(np.min(y))]
-        elif model.background == "linear":
-            bg_names = ("b0", "b1")
-            init_bg = [base, 0.0]
-        elif model.background == "shirley":
-            bg_names = ("b0", "k_shirley")
-            init_bg = [base, 0.0]
-        else:
-            bg_names = ("b0", "B_tougaard")
-            init_bg = [base, 0.0]
-        for nm, v in zip(bg_names, init_bg, strict=True):
-            free_names.append(f"background.{nm}")
-            free_init.append(v)
-            if nm in ("k_shirley", "B_tougaard"):
-                lower.append(0.0)
-                upper.append(np.inf)
-            else:
-                lower.append(-np.inf)
-                upper.append(np.inf)
-    P = len(free_names)
-    M = np.zeros((4 * C + n_bg, P))
-    c = np.zeros(4 * C + n_bg)
-    for (i, p), (coef, const) in rows.items():
-        for k, v in coef.items():
-            M[4 * i + p, k] = v
-        c[4 * i + p] = const
-    for b in range(n_bg):
-        M[4 * C + b, P - n_bg + b] = 1.0
-    line_comp, line_off, line_frac = [], [], []
-    for i, comp in enumerate(comps):
-        if comp.splitting is None:
-            line_comp.append(i)
-            line_off.append(0.0)
-            line_frac.append(1.0)
-        else:
-            r = comp.branching
-            line_comp += [i, i]
-            line_off += [0.0, float(comp.splitting)]
-            line_frac += [1.0 / (1.0 + r), r / (1.0 + r)]
-    lc = np.asarray(line_comp, dtype=np.intp)
-    groups = tuple(
-        (s, np.flatnonzero(np.array([comps[i].shape == s for i in lc])))
-        for s in SHAPES
-        if any(comps[i].shape == s for i in lc)
-    )
-    extra = None
-    if n_bg and model.background == "tougaard":
-        extra = _bg.tougaard_matrix(x, c_ev2=model.tougaard_c_ev2)
-    L = lc.size
-    S = np.zeros((4 * C, 4 * L))
-    S[(4 * lc[:, None] + np.arange(4)[None, :]).ravel(), np.arange(4 * L)] = 1.0
-    comp_ = _Compiled(
-        x=x,
-        model=model,
-        n_comp=C,
-        M=M,
-        c=c,
-        free_names=tuple(free_names),
-        lower=np.asarray(lower, dtype=float),
-        upper=np.asarray(upper, dtype=float),
-        line_comp=lc,
-        line_off=np.asarray(line_off),
-        line_frac=np.asarray(line_frac),
-        groups=groups,
-        bg_names=bg_names,
-        bg_extra=extra,
-        scatter=M[: 4 * C].T @ S,
-        line_scatter=S,
-    )
-    return comp_, np.asarray(free_init, dtype=float)
 
 
 def _full(cm: _Compiled, theta: Array) -> Array:

@@ -491,23 +491,74 @@ def fit_raman(
     """
     x, y = _check_axis(shift_cm1, intensity, allow_2d=False)
     band_set = _bands_for(model, bands)
+    xw, yw, n_spikes = _window(x, y, shift_range_cm1, remove_spikes)
+    base = raman_baseline(xw, yw, method=baseline, poly_order=poly_order)
+    net = yw - base
+    scale = _signal_scale(xw, yw, net)
+    comps, initial = _start_components(band_set, xw, net, scale)
+    if fit_background not in ("none", "constant", "linear"):
+        raise SulfurscopeError(
+            f"fit_background must be 'none', 'constant' or 'linear', got {fit_background!r}"
+        )
+    peak_model = PeakModel(
+        tuple(comps),
+        background=fit_background,
+        background_mode="model" if fit_background != "none" else "subtract",
+    )
+    res = fit_peaks(xw, net, peak_model, ftol=ftol, max_nfev=max_nfev)
+    names = [b.name for b in band_set]
+    shapes = tuple(b.shape for b in band_set)
+    height, jac_h, jac_a = _heights(res, names, shapes)
+    cov = res.covariance
+    height_err = np.sqrt(np.clip(np.einsum("ij,jk,ik->i", jac_h, cov, jac_h), 0.0, None))
+    gi = names.index("G")
+    if not (np.isfinite(height[gi]) and height[gi] > 3.0 * height_err[gi]):
+        raise FitError(
+            f"G band not found: fitted height {height[gi]:.3g} ± {height_err[gi]:.2g} counts is not "
+            "3 standard errors above zero, so I_D/I_G is undefined"
+        )
+    di = names.index(_D_NAME.get(model, "D"))
+    h_ratio, h_err, a_ratio, a_err = _ratios(height, res.area, jac_h, jac_a, cov, di, gi)
+    method = baseline if baseline not in ("imodpoly", "modpoly") else f"{baseline}({poly_order})"
+    return RamanFit(
+        model=model, band=tuple(names), shape=shapes, center_cm1=res.center,
+        center_stderr_cm1=res.center_stderr, fwhm_cm1=res.fwhm, fwhm_stderr_cm1=res.fwhm_stderr,
+        height_counts=height, height_stderr_counts=height_err, area_counts_cm1=res.area,
+        area_stderr_counts_cm1=res.area_stderr, id_ig_height=h_ratio, id_ig_height_stderr=h_err,
+        id_ig_area=a_ratio, id_ig_area_stderr=a_err, shift_range_cm1=(float(xw[0]), float(xw[-1])),
+        baseline_method=method + ("" if fit_background == "none" else f" + fitted {fit_background}"),
+        spikes_removed=n_spikes, shift_cm1=xw, intensity_counts=yw,
+        baseline_counts=base + res.background, model_counts=base + res.best_fit,
+        components_counts=res.component_curves.reshape(len(names), -1), initial=initial,
+        success=res.success, message=res.message, nfev=res.nfev, redchi=res.reduced_chi_square,
+        at_bounds=_at_bound(band_set, res, xw),
+    )
+
+
+def _window(x: np.ndarray, y: np.ndarray, shift_range_cm1: tuple[float, float],
+            remove_spikes: bool) -> tuple[np.ndarray, np.ndarray, int]:
+    """The fitted window (spikes removed when asked) and how many spikes were removed in it."""
     lo, hi = float(shift_range_cm1[0]), float(shift_range_cm1[1])
     if not lo < hi:
-        raise SulfurscopeError(f"shift_range_cm1 must be (low, high) with low < high, got {shift_range_cm1}")
+        raise SulfurscopeError(
+            f"shift_range_cm1 must be (low, high) with low < high, got {shift_range_cm1}"
+        )
     sel = (x >= lo) & (x <= hi)
     if sel.sum() < 20:
         raise SulfurscopeError(
-            f"shift_range_cm1 {shift_range_cm1} holds {int(sel.sum())} points of a spectrum spanning "
-            f"{x[0]:.0f}–{x[-1]:.0f} 1/cm; expected at least 20"
+            f"shift_range_cm1 {shift_range_cm1} holds {int(sel.sum())} points of a spectrum "
+            f"spanning {x[0]:.0f}–{x[-1]:.0f} 1/cm; expected at least 20"
         )
     if remove_spikes:
         clean = despike(y)
         n_spikes = int(np.count_nonzero((clean != y) & sel))
     else:
         clean, n_spikes = y, 0
-    xw, yw = x[sel], clean[sel]
-    base = raman_baseline(xw, yw, method=baseline, poly_order=poly_order)
-    net = yw - base
+    return x[sel], clean[sel], n_spikes
+
+
+def _signal_scale(xw: np.ndarray, yw: np.ndarray, net: np.ndarray) -> float:
+    """The largest net intensity; refused when it is not above the noise (no band)."""
     scale = float(np.max(net))
     d = np.diff(yw)
     noise = 1.4826 * float(np.median(np.abs(d - np.median(d)))) / np.sqrt(2.0)
@@ -517,6 +568,12 @@ def fit_raman(
             f"no positive signal above the baseline in the window {xw[0]:.0f}–{xw[-1]:.0f} 1/cm "
             f"(maximum {scale:.3g} counts for noise {noise:.3g}: empty or flat spectrum?)"
         )
+    return scale
+
+
+def _start_components(band_set: Sequence[RamanBand], xw: np.ndarray, net: np.ndarray,
+                      scale: float) -> tuple[list[Component], dict[str, dict[str, float]]]:
+    """Each band as a bounded component started from the data (height read at its centre)."""
     initial: dict[str, dict[str, float]] = {}
     comps = []
     for b in band_set:
@@ -532,37 +589,24 @@ def fit_raman(
             h = 0.25 * h
         fwhm = float(np.clip(b.fwhm_cm1, b.fwhm_min_cm1, b.fwhm_max_cm1))
         initial[b.name] = {"center_cm1": c, "fwhm_cm1": fwhm, "height_counts": h}
-        comps.append(
-            Component(
-                b.name,
-                c,
-                fwhm,
-                area=h * fwhm / _HEIGHT_PER_AREA_FWHM[b.shape],
-                shape=b.shape,  # type: ignore[arg-type]
-                center_bounds=(cmin, cmax),
-                fwhm_bounds=(b.fwhm_min_cm1, b.fwhm_max_cm1),
-                assignment="Raman band",
-            )
-        )
-    if fit_background not in ("none", "constant", "linear"):
-        raise SulfurscopeError(
-            f"fit_background must be 'none', 'constant' or 'linear', got {fit_background!r}"
-        )
-    peak_model = PeakModel(
-        tuple(comps),
-        background=fit_background,
-        background_mode="model" if fit_background != "none" else "subtract",
-    )
-    res = fit_peaks(xw, net, peak_model, ftol=ftol, max_nfev=max_nfev)
-    k = len(band_set)
-    names = [b.name for b in band_set]
-    shapes = tuple(b.shape for b in band_set)
+        comps.append(Component(
+            b.name, c, fwhm, area=h * fwhm / _HEIGHT_PER_AREA_FWHM[b.shape],
+            shape=b.shape,  # type: ignore[arg-type]
+            center_bounds=(cmin, cmax), fwhm_bounds=(b.fwhm_min_cm1, b.fwhm_max_cm1),
+            assignment="Raman band",
+        ))
+    return comps, initial
+
+
+def _heights(res: Any, names: list[str], shapes: tuple[str, ...]
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Band heights, and the Jacobians of heights and areas with respect to the free parameters
+    (for the covariance propagation)."""
     factor = np.array([_HEIGHT_PER_AREA_FWHM[sh] for sh in shapes])
     height = factor * res.area / res.fwhm
-    # Jacobians of heights and areas w.r.t. the free parameters, for the covariance propagation
     free = {n: i for i, n in enumerate(res.free_names)}
-    jac_h = np.zeros((k, len(free)))
-    jac_a = np.zeros((k, len(free)))
+    jac_h = np.zeros((len(names), len(free)))
+    jac_a = np.zeros((len(names), len(free)))
     for i, n in enumerate(names):
         ia, iw = free.get(f"{n}.area"), free.get(f"{n}.fwhm")
         if ia is not None:
@@ -570,59 +614,19 @@ def fit_raman(
             jac_h[i, ia] = factor[i] / res.fwhm[i]
         if iw is not None:
             jac_h[i, iw] = -factor[i] * res.area[i] / res.fwhm[i] ** 2
-    at_bound = []
+    return height, jac_h, jac_a
+
+
+def _at_bound(band_set: Sequence[RamanBand], res: Any, xw: np.ndarray) -> tuple[str, ...]:
+    out = []
     for b, c, w in zip(band_set, res.center, res.fwhm, strict=True):
         for what, v, lo_, hi_ in (
             ("center", c, max(b.center_min_cm1, xw[0]), min(b.center_max_cm1, xw[-1])),
             ("FWHM", w, b.fwhm_min_cm1, b.fwhm_max_cm1),
         ):
             if min(abs(v - lo_), abs(v - hi_)) <= 1e-4 * (hi_ - lo_):
-                at_bound.append(f"{b.name} {what}")
-    cov = res.covariance
-    height_err = np.sqrt(np.clip(np.einsum("ij,jk,ik->i", jac_h, cov, jac_h), 0.0, None))
-    gi = names.index("G")
-    if not (np.isfinite(height[gi]) and height[gi] > 3.0 * height_err[gi]):
-        raise FitError(
-            f"G band not found: fitted height {height[gi]:.3g} ± {height_err[gi]:.2g} counts is not "
-            "3 standard errors above zero, so I_D/I_G is undefined"
-        )
-    di = names.index(_D_NAME.get(model, "D"))
-    g = names.index("G")
-    h_ratio, h_err, a_ratio, a_err = _ratios(height, res.area, jac_h, jac_a, cov, di, g)
-    return RamanFit(
-        model=model,
-        band=tuple(b.name for b in band_set),
-        shape=shapes,
-        center_cm1=res.center,
-        center_stderr_cm1=res.center_stderr,
-        fwhm_cm1=res.fwhm,
-        fwhm_stderr_cm1=res.fwhm_stderr,
-        height_counts=height,
-        height_stderr_counts=height_err,
-        area_counts_cm1=res.area,
-        area_stderr_counts_cm1=res.area_stderr,
-        id_ig_height=h_ratio,
-        id_ig_height_stderr=h_err,
-        id_ig_area=a_ratio,
-        id_ig_area_stderr=a_err,
-        shift_range_cm1=(float(xw[0]), float(xw[-1])),
-        baseline_method=(
-            baseline if baseline not in ("imodpoly", "modpoly") else f"{baseline}({poly_order})"
-        )
-        + ("" if fit_background == "none" else f" + fitted {fit_background}"),
-        spikes_removed=n_spikes,
-        shift_cm1=xw,
-        intensity_counts=yw,
-        baseline_counts=base + res.background,
-        model_counts=base + res.best_fit,
-        components_counts=res.component_curves.reshape(k, -1),
-        initial=initial,
-        success=res.success,
-        message=res.message,
-        nfev=res.nfev,
-        redchi=res.reduced_chi_square,
-        at_bounds=tuple(at_bound),
-    )
+                out.append(f"{b.name} {what}")
+    return tuple(out)
 
 
 def _ratios(

@@ -568,50 +568,19 @@ def analyse_xps(
     >>> a.regions, sorted(a.quantification["Quantity"].unique())[:2]
     (('S 2p',), ['Atomic [%]', 'Li2S [%]'])
     """
-    from sulfurscope.spectra.xps_quant import (
-        quantify,
-        reduced_sulfur_fraction,
-        rsf_table,
-        sulfur_speciation,
-    )
+    from sulfurscope.spectra.xps_quant import quantification_rows
 
     cands = [s for s in spectra if s.cycle == cycle]
     if shift_ev:
         cands = [replace(s, binding_energy_ev=s.binding_energy_ev + float(shift_ev)) for s in cands]
     if not cands:
         raise SulfurscopeError(f"no spectrum for cycle {cycle}")
-    libs = {lib.split("/")[0]: lib for lib in component_libraries(table)}
-    auto_all = isinstance(components, str) and components.strip().lower() == "auto"
-    if isinstance(components, str) and region is None and not auto_all:
-        region = components.split("/")[0]
-    strict = region is not None
-    if strict:
-        key = region_key(region or "")
-        have = [s for s in cands if s.region == key]
-        if not have:
-            raise SulfurscopeError(
-                f"no region {region!r}; available: {sorted({s.region for s in cands})}"
-            )
-        if components is None:
-            components = libs.get(key, "auto")
-        targets = [(have[0], components)]
-    else:
-        targets = [
-            (s, "auto" if auto_all else libs.get(s.region, "auto"))
-            for s in cands
-            if s.region != "Survey"
-        ]
+    targets, strict = _targets(cands, region, components, table)
     regions, fits, failures, comp_tabs, curve_tabs = [], [], [], [], []
     for spec, comps in targets:
         try:
-            fit = fit_xps(
-                spec,
-                comps,
-                background=background,
-                background_mode=background_mode,
-                drop_outside=not strict or isinstance(comps, str),
-                table=table,
-            )
+            fit = fit_xps(spec, comps, background=background, background_mode=background_mode,
+                          drop_outside=not strict or isinstance(comps, str), table=table)
         except (FitError, SulfurscopeError) as exc:
             if strict:
                 raise
@@ -621,81 +590,35 @@ def analyse_xps(
         fits.append(fit)
         comp_tabs.append(component_table(fit, region=spec.region))
         curve_tabs.append(fit_curves(fit, region=spec.region))
-    rows: list[dict[str, Any]] = []
-    if isinstance(rsf, Mapping):
-        factors = {region_key(k): float(v) for k, v in rsf.items()}
-        src = "user"
-    else:
-        t = rsf_table(rsf)
-        factors = dict(zip(t["region"], t["rsf"].astype(float), strict=True))
-        src = str(rsf)
-    areas: dict[str, float] = {}
-    area_bg: dict[str, str] = {}
-    for s in cands:
-        if s.region in factors and s.region not in areas:
-            try:
-                areas[s.region] = max(region_area(s), 0.0)
-                area_bg[s.region] = "Shirley"
-            except FitError:
-                try:
-                    areas[s.region] = max(region_area(s, background="linear"), 0.0)
-                    area_bg[s.region] = "linear (Shirley had no solution in this window)"
-                except (FitError, SulfurscopeError) as exc:
-                    failures.append((s.region, f"area: {exc}"))
-            except SulfurscopeError as exc:
-                failures.append((s.region, f"area: {exc}"))
-    if areas and sum(areas.values()) > 0:
-        q = quantify(areas, rsf=factors)
-        for r in q.itertuples(index=False):
-            rows.append(
-                {
-                    "Region": r.Region,
-                    "Quantity": "Atomic [%]",
-                    "Value [%]": r[4],
-                    "Area [counts/s·eV]": r[1],
-                    "RSF": r.RSF,
-                    "RSF source": src,
-                    "Note": f"{area_bg[r.Region]}-subtracted region area, RSF source {src}",
-                }
-            )
-    for reg, fit in zip(regions, fits, strict=True):
-        names = set(fit.names)
-        if reg == "S 2p" and set(REDUCED_SULFUR) <= names:
-            rows.append(
-                {
-                    "Region": reg,
-                    "Quantity": "Reduced sulfur [%]",
-                    "Value [%]": 100 * reduced_sulfur_fraction(fit),
-                    "Area [counts/s·eV]": float(np.sum(fit.area)),
-                    "RSF": np.nan,
-                    "Note": "(Li2S + terminal + bridging S) / all S 2p",
-                }
-            )
-            sp = sulfur_speciation(fit)
-            for q_name, v in (
-                ("Residual S (S8) [%]", sp.elemental_sulfur_fraction),
-                ("Li2S2 [%]", sp.li2s2_fraction),
-                ("Li2S [%]", sp.li2s_fraction),
-            ):
-                rows.append(
-                    {
-                        "Region": reg,
-                        "Quantity": q_name,
-                        "Value [%]": 100 * v,
-                        "Area [counts/s·eV]": np.nan,
-                        "RSF": np.nan,
-                        "Note": sp.assumption,
-                    }
-                )
-    cols = ["Region", "Quantity", "Value [%]", "Area [counts/s·eV]", "RSF", "RSF source", "Note"]
+    quant = quantification_rows(cands, regions, fits, rsf, failures)
     return XPSAnalysis(
         regions=tuple(regions),
         fits=tuple(fits),
         failures=tuple(failures),
         components=pd.concat(comp_tabs, ignore_index=True) if comp_tabs else pd.DataFrame(),
         curves=pd.concat(curve_tabs, ignore_index=True) if curve_tabs else pd.DataFrame(),
-        quantification=pd.DataFrame(rows, columns=cols),
+        quantification=quant,
     )
+
+
+def _targets(
+    cands: list[XPSSpectrum], region: str | None, components: Any, table: Any
+) -> tuple[list[tuple[XPSSpectrum, Any]], bool]:
+    """The (spectrum, components) pairs to fit, and whether errors are raised (one region asked)."""
+    libs = {lib.split("/")[0]: lib for lib in component_libraries(table)}
+    auto_all = isinstance(components, str) and components.strip().lower() == "auto"
+    if isinstance(components, str) and region is None and not auto_all:
+        region = components.split("/")[0]
+    if region is None:
+        return [(s, "auto" if auto_all else libs.get(s.region, "auto"))
+                for s in cands if s.region != "Survey"], False
+    key = region_key(region)
+    have = [s for s in cands if s.region == key]
+    if not have:
+        raise SulfurscopeError(
+            f"no region {region!r}; available: {sorted({s.region for s in cands})}"
+        )
+    return [(have[0], components if components is not None else libs.get(key, "auto"))], True
 
 
 #: Quantification names that live in :mod:`.xps_quant` (built on this module), importable here too.

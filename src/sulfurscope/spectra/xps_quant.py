@@ -19,7 +19,9 @@ from sulfurscope.errors import SulfurscopeError
 from sulfurscope.spectra.peaks import PeakFit
 from sulfurscope.spectra.xps import LI2S2_ASSUMPTION, REDUCED_SULFUR, _read_csv, region_key
 
-__all__ = ["SulfurSpeciation", "quantify", "reduced_sulfur_fraction", "rsf_table", "sulfur_speciation"]
+__all__ = [
+    "QUANTIFICATION_COLUMNS",
+    "quantification_rows","SulfurSpeciation", "quantify", "reduced_sulfur_fraction", "rsf_table", "sulfur_speciation"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,3 +195,72 @@ def sulfur_speciation(
         bridging_to_terminal_ratio=a[bridging] / a[terminal] if a[terminal] > 0 else float("inf"),
         assumption=LI2S2_ASSUMPTION,
     )
+
+
+QUANTIFICATION_COLUMNS = ["Region", "Quantity", "Value [%]", "Area [counts/s·eV]", "RSF",
+                          "RSF source", "Note"]
+
+
+def _factors(rsf: Any) -> tuple[dict[str, float], str]:
+    if isinstance(rsf, Mapping):
+        return {region_key(k): float(v) for k, v in rsf.items()}, "user"
+    t = rsf_table(rsf)
+    return dict(zip(t["region"], t["rsf"].astype(float), strict=True)), str(rsf)
+
+
+def _region_areas(cands: Any, factors: dict[str, float], failures: list[tuple[str, str]]
+                  ) -> tuple[dict[str, float], dict[str, str]]:
+    """Background-subtracted area of every region with an RSF (Shirley, else linear)."""
+    from sulfurscope.errors import FitError
+    from sulfurscope.spectra.xps import region_area
+
+    areas: dict[str, float] = {}
+    how: dict[str, str] = {}
+    for s in cands:
+        if s.region not in factors or s.region in areas:
+            continue
+        try:
+            areas[s.region] = max(region_area(s), 0.0)
+            how[s.region] = "Shirley"
+        except FitError:
+            try:
+                areas[s.region] = max(region_area(s, background="linear"), 0.0)
+                how[s.region] = "linear (Shirley had no solution in this window)"
+            except (FitError, SulfurscopeError) as exc:
+                failures.append((s.region, f"area: {exc}"))
+        except SulfurscopeError as exc:
+            failures.append((s.region, f"area: {exc}"))
+    return areas, how
+
+
+def _sulfur_rows(regions: Any, fits: Any) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for reg, fit in zip(regions, fits, strict=True):
+        if reg != "S 2p" or not set(REDUCED_SULFUR) <= set(fit.names):
+            continue
+        rows.append({"Region": reg, "Quantity": "Reduced sulfur [%]",
+                     "Value [%]": 100 * reduced_sulfur_fraction(fit),
+                     "Area [counts/s·eV]": float(np.sum(fit.area)), "RSF": np.nan,
+                     "Note": "(Li2S + terminal + bridging S) / all S 2p"})
+        sp = sulfur_speciation(fit)
+        for q_name, v in (("Residual S (S8) [%]", sp.elemental_sulfur_fraction),
+                          ("Li2S2 [%]", sp.li2s2_fraction), ("Li2S [%]", sp.li2s_fraction)):
+            rows.append({"Region": reg, "Quantity": q_name, "Value [%]": 100 * v,
+                         "Area [counts/s·eV]": np.nan, "RSF": np.nan, "Note": sp.assumption})
+    return rows
+
+
+def quantification_rows(cands: Any, regions: Any, fits: Any, rsf: Any,
+                        failures: list[tuple[str, str]]) -> pd.DataFrame:
+    """The quantification table: atomic % of every region with an RSF (its background-subtracted
+    area ÷ RSF), the RSF source, and the study's sulfur numbers from the S 2p fit."""
+    factors, src = _factors(rsf)
+    areas, how = _region_areas(cands, factors, failures)
+    rows: list[dict[str, Any]] = []
+    if areas and sum(areas.values()) > 0:
+        for r in quantify(areas, rsf=factors).itertuples(index=False):
+            rows.append({"Region": r.Region, "Quantity": "Atomic [%]", "Value [%]": r[4],
+                         "Area [counts/s·eV]": r[1], "RSF": r.RSF, "RSF source": src,
+                         "Note": f"{how[r.Region]}-subtracted region area, RSF source {src}"})
+    rows += _sulfur_rows(regions, fits)
+    return pd.DataFrame(rows, columns=QUANTIFICATION_COLUMNS)
