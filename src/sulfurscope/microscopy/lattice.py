@@ -448,6 +448,54 @@ def _rms_d_error(assign: dict[int, np.ndarray], gstar: np.ndarray, dmeas: np.nda
     return float(np.sqrt(np.mean(np.square(err))))
 
 
+def _candidates(g: np.ndarray, phases: Sequence[Phase], d_min_nm: float, within: float
+                ) -> list[list[tuple[str, str, float, np.ndarray, float]]]:
+    """Per spot: the reflection families of every phase whose d is within ``within`` (relative),
+    closest first, as (phase, label, d ref, members, relative error)."""
+    fams = {p.name: _families(p, d_min_nm) for p in phases}
+    cands = []
+    for gi in g:
+        d = 1.0 / gi
+        c = [(name, label, dref, members, (d - dref) / dref)
+             for name, flist in fams.items() for label, dref, members in flist
+             if abs((d - dref) / dref) <= within]
+        c.sort(key=lambda t: abs(t[4]))
+        cands.append(c)
+    return cands
+
+
+def _hkl_text(h: np.ndarray) -> str:
+    return "(" + "".join(str(int(x)) if x >= 0 else f"-{abs(int(x))}" for x in h) + ")"
+
+
+def _spot_row(i: int, c: list, zones: dict, tolerance: float, ambiguity: float) -> tuple:
+    """One spot's phase, hkl, reference d, error, candidates, ambiguity and evidence (see
+    :func:`index_spots`)."""
+    within = [t for t in c if abs(t[4]) <= tolerance]
+    near = [t for t in c if abs(t[4]) <= ambiguity]
+    names = sorted({t[0] for t in near})
+    cand_text = ", ".join(f"{t[0]}{t[1]} {t[2]:.4f}" for t in near)
+    if not within:
+        return ("", "", np.nan, np.nan, cand_text, len(names) > 1, "")
+    # phases whose consistent zone indexing explains this spot: most spots, then smaller rms error
+    explaining = sorted({t[0] for t in within if i in zones[t[0]][1]},
+                        key=lambda n: (-zones[n][0], zones[n][3]))
+    ambiguous = len(names) > 1
+    phase = within[0][0]
+    if explaining:
+        top = zones[explaining[0]]
+        nxt = zones[explaining[1]] if len(explaining) > 1 else (0, {}, "", math.inf)
+        if top[0] >= 3 and (top[0] > nxt[0] or (top[0] == nxt[0] and top[3] < 0.5 * nxt[3])):
+            phase = explaining[0]
+            ambiguous = False
+    t = next(t for t in within if t[0] == phase)
+    label, why = t[1], ""
+    if i in zones[phase][1]:
+        label = _hkl_text(zones[phase][1][i])
+        why = f"zone of {len(zones[phase][1])} spots ({zones[phase][2]})"
+    return (phase, label, t[2], 100 * t[4], cand_text, ambiguous, why)
+
+
 def index_spots(
     spots: pd.DataFrame,
     phases: Sequence[Phase] = REFERENCE_PHASES,
@@ -496,75 +544,20 @@ def index_spots(
     chance, which is why a pair alone does not resolve.
     """
     g = _g_nm(spots)
-    fams = {p.name: (p, _families(p, d_min_nm)) for p in phases}
-    cands: list[list[tuple[str, str, float, np.ndarray, float]]] = []
-    for gi in g:
-        d = 1.0 / gi
-        c = []
-        for name, (_, flist) in fams.items():
-            for label, dref, members in flist:
-                err = (d - dref) / dref
-                if abs(err) <= max(tolerance, ambiguity):
-                    c.append((name, label, dref, members, err))
-        c.sort(key=lambda t: abs(t[4]))
-        cands.append(c)
+    cands = _candidates(g, phases, d_min_nm, max(tolerance, ambiguity))
     f = spots[["fx [1/px]", "fy [1/px]"]].to_numpy()
-    gstars = {p.name: _reciprocal_metric(p) for p in phases}
-
     gvec = np.stack([f[:, 0], -f[:, 1]], axis=1)
     zones = {
         p.name: _zone_solution(
-            p, gstars[p.name], cands, gvec, 1.0 / g, tolerance, angle_tolerance_deg
+            p, _reciprocal_metric(p), cands, gvec, 1.0 / g, tolerance, angle_tolerance_deg
         )
         for p in phases
     }
-
-    def hkl_text(h: np.ndarray) -> str:
-        return "(" + "".join(str(int(x)) if x >= 0 else f"-{abs(int(x))}" for x in h) + ")"
-
-    rows = []
-    for i, c in enumerate(cands):
-        within = [t for t in c if abs(t[4]) <= tolerance]
-        near = [t for t in c if abs(t[4]) <= ambiguity]
-        names = sorted({t[0] for t in near})
-        cand_text = ", ".join(f"{t[0]}{t[1]} {t[2]:.4f}" for t in near)
-        if not within:
-            rows.append(("", "", np.nan, np.nan, cand_text, len(names) > 1, ""))
-            continue
-        # phases whose consistent zone indexing explains this spot: most spots first, then the
-        # smaller rms d error
-        explaining = sorted(
-            {t[0] for t in within if i in zones[t[0]][1]},
-            key=lambda n: (-zones[n][0], zones[n][3]),
-        )
-        ambiguous = len(names) > 1
-        best = within[0]
-        phase = best[0]
-        if explaining:
-            top = zones[explaining[0]]
-            nxt = zones[explaining[1]] if len(explaining) > 1 else (0, {}, "", math.inf)
-            beats = top[0] > nxt[0] or (top[0] == nxt[0] and top[3] < 0.5 * nxt[3])
-            if top[0] >= 3 and beats:
-                phase = explaining[0]
-                ambiguous = False
-        t = next(t for t in within if t[0] == phase)
-        label, why = t[1], ""
-        if i in zones[phase][1]:
-            h = zones[phase][1][i]
-            label = hkl_text(h)
-            why = f"zone of {len(zones[phase][1])} spots ({zones[phase][2]})"
-        rows.append((phase, label, t[2], 100 * t[4], cand_text, ambiguous, why))
+    rows = [_spot_row(i, c, zones, tolerance, ambiguity) for i, c in enumerate(cands)]
     extra = pd.DataFrame(
         rows,
-        columns=[
-            "Phase",
-            "hkl",
-            "d ref [nm]",
-            "d error [%]",
-            "Candidates",
-            "Ambiguous",
-            "Confirmed by",
-        ],
+        columns=["Phase", "hkl", "d ref [nm]", "d error [%]", "Candidates", "Ambiguous",
+                 "Confirmed by"],
     )
     return pd.concat([spots.reset_index(drop=True), extra], axis=1)
 

@@ -315,6 +315,36 @@ _AUTO_SPLIT_DEPTH = 0.1  # EDT dynamic of a watershed seed / area-weighted d (px
 _AUTO_SPLIT_DEPTH_CLUSTER = 0.05  # the same within a touching cluster (after the top-hat)
 
 
+def _auto_sizes(min_area_px: int | str, split_depth: float | str, d_w: float, bg: str,
+                estimated: list[str]) -> tuple[int | str, float | str]:
+    """The automatic minimum area and watershed depth from the area-weighted diameter d_w."""
+    if min_area_px == "auto":
+        estimated.append("min_area_px")
+        min_area_px = (
+            max(_AUTO_MIN_AREA_FLOOR, int(round(_AUTO_MIN_AREA * math.pi * d_w**2 / 4)))
+            if np.isfinite(d_w)
+            else 20
+        )
+    if split_depth == "auto":
+        estimated.append("split_depth")
+        # particles pressed together in a cluster meet along wide necks: shallower seeds
+        factor = _AUTO_SPLIT_DEPTH_CLUSTER if bg == "tophat" else _AUTO_SPLIT_DEPTH
+        split_depth = max(1.0, factor * d_w) if np.isfinite(d_w) else 1.0
+    return min_area_px, split_depth
+
+
+def _auto_radius(radius: float | str, bg: str, d: float, d_cluster: float,
+                 estimated: list[str]) -> float:
+    if radius != "auto":
+        return float(radius)
+    scale = d_cluster if bg == "tophat" else d
+    if bg == "none" or not np.isfinite(scale):
+        return 50.0
+    estimated.append("background_radius_px")
+    factor = _AUTO_TOPHAT_RADIUS if bg == "tophat" else _AUTO_GAUSSIAN_RADIUS
+    return max(2.0, factor * scale)
+
+
 def _resolve(
     x1: np.ndarray,
     *,
@@ -355,14 +385,7 @@ def _resolve(
         estimated.append("background")
         intensity_threshold = threshold in ("auto", "otsu", "multiotsu", "local")
         bg = "tophat" if intensity_threshold and cluster > _AUTO_CLUSTER_FRACTION else "none"
-    if radius == "auto":
-        scale = d_cluster if bg == "tophat" else d
-        if bg == "none" or not np.isfinite(scale):
-            radius = 50.0
-        else:
-            estimated.append("background_radius_px")
-            factor = _AUTO_TOPHAT_RADIUS if bg == "tophat" else _AUTO_GAUSSIAN_RADIUS
-            radius = max(2.0, factor * scale)
+    radius = _auto_radius(radius, bg, d, d_cluster, estimated)
     if not fixed_bg and bg != "none":
         # threshold again on the flattened image and re-measure the particle scale there
         x = _flatten_background(x1, bg, float(radius))  # type: ignore[arg-type]
@@ -372,18 +395,7 @@ def _resolve(
         d = math.sqrt(d_n * d_w)
     if threshold == "auto":
         estimated.append("threshold")
-    if min_area_px == "auto":
-        estimated.append("min_area_px")
-        min_area_px = (
-            max(_AUTO_MIN_AREA_FLOOR, int(round(_AUTO_MIN_AREA * math.pi * d_w**2 / 4)))
-            if np.isfinite(d_w)
-            else 20
-        )
-    if split_depth == "auto":
-        estimated.append("split_depth")
-        # particles pressed together in a cluster meet along wide necks: shallower seeds
-        factor = _AUTO_SPLIT_DEPTH_CLUSTER if bg == "tophat" else _AUTO_SPLIT_DEPTH
-        split_depth = max(1.0, factor * d_w) if np.isfinite(d_w) else 1.0
+    min_area_px, split_depth = _auto_sizes(min_area_px, split_depth, d_w, bg, estimated)
     params = SegmentationParameters(
         invert=bool(invert),
         smooth_sigma_px=float(smooth_sigma_px),

@@ -396,6 +396,19 @@ def _solve(
     )
 
 
+def _areas(comps: Any, area: Array, area_std: Array, curves: Array, xa: Array
+           ) -> tuple[Array, Array]:
+    """Component areas: the area parameter for area-normalised shapes, else the integral of the
+    curve (with the parameter's relative uncertainty)."""
+    for i, comp in enumerate(comps):
+        if comp.shape not in _AREA_NORMALISED:
+            integ = float(np.trapezoid(curves[i], xa))
+            rel = area_std[i] / area[i] if area[i] != 0 else np.nan
+            area[i] = integ
+            area_std[i] = abs(integ * rel)
+    return area, area_std
+
+
 def _run_fit(
     cm: _Compiled,
     xa: Array,
@@ -413,20 +426,14 @@ def _run_fit(
     if res.status <= 0 or not np.all(np.isfinite(res.x)):
         raise FitError(f"peak fit did not converge: {res.message} (nfev={res.nfev})")
     theta = res.x
-    P = theta.size
     n = xa.size
-    resid = res.fun
-    chi2 = float(resid @ resid)
-    dof = max(n - P, 1)
-    red = chi2 / dof
-    J = res.jac
-    jtj = J.T @ J
-    cov = np.linalg.pinv(jtj, rcond=1e-12)
+    chi2 = float(res.fun @ res.fun)
+    red = chi2 / max(n - theta.size, 1)
+    cov = np.linalg.pinv(res.jac.T @ res.jac, rcond=1e-12)
     if sig is None:
         cov = cov * red
-    full_cov = cm.M @ cov @ cm.M.T
     full = _full(cm, theta[None, :])[0]
-    std_full = np.sqrt(np.clip(np.diag(full_cov), 0.0, None))
+    std_full = np.sqrt(np.clip(np.diag(cm.M @ cov @ cm.M.T), 0.0, None))
     C = cm.n_comp
     table = full[: 4 * C].reshape(C, 4)
     std_tab = std_full[: 4 * C].reshape(C, 4)
@@ -436,14 +443,7 @@ def _run_fit(
     curves = np.zeros((C, n))
     np.add.at(curves, cm.line_comp, lines)
     comps = cm.model.components
-    area = table[:, 1].copy()
-    area_std = std_tab[:, 1].copy()
-    for i, comp in enumerate(comps):
-        if comp.shape not in _AREA_NORMALISED:
-            integ = float(np.trapezoid(curves[i], xa))
-            rel = area_std[i] / area[i] if area[i] != 0 else np.nan
-            area[i] = integ
-            area_std[i] = abs(integ * rel)
+    area, area_std = _areas(comps, table[:, 1].copy(), std_tab[:, 1].copy(), curves, xa)
     total_bg = pre_bg + model_bg
     ss_tot = float(np.sum((ya - ya.mean()) ** 2))
     best = total_bg + peaks

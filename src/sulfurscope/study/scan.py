@@ -47,9 +47,13 @@ def _head(path: Path, n: int = 4096) -> bytes:
         return fh.read(n)
 
 
+#: Extension → (kind, detail) for formats known by their extension alone.
+_BY_EXTENSION = {".wdf": ("raman", "renishaw"), ".asw": ("eds", "jeol project"),
+                 ".pts": ("eds", "jeol pts")}
+
+
 def _classify(path: Path) -> ScannedFile | None:
     ext = path.suffix.lower()
-    low = str(path).lower()
     if ext in _SKIP or path.name.startswith(".") or path.name.endswith("_mask.png"):
         return None
     if ext in _CYCLER or re.fullmatch(r"\.\d{3}", ext):
@@ -61,35 +65,41 @@ def _classify(path: Path) -> ScannedFile | None:
             return None
     if ext in _XPS:
         return ScannedFile(path, "xps", ext[1:])
-    if ext == ".wdf":
-        return ScannedFile(path, "raman", "renishaw")
-    if ext == ".asw":
-        return ScannedFile(path, "eds", "jeol project")
-    if ext == ".pts":
-        return ScannedFile(path, "eds", "jeol pts")
+    if ext in _BY_EXTENSION:
+        return ScannedFile(path, *_BY_EXTENSION[ext])
     if ext in _EELS:
         return ScannedFile(path, "eels", ext[1:])
     if ext in (".hspy", ".hdf5", ".h5"):
-        signal = _hspy_signal_type(path)
-        if signal.startswith("EELS") or (not signal and "eels" in low):
-            return ScannedFile(path, "eels", "hspy")
-        if signal.startswith("EDS"):
-            return ScannedFile(path, "eds", f"hspy {signal}")
-        return ScannedFile(
-            path, "hrtem" if any(w in low for w in ("hrtem", "stem", "tem")) else "image", "hspy"
-        )
+        return _classify_hdf5(path)
     if ext in _IMAGE:
-        kind = "hrtem" if "hrtem" in low else "image"
-        return ScannedFile(path, kind, ext[1:])
+        return ScannedFile(path, "hrtem" if "hrtem" in str(path).lower() else "image", ext[1:])
     if ext in (".txt", ".csv", ".dat"):
-        head = _head(path)
-        if sum(tok in head for tok in _MACCOR_TOKENS) >= 3:
-            return ScannedFile(path, "cycler", "maccor")
-        text = head.decode("latin-1").lower()
-        if "temp" in text and ("mass" in text or "weight" in text or "tg" in text):
-            return ScannedFile(path, "tga", "csv")
-        if ext == ".txt" and "raman" in low or re.match(r"^\s*-?\d+(\.\d+)?[\s,;]+-?\d", text):
-            return ScannedFile(path, "raman", "two-column text")
+        return _classify_text(path, ext)
+    return None
+
+
+def _classify_hdf5(path: Path) -> ScannedFile:
+    low = str(path).lower()
+    signal = _hspy_signal_type(path)
+    if signal.startswith("EELS") or (not signal and "eels" in low):
+        return ScannedFile(path, "eels", "hspy")
+    if signal.startswith("EDS"):
+        return ScannedFile(path, "eds", f"hspy {signal}")
+    kind = "hrtem" if any(w in low for w in ("hrtem", "stem", "tem")) else "image"
+    return ScannedFile(path, kind, "hspy")
+
+
+def _classify_text(path: Path, ext: str) -> ScannedFile | None:
+    head = _head(path)
+    if sum(tok in head for tok in _MACCOR_TOKENS) >= 3:
+        return ScannedFile(path, "cycler", "maccor")
+    text = head.decode("latin-1").lower()
+    if "temp" in text and ("mass" in text or "weight" in text or "tg" in text):
+        return ScannedFile(path, "tga", "csv")
+    if ext == ".txt" and "raman" in str(path).lower() or re.match(
+        r"^\s*-?\d+(\.\d+)?[\s,;]+-?\d", text
+    ):
+        return ScannedFile(path, "raman", "two-column text")
     return None
 
 
@@ -204,13 +214,70 @@ def _roots_line(files: list[ScannedFile], manifest_dir: Path) -> list[str]:
     return [f"data_roots = [{_q(root)}]  # the scanned folder (files outside it are refused)"]
 
 
+_SAMPLE_LINES = [
+    "# TODO: one [[samples]] entry per material; entries below refer to samples by name.",
+    "[[samples]]",
+    'name = "sample_1"',
+    'carbon = ""               # TODO: e.g. "activated carbon"',
+    'particle_size = ""        # TODO: label, e.g. "8 um"',
+    "# particle_size_um = 8.0  # TODO: mean diameter in um (used by the model)",
+    '# sulfur_fraction = 0.49  # TODO: S mass fraction 0-1, or tga = "path/to/tga.csv"',
+    "",
+]
+_MASS_TODO = [
+    "# TODO REQUIRED: the sulfur mass — one of",
+    "# sulfur_mass_mg = ...",
+    "# loading_mg_cm2 = ...  (with area_cm2 = 1.32)",
+    "# composite_mass_mg = ...  (with the sample's sulfur_fraction or tga)",
+    "",
+]
+_SAMPLE_TODO = 'sample = "sample_1"       # TODO: which sample'
+
+
+class _Entries:
+    """Writes the manifest's entries: paths relative to the manifest, unique names."""
+
+    def __init__(self, manifest_dir: Path) -> None:
+        self.dir = manifest_dir.resolve()
+        self.used: set[str] = set()
+
+    def rel(self, p: Path) -> str:
+        return _q(Path(os.path.relpath(p.resolve(), self.dir)).as_posix())
+
+    def name(self, p: Path) -> str:
+        return f"name = {_q(_ident(p, self.used))}"
+
+    def cell(self, f: ScannedFile) -> list[str]:
+        guess = guess_protocol(f.path)
+        protocol = (f'protocol = "{guess}"  # guessed from the file name; check: rate | cycling | '
+                    "gitt | asymmetric" if guess else
+                    'protocol = "cycling"      # TODO: rate | cycling | gitt | asymmetric')
+        return ["[[cells]]", self.name(f.path), _SAMPLE_TODO,
+                f"files = [{self.rel(f.path)}]  # {f.detail}", protocol, *_MASS_TODO]
+
+    def image(self, f: ScannedFile) -> list[str]:
+        kind = "hrtem" if f.kind == "hrtem" else "sem"
+        return ["[[images]]", self.name(f.path), _SAMPLE_TODO,
+                f'kind = "{kind}"            # TODO: sem (particle sizes) or hrtem (lattice fringes)',
+                f"file = {self.rel(f.path)}", "# pixel_size_nm = ...     # TODO if the file has no "
+                "calibration", ""]
+
+    def spectrum(self, f: ScannedFile) -> list[str]:
+        role = "project" if f.kind == "eds" else "file"
+        return ["[[spectra]]", self.name(f.path), _SAMPLE_TODO, f'kind = "{f.kind}"',
+                f"files = {{ {role} = {self.rel(f.path)} }}",
+                "# options = { }           # TODO: analysis options", ""]
+
+    def eels(self, pair: dict[str, Path]) -> list[str]:
+        roles = ", ".join(f"{r} = {self.rel(p)}" for r, p in pair.items())
+        note = "" if len(pair) == 2 else "  # TODO: add the low_loss/core_loss partner if any"
+        return ["[[spectra]]", self.name(next(iter(pair.values()))), _SAMPLE_TODO,
+                'kind = "eels"', f"files = {{ {roles} }}" + note, ""]
+
+
 def manifest_text(files: list[ScannedFile], manifest_dir: Path, *, title: str = "My study") -> str:
     """A starting ``study.toml`` for the scanned files (paths relative to ``manifest_dir``)."""
-
-    def rel(p: Path) -> str:
-        return _q(Path(os.path.relpath(p.resolve(), manifest_dir.resolve())).as_posix())
-
-    used: set[str] = set()
+    w = _Entries(manifest_dir)
     lines = [
         "# study.toml written by `sulfurscope init` — edit every TODO, then run",
         "#   sulfurscope run study.toml --out results",
@@ -221,74 +288,22 @@ def manifest_text(files: list[ScannedFile], manifest_dir: Path, *, title: str = 
         'description = ""  # TODO: what the study is',
         *_roots_line(files, manifest_dir),
         "",
-        "# TODO: one [[samples]] entry per material; entries below refer to samples by name.",
-        "[[samples]]",
-        'name = "sample_1"',
-        'carbon = ""               # TODO: e.g. "activated carbon"',
-        'particle_size = ""        # TODO: label, e.g. "8 um"',
-        "# particle_size_um = 8.0  # TODO: mean diameter in um (used by the model)",
-        '# sulfur_fraction = 0.49  # TODO: S mass fraction 0-1, or tga = "path/to/tga.csv"',
-        "",
+        *_SAMPLE_LINES,
     ]
     tga = [f for f in files if f.kind == "tga"]
-    for f in tga:
-        lines.append(f"# TGA file found: {rel(f.path)} — use it as tga = ... of its sample")
-    if tga:
-        lines.append("")
-    for f in (f for f in files if f.kind == "cycler"):
-        lines += [
-            "[[cells]]",
-            f"name = {_q(_ident(f.path, used))}",
-            'sample = "sample_1"       # TODO: which sample',
-            f"files = [{rel(f.path)}]  # {f.detail}",
-            (
-                f'protocol = "{guess}"  # guessed from the file name; check: rate | cycling | gitt | asymmetric'
-                if (guess := guess_protocol(f.path))
-                else 'protocol = "cycling"      # TODO: rate | cycling | gitt | asymmetric'
-            ),
-            "# TODO REQUIRED: the sulfur mass — one of",
-            "# sulfur_mass_mg = ...",
-            "# loading_mg_cm2 = ...  (with area_cm2 = 1.32)",
-            "# composite_mass_mg = ...  (with the sample's sulfur_fraction or tga)",
-            "",
-        ]
-    for f in (f for f in files if f.kind in ("image", "hrtem")):
-        kind = "hrtem" if f.kind == "hrtem" else "sem"
-        lines += [
-            "[[images]]",
-            f"name = {_q(_ident(f.path, used))}",
-            'sample = "sample_1"       # TODO: which sample',
-            f'kind = "{kind}"            # TODO: sem (particle sizes) or hrtem (lattice fringes)',
-            f"file = {rel(f.path)}",
-            "# pixel_size_nm = ...     # TODO if the file has no calibration",
-            "",
-        ]
-    for f in (f for f in files if f.kind in ("xps", "raman", "eds")):
-        role = "project" if f.kind == "eds" else "file"
-        lines += [
-            "[[spectra]]",
-            f"name = {_q(_ident(f.path, used))}",
-            'sample = "sample_1"       # TODO: which sample',
-            f'kind = "{f.kind}"',
-            f"files = {{ {role} = {rel(f.path)} }}",
-            "# options = { }           # TODO: analysis options",
-            "",
-        ]
+    lines += [f"# TGA file found: {w.rel(f.path)} — use it as tga = ... of its sample" for f in tga]
+    lines += [""] if tga else []
+    for f in files:
+        if f.kind == "cycler":
+            lines += w.cell(f)
+    for f in files:
+        if f.kind in ("image", "hrtem"):
+            lines += w.image(f)
+    for f in files:
+        if f.kind in ("xps", "raman", "eds"):
+            lines += w.spectrum(f)
     for pair in _eels_pairs(f for f in files if f.kind == "eels"):
-        first = next(iter(pair.values()))
-        roles = ", ".join(f"{r} = {rel(p)}" for r, p in pair.items())
-        lines += [
-            "[[spectra]]",
-            f"name = {_q(_ident(first, used))}",
-            'sample = "sample_1"       # TODO: which sample',
-            'kind = "eels"',
-            f"files = {{ {roles} }}"
-            + ("" if len(pair) == 2 else "  # TODO: add the low_loss/core_loss partner if any"),
-            "",
-        ]
-    lines += [
-        "[model]",
-        "enabled = true            # fit the particle-size model (needs particle sizes and rate tests)",
-        "",
-    ]
+        lines += w.eels(pair)
+    lines += ["[model]", "enabled = true            # fit the particle-size model (needs particle "
+              "sizes and rate tests)", ""]
     return "\n".join(lines)
