@@ -264,6 +264,95 @@ def _voltage(x: np.ndarray, a: np.ndarray, i: float, sign: int, p: CyclingParame
     return p.ocv_v - p.ocv_slope_v * (xbar - 0.5) + sign * (eta + i * p.ohmic_v_per_c)
 
 
+@dataclass(frozen=True)
+class _Drive:
+    """What a half-cycle integration needs (see :func:`simulate_half_cycle`)."""
+
+    x0: np.ndarray
+    a: np.ndarray
+    i: float
+    sign: int
+    p: CyclingParameters
+    limit: float
+    extra: Callable[[np.ndarray], np.ndarray]
+    t_stop_other: float
+    other: str
+    dt_h: float
+
+
+def _synced(d: _Drive) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
+    """Every class at one conversion: closed form x(t) = x0 − sign · i t / A, and the end found as
+    the first crossing of the voltage limit on a fixed grid refined by a root search."""
+    x_start = float(d.x0[0])
+    dxdt = -d.sign * d.i / float(d.a.sum())  # discharge raises x
+    x_far = 1.0 if d.sign < 0 else 0.0
+    t_full = (x_far - x_start) / dxdt
+
+    def excess(t: np.ndarray) -> np.ndarray:
+        # > 0 beyond the limit: (V_C + η_extra − limit) · (−1 on discharge, +1 on charge)
+        t = np.asarray(t, dtype=float)
+        xx = (x_start + dxdt * t)[..., None] * np.ones(d.x0.size)
+        v = _voltage(xx, d.a, d.i, d.sign, d.p) + d.extra(t)
+        return (v - d.limit) * (1.0 if d.sign > 0 else -1.0)
+
+    t_hi = min(t_full * (1.0 - 1e-15), d.t_stop_other)
+    # first crossing: a uniform grid (≥ 48 intervals, ≤ _CROSSING_GRID_S apart, independent of the
+    # output sampling so that every caller finds the same end) plus points clustered at the end
+    # (the kinetic limit is steep there), then a root in the first bracket; the full voltage need
+    # not be monotone (crossings narrower than the grid spacing are not resolved)
+    n_uniform = int(min(max(49, np.ceil(t_hi * 3600.0 / _CROSSING_GRID_S) + 1), 4001))
+    grid = np.unique(np.concatenate(
+        [np.linspace(0.0, t_hi, n_uniform), t_hi * (1.0 - np.geomspace(1e-9, 0.5, 24))]
+    ))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ex = excess(grid)
+    beyond = np.flatnonzero(ex >= 0)
+    if beyond.size:
+        j = int(beyond[0])
+        t_end = 0.0 if j == 0 else optimize.brentq(
+            lambda t: float(excess(np.array([t]))[0]), grid[j - 1], grid[j],
+            xtol=1e-12 * max(t_hi, 1e-9), rtol=1e-13,
+        )
+        ended = "voltage"
+    elif d.t_stop_other < t_full:
+        t_end, ended = d.t_stop_other, d.other
+    else:  # never reaches the limit (no kinetic limit): everything converted
+        t_end, ended = t_full, "voltage"
+    tt = np.arange(0.0, t_end, d.dt_h) if t_end > 0 else np.zeros(0)
+    tt = np.append(tt, t_end)
+    x = x_start + dxdt * tt[:, None] * np.ones((1, d.x0.size))
+    return tt, x, np.full_like(x, dxdt), ended
+
+
+def _general(d: _Drive) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
+    """Classes at different conversions: explicit RK with the shared overpotential, ended by the
+    voltage-limit event."""
+    p, sign, i, a = d.p, d.sign, d.i, d.a
+
+    def rhs(t: float, x: np.ndarray) -> np.ndarray:
+        g = (
+            p.k_d_per_h * np.clip(1.0 - x, 0.0, 1.0) ** p.m_d
+            if sign < 0
+            else p.k_c_per_h * np.clip(x, 0.0, 1.0) ** p.m_c
+        )
+        s = float(np.sum(a * g))
+        return -sign * i * g / max(s, 1e-300)
+
+    def ev(t: float, x: np.ndarray) -> float:
+        return float(_voltage(x, a, i, sign, p)) + float(d.extra(np.array([t]))[0]) - d.limit
+
+    ev.terminal = True  # type: ignore[attr-defined]
+    sol = solve_ivp(rhs, (0.0, min(d.t_stop_other, 10.0 / i)), d.x0, method="RK45", events=ev,
+                    dense_output=True, rtol=1e-8, atol=1e-10)
+    if sol.status < 0:
+        raise SulfurscopeError(f"half-cycle integration failed: {sol.message}")
+    t_end = float(sol.t[-1])
+    ended = "voltage" if sol.status == 1 else d.other
+    tt = np.append(np.arange(0.0, t_end, d.dt_h), t_end)
+    x = sol.sol(tt).T
+    return tt, x, np.array([rhs(0.0, xi) for xi in x]), ended
+
+
 def simulate_half_cycle(
     x0: Any,
     active_share: Any,
@@ -348,91 +437,11 @@ def simulate_half_cycle(
         return HalfCycle(
             np.zeros(1), x0[None, :], np.array([v0]), np.zeros((1, x0.size)), 0.0, "empty"
         )
-    synced = np.allclose(x0, x0[0], atol=1e-12, rtol=0)
-    if synced:
-        x_start = float(x0[0])
-        # x(t) = x0 − sign · i t / A (discharge raises x)
-        dxdt = -sign * i / a_tot
-        x_far = 1.0 if sign < 0 else 0.0
-        t_full = (x_far - x_start) / dxdt
-
-        def excess(t: np.ndarray) -> np.ndarray:
-            # > 0 beyond the limit: (V_C + η_extra − limit) · (−1 on discharge, +1 on charge)
-            t = np.asarray(t, dtype=float)
-            xx = (x_start + dxdt * t)[..., None] * np.ones(x0.size)
-            v = _voltage(xx, a, i, sign, p) + extra(t)
-            return (v - limit) * (1.0 if sign > 0 else -1.0)
-
-        t_hi = min(t_full * (1.0 - 1e-15), t_stop_other)
-        # first crossing: a uniform grid (≥ 48 intervals, ≤ _CROSSING_GRID_S apart, independent of the
-        # output sampling so that every caller finds the same end) plus points clustered at the end
-        # (the kinetic limit is steep there), then a root in the first bracket; the full voltage need
-        # not be monotone (crossings narrower than the grid spacing are not resolved)
-        n_uniform = int(min(max(49, np.ceil(t_hi * 3600.0 / _CROSSING_GRID_S) + 1), 4001))
-        grid = np.unique(
-            np.concatenate(
-                [np.linspace(0.0, t_hi, n_uniform), t_hi * (1.0 - np.geomspace(1e-9, 0.5, 24))]
-            )
-        )
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ex = excess(grid)
-        beyond = np.flatnonzero(ex >= 0)
-        if beyond.size:
-            j = int(beyond[0])
-            if j == 0:
-                t_v = 0.0
-            else:
-                t_v = optimize.brentq(
-                    lambda t: float(excess(np.array([t]))[0]),
-                    grid[j - 1],
-                    grid[j],
-                    xtol=1e-12 * max(t_hi, 1e-9),
-                    rtol=1e-13,
-                )
-            t_end, ended = t_v, "voltage"
-        elif t_stop_other < t_full:
-            t_end, ended = t_stop_other, other
-        else:  # never reaches the limit (no kinetic limit): everything converted
-            t_end, ended = t_full, "voltage"
-        dt_h = sample_interval_s / 3600.0
-        tt = np.arange(0.0, t_end, dt_h) if t_end > 0 else np.zeros(0)
-        tt = np.append(tt, t_end)
-        x = x_start + dxdt * tt[:, None] * np.ones((1, x0.size))
-        rate = np.full_like(x, dxdt)
+    drive = _Drive(x0, a, i, sign, p, limit, extra, t_stop_other, other, sample_interval_s / 3600.0)
+    if np.allclose(x0, x0[0], atol=1e-12, rtol=0):
+        tt, x, rate, ended = _synced(drive)
     else:
-        # general case: explicit RK with the shared (explicit) overpotential
-        def rhs(t: float, x: np.ndarray) -> np.ndarray:
-            g = (
-                p.k_d_per_h * np.clip(1.0 - x, 0.0, 1.0) ** p.m_d
-                if sign < 0
-                else p.k_c_per_h * np.clip(x, 0.0, 1.0) ** p.m_c
-            )
-            s = float(np.sum(a * g))
-            return -sign * i * g / max(s, 1e-300)
-
-        def ev(t: float, x: np.ndarray) -> float:
-            return float(_voltage(x, a, i, sign, p)) + float(extra(np.array([t]))[0]) - limit
-
-        ev.terminal = True  # type: ignore[attr-defined]
-        t_max = min(t_stop_other, 10.0 / i)
-        sol = solve_ivp(
-            rhs,
-            (0.0, t_max),
-            x0,
-            method="RK45",
-            events=ev,
-            dense_output=True,
-            rtol=1e-8,
-            atol=1e-10,
-        )
-        if sol.status < 0:
-            raise SulfurscopeError(f"half-cycle integration failed: {sol.message}")
-        t_end = float(sol.t[-1])
-        ended = "voltage" if sol.status == 1 else other
-        dt_h = sample_interval_s / 3600.0
-        tt = np.append(np.arange(0.0, t_end, dt_h), t_end)
-        x = sol.sol(tt).T
-        rate = np.array([rhs(0.0, xi) for xi in x])
+        tt, x, rate, ended = _general(drive)
     v = _voltage(x, a, i, sign, p) + extra(tt)
     cap = float(np.sum(a * np.abs(x[-1] - x0))) * Q_THEORETICAL_SULFUR_MAH_G
     return HalfCycle(tt * 3600.0, x, np.asarray(v, dtype=float), rate, cap, ended)

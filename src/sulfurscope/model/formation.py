@@ -525,6 +525,35 @@ def _classes(
     )
 
 
+class _Trace:
+    """The time series of a formation run, segment by segment."""
+
+    def __init__(self) -> None:
+        self.t: list[np.ndarray] = []
+        self.v: list[np.ndarray] = []
+        self.i: list[np.ndarray] = []
+        self.x: list[np.ndarray] = []
+        self.xk: list[np.ndarray] = []
+
+    def add(self, sys: Any, sol: Any, tt: np.ndarray, current_c: float) -> None:
+        """Sample a solved segment at ``tt`` (dimensionless time) at the given current."""
+        ys = sol.sol(tt)
+        self.t.append(tt)
+        self.v.append(np.array([sys.voltage(ys[:, j], 1.0 if current_c else 0.0)
+                                for j in range(tt.size)]))
+        self.i.append(np.full(tt.size, current_c))
+        self.x.append(np.array([sys.converted(ys[:, j]) for j in range(tt.size)]))
+        self.xk.append(np.array([sys.class_converted(ys[:, j]) for j in range(tt.size)]))
+
+    def exhausted(self, t_hit: float, cutoff_v: float, current_c: float) -> None:
+        """Ended by exhaustion of the supply: the voltage falls to the cut-off at once."""
+        self.t.append(np.array([t_hit]))
+        self.v.append(np.array([cutoff_v]))
+        self.i.append(np.array([current_c]))
+        self.x.append(np.array([self.x[-1][-1]]))
+        self.xk.append(self.xk[-1][-1:].copy())
+
+
 def simulate_formation(
     distribution: SizeDistribution | float,
     params: FormationParameters | None = None,
@@ -599,74 +628,36 @@ def simulate_formation(
     event.terminal = True  # type: ignore[attr-defined]
     event.direction = -1  # type: ignore[attr-defined]
 
-    t_all: list[np.ndarray] = []
-    v_all: list[np.ndarray] = []
-    i_all: list[np.ndarray] = []
-    x_all: list[np.ndarray] = []
-    xk_all: list[np.ndarray] = []
+    out = _Trace()
     t0 = 0.0
     pulse = None if gitt_pulse_mah_g is None else gitt_pulse_mah_g / Q_THEORETICAL_SULFUR_MAH_G
     rest = gitt_rest_s / sys.t_c
     ended = False
+    n_seg = n_output if pulse is None else max(20, n_output // 10)
     for _ in range(100000):
         sys.current = 1.0
-        t_end = t0 + (pulse if pulse is not None else 2.0)
-        sol = solve_ivp(
-            sys.rhs,
-            (t0, t_end),
-            y,
-            method=_RankOneBDF,
-            jac=sys.jac,
-            events=event,
-            rtol=rtol,
-            atol=atol,
-            dense_output=True,
-            system=sys,
-        )
+        sol = solve_ivp(sys.rhs, (t0, t0 + (pulse if pulse is not None else 2.0)), y,
+                        method=_RankOneBDF, jac=sys.jac, events=event, rtol=rtol, atol=atol,
+                        dense_output=True, system=sys)
         if sol.status < 0:
             raise SulfurscopeError(f"formation solve failed: {sol.message}")
         t_hit = sol.t[-1]
-        tt = np.linspace(t0, t_hit, n_output if pulse is None else max(20, n_output // 10))
-        ys = sol.sol(tt)
-        t_all.append(tt)
-        v_all.append(np.array([sys.voltage(ys[:, j], 1.0) for j in range(tt.size)]))
-        i_all.append(np.full(tt.size, -c_rate))
-        x_all.append(np.array([sys.converted(ys[:, j]) for j in range(tt.size)]))
-        xk_all.append(np.array([sys.class_converted(ys[:, j]) for j in range(tt.size)]))
+        out.add(sys, sol, np.linspace(t0, t_hit, n_seg), -c_rate)
         y = sol.y[:, -1]
         t0 = t_hit
         if sol.status == 1 or pulse is None:
             ended = sol.status == 1
-            if ended and v_all[-1][-1] > p.cutoff_v:
-                # ended by exhaustion of the supply: the voltage falls to the cut-off at once
-                t_all.append(np.array([t_hit]))
-                v_all.append(np.array([p.cutoff_v]))
-                i_all.append(np.array([-c_rate]))
-                x_all.append(np.array([x_all[-1][-1]]))
-                xk_all.append(xk_all[-1][-1:].copy())
+            if ended and out.v[-1][-1] > p.cutoff_v:
+                out.exhausted(t_hit, p.cutoff_v, -c_rate)
             break
         # rest (no current, no reaction; reagent diffuses back)
         sys.current = 0.0
-        sol = solve_ivp(
-            sys.rhs,
-            (t0, t0 + rest),
-            y,
-            method=_RankOneBDF,
-            jac=sys.jac,
-            rtol=rtol,
-            atol=atol,
-            dense_output=True,
-            system=sys,
-        )
-        tt = t0 + rest * np.concatenate([[0.0], np.geomspace(1e-4, 1.0, max(20, n_output // 10))])
-        ys = sol.sol(tt)
-        t_all.append(tt)
-        v_all.append(np.array([sys.voltage(ys[:, j], 0.0) for j in range(tt.size)]))
-        i_all.append(np.zeros(tt.size))
-        x_all.append(np.array([sys.converted(ys[:, j]) for j in range(tt.size)]))
-        xk_all.append(np.array([sys.class_converted(ys[:, j]) for j in range(tt.size)]))
+        sol = solve_ivp(sys.rhs, (t0, t0 + rest), y, method=_RankOneBDF, jac=sys.jac, rtol=rtol,
+                        atol=atol, dense_output=True, system=sys)
+        out.add(sys, sol, t0 + rest * np.concatenate([[0.0], np.geomspace(1e-4, 1.0, n_seg)]), 0.0)
         y = sol.y[:, -1]
         t0 += rest
+    t_all, v_all, i_all, x_all, xk_all = out.t, out.v, out.i, out.x, out.xk
     c, th = sys.split(y)
     f_k = np.sum(th * sys.vol[None, :], axis=1)
     big_f = float(np.sum(w * f_k))

@@ -479,112 +479,97 @@ def _row(
     }
 
 
-def _run(
-    protocol: Sequence[ProtocolStep],
-    cell: CellModel,
-    *,
-    sample_interval_s: float,
-    want_series: bool,
-    formation_result: FormationResult | None = None,
-) -> tuple[list[dict[str, Any]], list[tuple[np.ndarray, np.ndarray, np.ndarray, int, bool]], Any]:
-    """Drive the protocol; the end point of every step is decided here, identically whether or not the
-    time series is wanted (``want_series`` only adds the samples)."""
-    st = _State(cell)
-    p = cell.cycling
-    rows: list[dict[str, Any]] = []
-    series: list[tuple[np.ndarray, np.ndarray, np.ndarray, int, bool]] = []
-    formation: FormationResult | None = None
-    skip_rest = False  # a rest after a step that could not run (GITT pulses past the limit)
-    at_limit: str | None = None  # mode whose voltage limit the last current step reached
-    for n, step in enumerate(protocol):
+Series = list[tuple[np.ndarray, np.ndarray, np.ndarray, int, bool]]
+
+
+class _Runner:
+    """Drives a protocol step by step; the end point of every step is decided here, identically
+    whether or not the time series is wanted (``want_series`` only adds the samples)."""
+
+    def __init__(self, cell: CellModel, sample_interval_s: float, want_series: bool,
+                 formation_result: FormationResult | None) -> None:
+        self.cell, self.st, self.p = cell, _State(cell), cell.cycling
+        self.dt, self.want_series, self.given = sample_interval_s, want_series, formation_result
+        self.rows: list[dict[str, Any]] = []
+        self.series: Series = []
+        self.formation: FormationResult | None = None
+        self.skip_rest = False  # a rest after a step that could not run (GITT pulses past limit)
+        self.at_limit: str | None = None  # mode whose voltage limit the last step reached
+
+    def step(self, n: int, step: ProtocolStep) -> None:
         if step.mode == "formation":
-            if st.formed:
-                raise SulfurscopeError(
-                    f"protocol step {n}: a cell forms only once (first discharge)"
-                )
-            if formation_result is not None:
-                fr = formation_result
-            else:
-                fr = simulate_formation(
-                    cell.distribution,
-                    cell.formation,
-                    c_rate=step.c_rate,
-                    n_cells=cell.n_cells,
-                    gitt_pulse_mah_g=step.pulse_mah_g,
-                    gitt_rest_s=step.pulse_rest_s,
-                    n_output=_FORMATION_POINTS,
-                )
-            # solid-state diffusion across each particle's radius (pristine composite), driven by each
-            # class's conversion; the rests relax it. The cycler ends the discharge when the full
-            # voltage reaches V_min.
-            v_full = fr.voltage_v - st.formation_diffusion_v(fr.time_s, fr.class_converted)
-            fr, v_form = _truncate_formation(fr, v_full, p.v_min)
-            formation = fr
-            st.form(fr.active_fraction)
-            skip_rest = False
-            at_limit = "discharge"
-            if want_series:
-                t = fr.time_s
-                if step.pulse_mah_g is None:
-                    tt = np.append(np.arange(0.0, t[-1], sample_interval_s), t[-1])
-                    v = np.interp(tt, t, v_form)
-                    ic = np.full(tt.size, -step.c_rate)
-                    series.append((tt, v, ic, n, False))
-                else:
-                    # pulses and rests as separate instrument steps
-                    rest = fr.current_c == 0
-                    edges = np.flatnonzero(np.diff(rest.astype(int))) + 1
-                    for seg in np.split(np.arange(t.size), edges):
-                        series.append(
-                            (
-                                t[seg] - t[seg[0]],
-                                v_form[seg],
-                                fr.current_c[seg],
-                                n,
-                                bool(rest[seg[0]]),
-                            )
-                        )
-            rows.append(
-                _row(
-                    n,
-                    "formation",
-                    step.c_rate,
-                    fr.capacity_mah_g,
-                    float(fr.time_s[-1]),
-                    "voltage",
-                    st,
-                )
-            )
-            continue
-        if not st.formed:
-            st.form(np.ones_like(st.w))  # a protocol without formation: all sulfur active
+            self.form(n, step)
+            return
+        if not self.st.formed:
+            self.st.form(np.ones_like(self.st.w))  # no formation: all sulfur active
         if step.mode == "rest":
-            if step.duration_s is None or step.duration_s < 0:
-                raise SulfurscopeError(f"protocol step {n}: a rest needs duration_s >= 0")
-            if skip_rest:
-                rows.append(_row(n, "rest", 0.0, 0.0, 0.0, "skipped", st))
-                continue
-            if want_series:
-                tt = np.append(np.arange(0.0, step.duration_s, sample_interval_s), step.duration_s)
-                # log-spaced early points so the relaxation is resolved
-                tt = np.unique(
-                    np.concatenate([tt, np.geomspace(1.0, max(step.duration_s, 1.0), 60)])
-                )
-                tt = tt[tt <= step.duration_s]
-                eta = st.diffusion_v(tt, 0.0)
-                u = _voltage(st.x, st.share, 0.0, -1, p)
-                series.append((tt, np.full(tt.size, float(u)) - eta, np.zeros(tt.size), n, True))
-            else:
-                st.advance(float(step.duration_s), 0.0)
-            rows.append(_row(n, "rest", 0.0, 0.0, float(step.duration_s or 0.0), "time", st))
-            continue
+            self.rest(n, step)
+        else:
+            self.current(n, step)
+
+    def form(self, n: int, step: ProtocolStep) -> None:
+        st, cell = self.st, self.cell
+        if st.formed:
+            raise SulfurscopeError(f"protocol step {n}: a cell forms only once (first discharge)")
+        fr = self.given if self.given is not None else simulate_formation(
+            cell.distribution, cell.formation, c_rate=step.c_rate, n_cells=cell.n_cells,
+            gitt_pulse_mah_g=step.pulse_mah_g, gitt_rest_s=step.pulse_rest_s,
+            n_output=_FORMATION_POINTS,
+        )
+        # solid-state diffusion across each particle's radius (pristine composite), driven by each
+        # class's conversion; the rests relax it. The cycler ends the discharge at V_min.
+        v_full = fr.voltage_v - st.formation_diffusion_v(fr.time_s, fr.class_converted)
+        fr, v_form = _truncate_formation(fr, v_full, self.p.v_min)
+        self.formation = fr
+        st.form(fr.active_fraction)
+        self.skip_rest, self.at_limit = False, "discharge"
+        if self.want_series:
+            self._formation_series(n, step, fr, v_form)
+        self.rows.append(_row(n, "formation", step.c_rate, fr.capacity_mah_g,
+                              float(fr.time_s[-1]), "voltage", st))
+
+    def _formation_series(self, n: int, step: ProtocolStep, fr: FormationResult,
+                          v_form: np.ndarray) -> None:
+        t = fr.time_s
+        if step.pulse_mah_g is None:
+            tt = np.append(np.arange(0.0, t[-1], self.dt), t[-1])
+            self.series.append((tt, np.interp(tt, t, v_form), np.full(tt.size, -step.c_rate), n,
+                                False))
+            return
+        rest = fr.current_c == 0  # pulses and rests as separate instrument steps
+        edges = np.flatnonzero(np.diff(rest.astype(int))) + 1
+        for seg in np.split(np.arange(t.size), edges):
+            self.series.append((t[seg] - t[seg[0]], v_form[seg], fr.current_c[seg], n,
+                                bool(rest[seg[0]])))
+
+    def rest(self, n: int, step: ProtocolStep) -> None:
+        st = self.st
+        if step.duration_s is None or step.duration_s < 0:
+            raise SulfurscopeError(f"protocol step {n}: a rest needs duration_s >= 0")
+        if self.skip_rest:
+            self.rows.append(_row(n, "rest", 0.0, 0.0, 0.0, "skipped", st))
+            return
+        if self.want_series:
+            tt = np.append(np.arange(0.0, step.duration_s, self.dt), step.duration_s)
+            # log-spaced early points so the relaxation is resolved
+            tt = np.unique(np.concatenate([tt, np.geomspace(1.0, max(step.duration_s, 1.0), 60)]))
+            tt = tt[tt <= step.duration_s]
+            eta = st.diffusion_v(tt, 0.0)
+            u = _voltage(st.x, st.share, 0.0, -1, self.p)
+            self.series.append((tt, np.full(tt.size, float(u)) - eta, np.zeros(tt.size), n, True))
+        else:
+            st.advance(float(step.duration_s), 0.0)
+        self.rows.append(_row(n, "rest", 0.0, 0.0, float(step.duration_s or 0.0), "time", st))
+
+    def current(self, n: int, step: ProtocolStep) -> None:
+        st = self.st
         if step.c_rate <= 0:
             raise SulfurscopeError(f"protocol step {n}: c_rate must be > 0 for {step.mode}")
-        if step.max_capacity_mah_g is not None and at_limit == step.mode:
-            # a GITT pulse after the half-cycle reached its voltage limit: the cycler has moved on
-            skip_rest = True
-            rows.append(_row(n, step.mode, step.c_rate, 0.0, 0.0, "empty", st))
-            continue
+        if step.max_capacity_mah_g is not None and self.at_limit == step.mode:
+            # a GITT pulse after the half-cycle reached its voltage limit: the cycler moved on
+            self.skip_rest = True
+            self.rows.append(_row(n, step.mode, step.c_rate, 0.0, 0.0, "empty", st))
+            return
         sign = -1 if step.mode == "discharge" else 1
         rate = -sign * step.c_rate / max(st.share.sum(), 1e-300) / 3600.0  # dx/dt, 1/s
         modes0 = st.modes.copy()
@@ -594,45 +579,37 @@ def _run(
             return -st.diffusion_at(t_s, rate)
 
         hc = simulate_half_cycle(
-            st.x,
-            st.share,
-            p,
-            c_rate=step.c_rate,
-            direction=step.mode,
-            max_capacity_mah_g=step.max_capacity_mah_g,
-            max_duration_s=step.duration_s,
-            sample_interval_s=sample_interval_s,
-            extra_voltage_v=extra,
+            st.x, st.share, self.p, c_rate=step.c_rate, direction=step.mode,
+            max_capacity_mah_g=step.max_capacity_mah_g, max_duration_s=step.duration_s,
+            sample_interval_s=self.dt, extra_voltage_v=extra,
         )
-        skip_rest = hc.ended_by == "empty"
+        self.skip_rest = hc.ended_by == "empty"
         if hc.ended_by != "empty":
             st.x = hc.x[-1].copy()
             st.modes = modes0
             st.advance(float(hc.time_s[-1]), rate)
-            at_limit = step.mode if hc.ended_by == "voltage" else None
-            if want_series:
-                series.append(
-                    (
-                        hc.time_s,
-                        hc.voltage_v,
-                        np.full(hc.time_s.size, sign * step.c_rate),
-                        n,
-                        False,
-                    )
-                )
+            self.at_limit = step.mode if hc.ended_by == "voltage" else None
+            if self.want_series:
+                self.series.append((hc.time_s, hc.voltage_v,
+                                    np.full(hc.time_s.size, sign * step.c_rate), n, False))
             st.age(float(hc.time_s[-1]) / 3600.0)
-        rows.append(
-            _row(
-                n,
-                step.mode,
-                step.c_rate,
-                hc.capacity_mah_g,
-                float(hc.time_s[-1]),
-                hc.ended_by,
-                st,
-            )
-        )
-    return rows, series, formation
+        self.rows.append(_row(n, step.mode, step.c_rate, hc.capacity_mah_g,
+                              float(hc.time_s[-1]), hc.ended_by, st))
+
+
+def _run(
+    protocol: Sequence[ProtocolStep],
+    cell: CellModel,
+    *,
+    sample_interval_s: float,
+    want_series: bool,
+    formation_result: FormationResult | None = None,
+) -> tuple[list[dict[str, Any]], Series, Any]:
+    """Drive the protocol (see :class:`_Runner`): step rows, time series, formation result."""
+    runner = _Runner(cell, sample_interval_s, want_series, formation_result)
+    for n, step in enumerate(protocol):
+        runner.step(n, step)
+    return runner.rows, runner.series, runner.formation
 
 
 def protocol_capacities(
