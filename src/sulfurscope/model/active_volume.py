@@ -386,6 +386,57 @@ class ShellFit:
         }
 
 
+def _shell_fit_data(
+    measured: pd.DataFrame, distributions: Mapping[str, Any], reference: str,
+    capacity_column: str, rate_correction: bool,
+) -> tuple[np.ndarray, np.ndarray, list[tuple[Any, np.ndarray, np.ndarray]]]:
+    """The reference curve (rates, capacities) and (distribution, rates, capacities) per other
+    sample, rates within 10 % merged (cycle-to-cycle and cell-to-cell scatter)."""
+    for col in ("Sample", C_RATE, capacity_column):
+        if col not in measured.columns:
+            raise MissingColumnError(
+                f"measured: column {col!r} missing (have {list(measured.columns)})"
+            )
+    clustered = measured.assign(**{C_RATE: cluster_rates(measured[C_RATE].to_numpy(float))})
+    table = clustered.groupby(["Sample", C_RATE], as_index=False)[capacity_column].mean()
+    missing = set(table["Sample"]) - set(distributions)
+    if missing:
+        raise SulfurscopeError(f"distributions: no size distribution for samples {sorted(missing)}")
+    ref = table[table["Sample"] == reference]
+    if len(ref) == 0:
+        raise SulfurscopeError(f"reference: sample {reference!r} not in measured table")
+    others = table[table["Sample"] != reference]
+    if len(others) == 0:
+        raise FitError("fit_shell_thickness: no sample other than the reference to fit")
+    c_ref = ref[C_RATE].to_numpy(float)
+    if c_ref.size < 2 and rate_correction:
+        raise FitError("rate_correction needs >= 2 reference rates")
+    groups = [
+        (distributions[name], g[C_RATE].to_numpy(float), g[capacity_column].to_numpy(float))
+        for name, g in others.groupby("Sample")
+    ]
+    return c_ref, ref[capacity_column].to_numpy(float), groups
+
+
+def _predicted(dist: Any, c: np.ndarray, delta: float, ref_curve: tuple[np.ndarray, np.ndarray],
+               ref_dist: Any, rate_correction: bool, weighting: str) -> np.ndarray:
+    """Model A's capacity of a sample at rates ``c`` for shell δ, from the reference curve."""
+    c_ref, q_ref = ref_curve
+    if rate_correction:
+        return predict_rate_capability(
+            (c_ref, q_ref), dist, shell_um=delta, rate_correction=True,
+            reference_distribution=ref_dist, weighting=weighting, c_rate=c,
+        ).capacity_mah_g
+    f = electrode_active_fraction(dist, shell_um=delta, weighting=weighting)
+    fr = electrode_active_fraction(ref_dist, shell_um=delta, weighting=weighting)
+    near = np.array([np.argmin(np.abs(np.log(c_ref / ci))) for ci in c])
+    if np.any(np.abs(np.log(c_ref[near] / c)) > 0.1):
+        raise SulfurscopeError(
+            "without rate_correction every rate needs a reference value within 10 %"
+        )
+    return f / fr * q_ref[near]
+
+
 def fit_shell_thickness(
     measured: pd.DataFrame,
     distributions: Mapping[str, SizeDistribution | float],
@@ -428,58 +479,15 @@ def fit_shell_thickness(
     >>> round(fit_shell_thickness(t, {"s": 1.0, "b": 8.0}, reference="s").shell_um, 2)
     0.83
     """
-    for col in ("Sample", C_RATE, capacity_column):
-        if col not in measured.columns:
-            raise MissingColumnError(
-                f"measured: column {col!r} missing (have {list(measured.columns)})"
-            )
-    # rates within 10 % (cycle-to-cycle and cell-to-cell scatter) count as one rate
-    clustered = measured.assign(**{C_RATE: cluster_rates(measured[C_RATE].to_numpy(float))})
-    table = clustered.groupby(["Sample", C_RATE], as_index=False)[capacity_column].mean()
-    missing = set(table["Sample"]) - set(distributions)
-    if missing:
-        raise SulfurscopeError(f"distributions: no size distribution for samples {sorted(missing)}")
-    ref = table[table["Sample"] == reference]
-    if len(ref) == 0:
-        raise SulfurscopeError(f"reference: sample {reference!r} not in measured table")
-    others = table[table["Sample"] != reference]
-    if len(others) == 0:
-        raise FitError("fit_shell_thickness: no sample other than the reference to fit")
-    c_ref = ref[C_RATE].to_numpy(float)
-    q_ref = ref[capacity_column].to_numpy(float)
-    if c_ref.size < 2 and rate_correction:
-        raise FitError("rate_correction needs >= 2 reference rates")
-    groups = [
-        (distributions[name], g[C_RATE].to_numpy(float), g[capacity_column].to_numpy(float))
-        for name, g in others.groupby("Sample")
-    ]
+    c_ref, q_ref, groups = _shell_fit_data(measured, distributions, reference, capacity_column,
+                                           rate_correction)
     ref_dist = distributions[reference]
 
     def predict(delta: float) -> np.ndarray:
-        out = []
-        for dist, c, _ in groups:
-            if rate_correction:
-                p = predict_rate_capability(
-                    (c_ref, q_ref),
-                    dist,
-                    shell_um=delta,
-                    rate_correction=True,
-                    reference_distribution=ref_dist,
-                    weighting=weighting,
-                    c_rate=c,
-                )
-                out.append(p.capacity_mah_g)
-            else:
-                f = electrode_active_fraction(dist, shell_um=delta, weighting=weighting)
-                fr = electrode_active_fraction(ref_dist, shell_um=delta, weighting=weighting)
-                near = np.array([np.argmin(np.abs(np.log(c_ref / ci))) for ci in c])
-                if np.any(np.abs(np.log(c_ref[near] / c)) > 0.1):
-                    raise SulfurscopeError(
-                        "without rate_correction every rate needs a reference value within 10 %"
-                    )
-                qr = q_ref[near]
-                out.append(f / fr * qr)
-        return np.concatenate(out)
+        return np.concatenate([
+            _predicted(dist, c, delta, (c_ref, q_ref), ref_dist, rate_correction, weighting)
+            for dist, c, _ in groups
+        ])
 
     q_meas = np.concatenate([q for _, _, q in groups])
 

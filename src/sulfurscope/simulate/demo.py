@@ -13,7 +13,7 @@ simulated. This is a shell: it writes files.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -95,6 +95,137 @@ def _table(header: str, entries: Mapping[str, Any]) -> str:
     return "\n".join([header, *(f"{k} = {_toml(v)}" for k, v in entries.items())]) + "\n"
 
 
+_STUDY_HEADER = (
+    f"# {SIMULATED_NOTE}\n# Written by `sulfurscope demo`: every file under raw/ was simulated by "
+    "sulfurscope's forward models.\n# Edit and rerun with `sulfurscope run study.toml --out DIR`.\n"
+)
+_STUDY_TABLE = _table(
+    "[study]",
+    {
+        "title": "sulfurscope demo: particle size and the active shell (SIMULATED DATA)",
+        "description": (
+            f"{SIMULATED_NOTE}. Activated carbon milled to ~8, ~4 and ~1 um, melt-infiltrated "
+            "with sulfur, cycled against Li (0.5-3.0 V): rate tests, long cycling and GITT per "
+            "size, SEM, HRTEM, TGA, XPS, Raman, STEM-EDS and EELS across a discharged particle."
+        ),
+    },
+)
+
+
+def _sample_tables(folder: Path, samples: Sequence[DemoSample], rng: np.random.Generator
+                   ) -> list[str]:
+    """A [[samples]] entry per sample with its simulated TGA export."""
+    from sulfurscope.simulate.tga import tga_curve, write_netzsch_tga
+
+    out = []
+    for s in samples:
+        t, m = tga_curve(s.sulfur_fraction, noise_pct=0.02, rng=rng)
+        tga = write_netzsch_tga(t, m, folder / "raw" / "tga" / f"{s.name}_tga.txt", sample=s.name,
+                                note=SIMULATED_NOTE)
+        out.append(_table("[[samples]]", {
+            "name": s.name, "carbon": f"activated carbon (0.8 nm pores), {s.milling}",
+            "particle_size": f"~{s.particle_size_um:g} um", "particle_size_um": s.particle_size_um,
+            "tga": tga.relative_to(folder).as_posix(),
+        }))
+    return out
+
+
+def _image_tables(folder: Path, samples: Sequence[DemoSample], big: DemoSample,
+                  rng: np.random.Generator) -> list[str]:
+    """SEM per sample (a Hitachi-style sidecar carries the pixel size) and one HRTEM image."""
+    from sulfurscope.simulate.microscopy import render_hrtem, render_sem, write_tiff_with_sidecar
+
+    out = []
+    for s in samples:
+        d = s.particle_size_um
+        sim = render_sem(d, 0.3 * d, pixel_size_nm=d * 1000.0 / 45.0, rng=rng)
+        tif = write_tiff_with_sidecar(sim, folder / "raw" / "sem" / f"{s.name}_sem.tif",
+                                      note=SIMULATED_NOTE)
+        out.append(_table("[[images]]", {"name": f"{s.name}_sem", "sample": s.name, "kind": "sem",
+                                         "file": tif.relative_to(folder).as_posix()}))
+    hr = render_hrtem(rng=rng)
+    hr_tif = write_tiff_with_sidecar(
+        hr, folder / "raw" / "hrtem" / f"{big.name}_discharged_hrtem.tif", note=SIMULATED_NOTE
+    )
+    out.append(_table("[[images]]", {
+        "name": f"{big.name}_hrtem", "sample": big.name, "kind": "hrtem",
+        "file": hr_tif.relative_to(folder).as_posix(), "pixel_size_nm": hr.pixel_size_nm,
+    }))
+    return out
+
+
+def _xps_tables(folder: Path, samples: Sequence[DemoSample], rng: np.random.Generator
+                ) -> list[str]:
+    """XPS of discharged cathodes: S 2p, F 1s, Li 1s, C 1s, P 2p."""
+    from sulfurscope.io.xps import write_vamas
+    from sulfurscope.simulate.xps import simulate_xps
+
+    out = []
+    for s in samples:
+        regions = [simulate_xps("S 2p/paper", areas=_s2p_areas(s.reduced_sulfur), rng=rng)]
+        for lib, ((lo, hi), areas) in _XPS_REGIONS.items():
+            e = np.arange(lo, hi + 1e-9, 0.05)
+            regions.append(simulate_xps(lib, areas=areas, energy_ev=e, rng=rng))
+        vms = write_vamas(regions, folder / "raw" / "xps" / f"{s.name}_discharged.vms",
+                          instrument=f"{SIMULATED_NOTE}")
+        out.append(_table("[[spectra]]", {"name": f"{s.name}_xps", "sample": s.name,
+                                          "kind": "xps", "file": vms.relative_to(folder).as_posix()}))
+    return out
+
+
+def _raman_tables(folder: Path, samples: Sequence[DemoSample], rng: np.random.Generator
+                  ) -> list[str]:
+    """Raman of the carbons (Fig S1)."""
+    from sulfurscope.simulate.raman import write_demo_raman
+
+    ratios = {s.name: {8.0: 1.45, 4.0: 1.55, 1.0: 1.65}.get(s.particle_size_um, 1.5)
+              for s in samples}
+    raman = write_demo_raman(folder / "raw" / "raman", ratios, rng=rng)
+    return [_table("[[spectra]]", {"name": f"{name}_raman", "sample": name, "kind": "raman",
+                                   "file": path.relative_to(folder).as_posix()})
+            for name, path in raman.items()]
+
+
+def _eds_table(folder: Path, big: DemoSample, rng: np.random.Generator) -> str:
+    """STEM-EDS across a discharged particle's surface (Fig 3c/d)."""
+    from sulfurscope.simulate.eds import write_simulated_eds
+
+    eds, _ = write_simulated_eds(folder / "raw" / "eds" / f"{big.name}_discharged_eds.hspy",
+                                 rng=rng)
+    return _table("[[spectra]]", {
+        "name": f"{big.name}_eds", "sample": big.name, "kind": "eds",
+        "files": {"project": eds.relative_to(folder).as_posix()},
+        "options": {"lines": ["S_Ka", "F_Ka"], "method": "fit",
+                    "elements": ["C", "O", "F", "S", "Cu"]},
+    })
+
+
+def _eels_table(folder: Path, big: DemoSample, rng: np.random.Generator) -> str:
+    """EELS line scan of 300 nm from the surface (Fig 3e-g), with reference edges."""
+    from sulfurscope.io.eels import write_eels
+    from sulfurscope.simulate.eels import reference_spectra, simulate_eels_line_scan
+
+    scan = simulate_eels_line_scan(rng=rng)
+    eels_dir = folder / "raw" / "eels"
+    files = {
+        "low_loss": write_eels(eels_dir / f"{big.name}_low_loss.hspy", scan.low_loss,
+                               scan.low_loss_energy_ev, position_nm=scan.position_nm,
+                               title=f"{SIMULATED_NOTE}: low-loss line scan"),
+        "core_loss": write_eels(eels_dir / f"{big.name}_core_loss.hspy", scan.core_loss,
+                                scan.core_loss_energy_ev, position_nm=scan.position_nm,
+                                title=f"{SIMULATED_NOTE}: core-loss line scan"),
+    }
+    for slot, (e, y) in reference_spectra().items():
+        files[f"reference_{slot}"] = write_eels(
+            eels_dir / "references" / f"{slot}.msa", y, e, title=f"{SIMULATED_NOTE}: {slot}"
+        )
+    return _table("[[spectra]]", {
+        "name": f"{big.name}_eels", "sample": big.name, "kind": "eels",
+        "files": {k: p.relative_to(folder).as_posix() for k, p in files.items()},
+        "options": {"edges": ["Li_K", "S_L23"]},
+    })
+
+
 def write_demo_study(
     folder: str | Path,
     *,
@@ -120,15 +251,6 @@ def write_demo_study(
     Path
         ``folder/study.toml``.
     """
-    from sulfurscope.io.eels import write_eels
-    from sulfurscope.io.xps import write_vamas
-    from sulfurscope.simulate.eds import write_simulated_eds
-    from sulfurscope.simulate.eels import reference_spectra, simulate_eels_line_scan
-    from sulfurscope.simulate.microscopy import render_hrtem, render_sem, write_tiff_with_sidecar
-    from sulfurscope.simulate.raman import write_demo_raman
-    from sulfurscope.simulate.tga import tga_curve, write_netzsch_tga
-    from sulfurscope.simulate.xps import simulate_xps
-
     folder = Path(folder)
     raw = folder / "raw"
     seeds = np.random.SeedSequence(seed).spawn(6)
@@ -141,176 +263,19 @@ def write_demo_study(
         seed=seed,
         workers=workers,
     )
-
-    parts = [
-        f"# {SIMULATED_NOTE}\n# Written by `sulfurscope demo`: every file under raw/ was simulated by "
-        "sulfurscope's forward models.\n# Edit and rerun with `sulfurscope run study.toml --out DIR`.\n",
-        _table(
-            "[study]",
-            {
-                "title": "sulfurscope demo: particle size and the active shell (SIMULATED DATA)",
-                "description": (
-                    f"{SIMULATED_NOTE}. Activated carbon milled to ~8, ~4 and ~1 um, melt-infiltrated "
-                    "with sulfur, cycled against Li (0.5-3.0 V): rate tests, long cycling and GITT per "
-                    "size, SEM, HRTEM, TGA, XPS, Raman, STEM-EDS and EELS across a discharged particle."
-                ),
-            },
-        ),
-    ]
-    for s in samples:
-        t, m = tga_curve(s.sulfur_fraction, noise_pct=0.02, rng=rng_tga)
-        tga = write_netzsch_tga(
-            t, m, raw / "tga" / f"{s.name}_tga.txt", sample=s.name, note=SIMULATED_NOTE
-        )
-        parts.append(
-            _table(
-                "[[samples]]",
-                {
-                    "name": s.name,
-                    "carbon": f"activated carbon (0.8 nm pores), {s.milling}",
-                    "particle_size": f"~{s.particle_size_um:g} um",
-                    "particle_size_um": s.particle_size_um,
-                    "tga": tga.relative_to(folder).as_posix(),
-                },
-            )
-        )
-    for c in cells:
-        parts.append(
-            _table(
-                "[[cells]]",
-                {
-                    "name": c.label,
-                    "sample": c.sample,
-                    "file": Path(c.path).relative_to(folder).as_posix(),
-                    "protocol": _PROTOCOL[c.protocol],
-                    "sulfur_mass_mg": c.sulfur_mass_mg,
-                },
-            )
-        )
-    # SEM per sample (Hitachi-style sidecar carries the pixel size), one HRTEM image
-    for s in samples:
-        d = s.particle_size_um
-        sim = render_sem(d, 0.3 * d, pixel_size_nm=d * 1000.0 / 45.0, rng=rng_img)
-        tif = write_tiff_with_sidecar(sim, raw / "sem" / f"{s.name}_sem.tif", note=SIMULATED_NOTE)
-        parts.append(
-            _table(
-                "[[images]]",
-                {
-                    "name": f"{s.name}_sem",
-                    "sample": s.name,
-                    "kind": "sem",
-                    "file": tif.relative_to(folder).as_posix(),
-                },
-            )
-        )
     big = max(samples, key=lambda s: s.particle_size_um)
-    hr = render_hrtem(rng=rng_img)
-    hr_tif = write_tiff_with_sidecar(
-        hr, raw / "hrtem" / f"{big.name}_discharged_hrtem.tif", note=SIMULATED_NOTE
-    )
-    parts.append(
-        _table(
-            "[[images]]",
-            {
-                "name": f"{big.name}_hrtem",
-                "sample": big.name,
-                "kind": "hrtem",
-                "file": hr_tif.relative_to(folder).as_posix(),
-                "pixel_size_nm": hr.pixel_size_nm,
-            },
-        )
-    )
-    # XPS of discharged cathodes: S 2p, F 1s, Li 1s, C 1s, P 2p (the smallest and largest particles)
-    for s in (big, min(samples, key=lambda s: s.particle_size_um)):
-        regions = [simulate_xps("S 2p/paper", areas=_s2p_areas(s.reduced_sulfur), rng=rng_xps)]
-        for lib, ((lo, hi), areas) in _XPS_REGIONS.items():
-            e = np.arange(lo, hi + 1e-9, 0.05)
-            regions.append(simulate_xps(lib, areas=areas, energy_ev=e, rng=rng_xps))
-        vms = write_vamas(
-            regions, raw / "xps" / f"{s.name}_discharged.vms", instrument=f"{SIMULATED_NOTE}"
-        )
-        parts.append(
-            _table(
-                "[[spectra]]",
-                {
-                    "name": f"{s.name}_xps",
-                    "sample": s.name,
-                    "kind": "xps",
-                    "file": vms.relative_to(folder).as_posix(),
-                },
-            )
-        )
-    # Raman of the carbons (Fig S1)
-    raman = write_demo_raman(
-        raw / "raman",
-        {s.name: {8.0: 1.45, 4.0: 1.55, 1.0: 1.65}.get(s.particle_size_um, 1.5) for s in samples},
-        rng=rng_raman,
-    )
-    for name, path in raman.items():
-        parts.append(
-            _table(
-                "[[spectra]]",
-                {
-                    "name": f"{name}_raman",
-                    "sample": name,
-                    "kind": "raman",
-                    "file": path.relative_to(folder).as_posix(),
-                },
-            )
-        )
-    # STEM-EDS across a discharged particle's surface (Fig 3c/d)
-    eds, _ = write_simulated_eds(raw / "eds" / f"{big.name}_discharged_eds.hspy", rng=rng_eds)
-    parts.append(
-        _table(
-            "[[spectra]]",
-            {
-                "name": f"{big.name}_eds",
-                "sample": big.name,
-                "kind": "eds",
-                "files": {"project": eds.relative_to(folder).as_posix()},
-                "options": {
-                    "lines": ["S_Ka", "F_Ka"],
-                    "method": "fit",
-                    "elements": ["C", "O", "F", "S", "Cu"],
-                },
-            },
-        )
-    )
-    # EELS line scan of 300 nm from the surface (Fig 3e-g), with reference edges
-    scan = simulate_eels_line_scan(rng=rng_eels)
-    eels_dir = raw / "eels"
-    files = {
-        "low_loss": write_eels(
-            eels_dir / f"{big.name}_low_loss.hspy",
-            scan.low_loss,
-            scan.low_loss_energy_ev,
-            position_nm=scan.position_nm,
-            title=f"{SIMULATED_NOTE}: low-loss line scan",
-        ),
-        "core_loss": write_eels(
-            eels_dir / f"{big.name}_core_loss.hspy",
-            scan.core_loss,
-            scan.core_loss_energy_ev,
-            position_nm=scan.position_nm,
-            title=f"{SIMULATED_NOTE}: core-loss line scan",
-        ),
-    }
-    for slot, (e, y) in reference_spectra().items():
-        files[f"reference_{slot}"] = write_eels(
-            eels_dir / "references" / f"{slot}.msa", y, e, title=f"{SIMULATED_NOTE}: {slot}"
-        )
-    parts.append(
-        _table(
-            "[[spectra]]",
-            {
-                "name": f"{big.name}_eels",
-                "sample": big.name,
-                "kind": "eels",
-                "files": {k: p.relative_to(folder).as_posix() for k, p in files.items()},
-                "options": {"edges": ["Li_K", "S_L23"]},
-            },
-        )
-    )
+    small = min(samples, key=lambda s: s.particle_size_um)
+    parts = [_STUDY_HEADER, _STUDY_TABLE]
+    parts += _sample_tables(folder, samples, rng_tga)
+    parts += [_table("[[cells]]", {
+        "name": c.label, "sample": c.sample, "file": Path(c.path).relative_to(folder).as_posix(),
+        "protocol": _PROTOCOL[c.protocol], "sulfur_mass_mg": c.sulfur_mass_mg,
+    }) for c in cells]
+    parts += _image_tables(folder, samples, big, rng_img)
+    parts += _xps_tables(folder, (big, small), rng_xps)
+    parts += _raman_tables(folder, samples, rng_raman)
+    parts.append(_eds_table(folder, big, rng_eds))
+    parts.append(_eels_table(folder, big, rng_eels))
     parts.append(_table("[model]", {"enabled": True, "n_classes": 8, "n_cells": 20}))
     manifest = folder / "study.toml"
     atomic_write_bytes(manifest, "\n".join(parts).encode("utf-8"))

@@ -85,6 +85,24 @@ def _rest_times(rest_s: float, sample_s: float) -> np.ndarray:
     return t[(t > 0) & (t <= rest_s)]
 
 
+class _Segments:
+    """Pulses and rests as they are generated."""
+
+    def __init__(self) -> None:
+        self.t: list[np.ndarray] = []
+        self.v: list[np.ndarray] = []
+        self.c: list[np.ndarray] = []
+        self.step: list[np.ndarray] = []
+        self.rest: list[np.ndarray] = []
+
+    def add(self, t: np.ndarray, v: np.ndarray, current: float, step: int, rest: bool) -> None:
+        self.t.append(t)
+        self.v.append(v)
+        self.c.append(np.full(len(t), current))
+        self.step.append(np.full(len(t), step, dtype=np.int64))
+        self.rest.append(np.full(len(t), rest, dtype=bool))
+
+
 def simulate_gitt(
     *,
     particle_size_um: float,
@@ -161,26 +179,18 @@ def simulate_gitt(
     )
     pulse_grid = np.unique(np.concatenate([[0.0], pulse_grid[pulse_grid < t_pulse], [t_pulse]]))
 
-    ts, vs, cs, steps, rests = [], [], [], [], []
-    t0 = 0.0
+    out = _Segments()
+    ti = np.concatenate([[0.0], _rest_times(initial_rest_s, sample_s)])
     y = 0.0  # lithiated fraction of the accessible capacity
-    # initial rest
-    ti = _rest_times(initial_rest_s, sample_s)
-    ti = np.concatenate([[0.0], ti])
-    ts.append(ti)
-    vs.append(np.full(len(ti), float(_ocv(y))))
-    cs.append(np.zeros(len(ti)))
-    steps.append(np.zeros(len(ti), dtype=np.int64))
-    rests.append(np.ones(len(ti), dtype=bool))
+    out.add(ti, np.full(len(ti), float(_ocv(y))), 0.0, 0, True)  # initial rest
     t0 = float(ti[-1])
     for h in range(1, n_half_cycles + 1):
         s = -1 if h % 2 == 1 else 1  # discharge first
         tau = gitt_tau_s(particle_size_um, h, tau_at_8um_s=tau_at_8um_s, tau_later_s=tau_later_s)
         eta = overpotential_v * (1.5 if h == 1 else 1.0)
         for _ in range(1000):
-            dy = pulse_mah_g / q_acc
             tp = pulse_grid
-            yy = y - s * dy * tp / t_pulse  # discharge (s=-1) raises y
+            yy = y - s * (pulse_mah_g / q_acc) * tp / t_pulse  # discharge (s=-1) raises y
             vp = _ocv(yy) + s * (ir_drop_v + eta * (1.0 - np.exp(-tp / tau)))
             beyond = (vp < v_min) | (yy > 0.9995) if s < 0 else (vp > v_max) | (yy < 0.0005)
             cut = bool(beyond[1:].any())
@@ -188,22 +198,15 @@ def simulate_gitt(
                 n_keep = int(np.flatnonzero(beyond[1:])[0]) + 1  # first sample beyond the limit
                 tp, vp, yy = tp[: n_keep + 1], vp[: n_keep + 1], yy[: n_keep + 1]
             t_end = float(tp[-1])
-            ts.append(t0 + tp + (1e-3 if len(ts) else 0.0))
-            vs.append(vp)
-            cs.append(np.full(len(tp), s * i_ma))
-            steps.append(np.full(len(tp), h, dtype=np.int64))
-            rests.append(np.zeros(len(tp), dtype=bool))
+            out.add(t0 + tp + 1e-3, vp, s * i_ma, h, False)
             y = float(yy[-1])
             eta_end = eta * (1.0 - np.exp(-t_end / tau))
-            vr = _ocv(y) + s * eta_end * np.exp(-rest_grid / tau)
-            ts.append(t0 + t_end + rest_grid)
-            vs.append(vr)
-            cs.append(np.zeros(len(rest_grid)))
-            steps.append(np.full(len(rest_grid), h, dtype=np.int64))
-            rests.append(np.ones(len(rest_grid), dtype=bool))
+            out.add(t0 + t_end + rest_grid, _ocv(y) + s * eta_end * np.exp(-rest_grid / tau), 0.0,
+                    h, True)
             t0 = t0 + t_end + rest_s
             if cut or y >= 0.999 or y <= 0.001:
                 break
+    ts, vs, cs, steps, rests = out.t, out.v, out.c, out.step, out.rest
     t = np.concatenate(ts)
     v = (
         np.concatenate(vs) + rng.normal(0.0, noise_v, size=len(t))
