@@ -22,9 +22,10 @@ sys.path.insert(0, str(ROOT))
 
 
 def main() -> None:
+    from tests.microscopy._masks import CASES, baseline_median_ecd, truth_median_ecd, window
+
     from sulfurscope.analysis import run_files
     from sulfurscope.io.images import read_image
-    from tests.microscopy._masks import CASES, baseline_median_ecd, truth_median_ecd, window
 
     folder = Path(os.environ.get("SULFURSCOPE_REALDATA", ROOT.parent / "shared" / "data")) / "images"
     print("| image | truth median ECD [px] (n) | sulfurscope [px] | error | baseline [px] | error | "

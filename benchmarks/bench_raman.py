@@ -23,12 +23,8 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 
 from sulfurscope.io.raman import read_raman  # noqa: E402
-from sulfurscope.spectra.raman import (  # noqa: E402
-    RAMAN_BAND_SETS,
-    despike,
-    fit_raman_map,
-    raman_baseline,
-)
+from sulfurscope.spectra.raman import RAMAN_BAND_SETS, despike, raman_baseline
+from sulfurscope.spectra.raman_map import fit_raman_map
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("SULFURSCOPE_REALDATA", ROOT.parent / "shared" / "data"))

@@ -14,7 +14,10 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SRC = ROOT / "src" / "sulfurscope"
 MAX_MODULE_LINES = 800
-MAX_FUNCTION_LINES = 80  # docstring included
+#: Lines of a function's signature and body, its docstring not counted: the numpydoc docstring the
+#: style asks for (parameters, returns, raises, equations, examples) is documentation, and forcing it
+#: under the same 80 lines would push it out of the code it documents.
+MAX_FUNCTION_LINES = 80
 MAX_COMPLEXITY = 15
 
 #: Functions allowed over MAX_FUNCTION_LINES, with the reason (kept empty unless justified).
@@ -100,7 +103,13 @@ def _functions():
         tree = ast.parse(p.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-                yield f"{p.relative_to(SRC)}::{node.name}", node.end_lineno - node.lineno + 1
+                n = node.end_lineno - node.lineno + 1
+                first = node.body[0] if node.body else None
+                if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(
+                    first.value.value, str
+                ):
+                    n -= first.end_lineno - first.lineno + 1
+                yield f"{p.relative_to(SRC)}::{node.name}", n
 
 
 def test_functions_fit_a_screen():

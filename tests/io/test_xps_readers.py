@@ -310,7 +310,7 @@ def test_specs_xy_multiregion_matches_pynxtools_xps() -> None:
 
 
 
-def _casa_columns_export(vamas: XPSData, *, be_half: bool) -> str:
+def _casa_columns_export(vamas, *, be_half: bool) -> str:
     """A CasaXPS 'export to text' (Columns of Tables) of every block of a real VAMAS file: one
     ``Cycle 0:Group:Region`` block each, a K.E./Counts half and (optionally) a B.E./CPS half."""
     out = []

@@ -13,15 +13,14 @@ from sulfurscope.errors import FitError
 from sulfurscope.microscopy.lattice import (
     REFERENCE_PHASES,
     Phase,
-    correct_spots,
     fft_filter,
     index_spots,
     interplanar_angle,
     lattice_spacings,
     reference_spacings,
-    refine_calibration,
     spot_angles,
 )
+from sulfurscope.microscopy.lattice_calibration import correct_spots, refine_calibration
 from tests.conftest import realdata_path
 from tests.microscopy._synth import render_lattice
 

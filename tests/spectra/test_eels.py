@@ -18,15 +18,13 @@ from sulfurscope.spectra.eels import (
     align_zero_loss,
     edge_integrals,
     edge_window,
-    fingerprint_edge,
-    line_scan_profile,
-    moving_average,
     power_law,
     power_law_background,
     relative_thickness,
     subtract_background,
     zero_loss_centres,
 )
+from sulfurscope.spectra.eels_scan import fingerprint_edge, line_scan_profile, moving_average
 from tests.conftest import realdata_path
 
 EELS = ("spectro", "eels")
@@ -409,7 +407,7 @@ def test_moving_average_stays_within_the_data(values, window):
 def test_fingerprint_pixels_agrees_with_the_single_spectrum_function(sim):
     """Per-pixel fingerprints = fingerprint_edge on each background-subtracted pixel; the LiF-rich
     surface pixels pick LiF; references that do not cover the window are left out."""
-    from sulfurscope.spectra.eels import fingerprint_pixels
+    from sulfurscope.spectra.eels_scan import fingerprint_pixels
 
     refs = reference_spectra()
     edge = EDGE_TABLE["Li_K"]

@@ -21,11 +21,10 @@ from sulfurscope.spectra.raman import (
     despike,
     find_spikes,
     fit_raman,
-    fit_raman_map,
     raman_baseline,
     raman_curves,
-    raman_tables,
 )
+from sulfurscope.spectra.raman_map import fit_raman_map, raman_tables
 from tests.conftest import realdata_path
 
 X = np.linspace(900.0, 2100.0, 900)

@@ -13,16 +13,18 @@ from sulfurscope.spectra.xps import (
     ENERGY,
     INTENSITY,
     XPSSpectrum,
-    analyse_xps,
     component_libraries,
     component_library,
     component_table,
     fit_curves,
     fit_xps,
-    quantify,
-    reduced_sulfur_fraction,
     region_area,
     region_key,
+)
+from sulfurscope.spectra.xps_analysis import analyse_xps
+from sulfurscope.spectra.xps_quant import (
+    quantify,
+    reduced_sulfur_fraction,
     rsf_table,
     sulfur_speciation,
 )

@@ -158,7 +158,7 @@ def _profile(cl: Any, integ: Any, thick: Any, options: EelsOptions) -> pd.DataFr
     import numpy as np
     import pandas as pd
 
-    from sulfurscope.spectra.eels import line_scan_profile
+    from sulfurscope.spectra.eels_scan import line_scan_profile
 
     pos = _positions(cl)
     if cl.counts.reshape(-1, cl.energy_ev.size).shape[0] != pos.size:
@@ -187,11 +187,8 @@ def _fingerprint_curves(cl: Any, edge: Any, refs: Mapping[str, Any], method: str
     import numpy as np
     import pandas as pd
 
-    from sulfurscope.spectra.eels import (
-        fingerprint_edge,
-        power_law_background,
-        subtract_background,
-    )
+    from sulfurscope.spectra.eels import power_law_background, subtract_background
+    from sulfurscope.spectra.eels_scan import fingerprint_edge
 
     e = cl.energy_ev
     flat = cl.counts.reshape(-1, e.size)
@@ -227,7 +224,7 @@ def _fingerprints(
 ) -> dict[str, pd.DataFrame]:
     import pandas as pd
 
-    from sulfurscope.spectra.eels import fingerprint_pixels
+    from sulfurscope.spectra.eels_scan import fingerprint_pixels
 
     per_pixel, curves = [], []
     for w in edges:

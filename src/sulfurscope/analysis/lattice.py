@@ -119,7 +119,7 @@ def _region(options: LatticeOptions) -> tuple[int, int, int, int] | None:
 
 def _calibrate(spots: Any, phases: list[Any], px: float | None, options: LatticeOptions) -> Any:
     from sulfurscope.analysis._options import OptionError
-    from sulfurscope.microscopy.lattice import correct_spots, refine_calibration
+    from sulfurscope.microscopy.lattice_calibration import correct_spots, refine_calibration
 
     if options.calibrate_with is None:
         return spots, None

@@ -83,7 +83,7 @@ def analyse_raman(
     """
     import numpy as np
 
-    from sulfurscope.spectra.raman import raman_tables
+    from sulfurscope.spectra.raman_map import raman_tables
 
     options = options or RamanOptions()
     lo, hi = options.shift_range_cm1

@@ -138,7 +138,7 @@ def analyse_xps_file(
     AnalysisResult
         Tables ``xps_*``; a ``fit_failed`` flag per region that could not be fitted.
     """
-    from sulfurscope.spectra.xps import analyse_xps
+    from sulfurscope.spectra.xps_analysis import analyse_xps
 
     options = options or XpsOptions()
     if options.components == "casa":

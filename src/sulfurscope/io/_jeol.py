@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from sulfurscope.errors import FileFormatError, SulfurscopeError
-from sulfurscope.io.eds import _JTYPE, EdsData, JeolMap, _float, _get
+from sulfurscope.io._eds_types import _JTYPE, EdsData, JeolMap, _float, _get
 from sulfurscope.spectra.eds import SpectrumImage, bin_spectrum_image
 
 

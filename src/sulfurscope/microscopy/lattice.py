@@ -24,7 +24,7 @@ import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -626,15 +626,3 @@ def fft_filter(
     out = np.real(np.fft.ifft2(f * mask))
     return out + mean if keep_mean else out
 
-
-#: Calibration names that live in :mod:`.lattice_calibration` (built on this module).
-_CALIBRATION = ("CalibrationRefinement", "correct_spots", "refine_calibration")
-
-
-def __getattr__(name: str) -> Any:
-    """``from sulfurscope.microscopy.lattice import refine_calibration`` keeps working (PEP 562)."""
-    if name in _CALIBRATION:
-        from sulfurscope.microscopy import lattice_calibration
-
-        return getattr(lattice_calibration, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

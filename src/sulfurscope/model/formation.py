@@ -51,7 +51,7 @@ group Λ_s = β_shell Λ/(εσ). Model B approaches it only in one limit, and wi
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -525,6 +525,30 @@ def _classes(
     )
 
 
+def _cutoff_event(sys: Any, cutoff_v: float) -> Callable[[float, np.ndarray], float]:
+    """The solver's terminal event: the cut-off voltage, or exhaustion of the reagent supply (S
+    below a floor: V → −∞ there)."""
+
+    def event(t: float, yy: np.ndarray) -> float:
+        cc, th = sys.split(yy)
+        s = float(np.sum(sys.wv * cc * (1.0 - th)))
+        exhausted = np.log(max(s, 1e-300) / _S_FLOOR)
+        return min(sys.voltage(yy, sys.current) - cutoff_v, exhausted)
+
+    event.terminal = True  # type: ignore[attr-defined]
+    event.direction = -1  # type: ignore[attr-defined]
+    return event
+
+
+def _check_formation(p: FormationParameters, c_rate: float, n_cells: int) -> None:
+    if c_rate <= 0 or not np.isfinite(c_rate):
+        raise SulfurscopeError(f"c_rate: expected > 0, got {c_rate!r}")
+    if n_cells < 4:
+        raise SulfurscopeError(f"n_cells: expected >= 4, got {n_cells!r}")
+    if not (0 < p.beta <= 1) or p.sigma < 0 or not (0 < p.porosity <= 1) or p.diffusivity_m2_s <= 0:
+        raise SulfurscopeError(f"FormationParameters out of range: {p.to_dict()}")
+
+
 class _Trace:
     """The time series of a formation run, segment by segment."""
 
@@ -607,27 +631,13 @@ def simulate_formation(
     0.6
     """
     p = params or FormationParameters()
-    if c_rate <= 0 or not np.isfinite(c_rate):
-        raise SulfurscopeError(f"c_rate: expected > 0, got {c_rate!r}")
-    if n_cells < 4:
-        raise SulfurscopeError(f"n_cells: expected >= 4, got {n_cells!r}")
-    if not (0 < p.beta <= 1) or p.sigma < 0 or not (0 < p.porosity <= 1) or p.diffusivity_m2_s <= 0:
-        raise SulfurscopeError(f"FormationParameters out of range: {p.to_dict()}")
+    _check_formation(p, c_rate, n_cells)
     d_um, w = _classes(distribution)
     sys = _System(d_um * 0.5e-6, w, p, c_rate, n_cells, grid_power)
     sys.sparse_local = True
     y = np.tile(np.concatenate([np.ones(n_cells), np.zeros(n_cells)]), sys.k)
 
-    def event(t: float, yy: np.ndarray) -> float:
-        # the cut-off voltage, or exhaustion of the reagent supply (S below a floor: V → −∞ there)
-        cc, th = sys.split(yy)
-        s = float(np.sum(sys.wv * cc * (1.0 - th)))
-        exhausted = np.log(max(s, 1e-300) / _S_FLOOR)
-        return min(sys.voltage(yy, sys.current) - p.cutoff_v, exhausted)
-
-    event.terminal = True  # type: ignore[attr-defined]
-    event.direction = -1  # type: ignore[attr-defined]
-
+    event = _cutoff_event(sys, p.cutoff_v)
     out = _Trace()
     t0 = 0.0
     pulse = None if gitt_pulse_mah_g is None else gitt_pulse_mah_g / Q_THEORETICAL_SULFUR_MAH_G

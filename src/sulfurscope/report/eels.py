@@ -16,13 +16,8 @@ from matplotlib.figure import Figure
 
 from sulfurscope.errors import SulfurscopeError
 from sulfurscope.report._style import cell_colours, new_figure
-from sulfurscope.spectra.eels import (
-    EdgeIntegrals,
-    EdgeWindow,
-    LineScanProfile,
-    ThicknessResult,
-    power_law,
-)
+from sulfurscope.spectra.eels import EdgeIntegrals, EdgeWindow, ThicknessResult, power_law
+from sulfurscope.spectra.eels_scan import LineScanProfile
 
 __all__ = [
     "fig_eels_core_loss",

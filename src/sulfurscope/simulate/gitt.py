@@ -85,6 +85,14 @@ def _rest_times(rest_s: float, sample_s: float) -> np.ndarray:
     return t[(t > 0) & (t <= rest_s)]
 
 
+def _pulse_times(t_pulse: float, sample_s: float) -> np.ndarray:
+    """Sample times of a pulse: regular plus log-spaced early points, from 0 to its end."""
+    grid = np.unique(
+        np.concatenate([np.geomspace(1.0, t_pulse, 25), np.arange(0, t_pulse, sample_s)])
+    )
+    return np.unique(np.concatenate([[0.0], grid[grid < t_pulse], [t_pulse]]))
+
+
 class _Segments:
     """Pulses and rests as they are generated."""
 
@@ -174,10 +182,7 @@ def simulate_gitt(
     i_ma = c_rate * Q_THEORETICAL_SULFUR_MAH_G * sulfur_mass_mg / 1000.0
     t_pulse = pulse_mah_g / (c_rate * Q_THEORETICAL_SULFUR_MAH_G) * SECONDS_PER_HOUR
     rest_grid = _rest_times(rest_s, sample_s)
-    pulse_grid = np.unique(
-        np.concatenate([np.geomspace(1.0, t_pulse, 25), np.arange(0, t_pulse, sample_s)])
-    )
-    pulse_grid = np.unique(np.concatenate([[0.0], pulse_grid[pulse_grid < t_pulse], [t_pulse]]))
+    pulse_grid = _pulse_times(t_pulse, sample_s)
 
     out = _Segments()
     ti = np.concatenate([[0.0], _rest_times(initial_rest_s, sample_s)])

@@ -89,9 +89,7 @@ from sulfurscope.spectra.raman_map import (
 )
 from sulfurscope.spectra.tga import TGAResult, sulfur_fraction
 from sulfurscope.spectra.xps import (
-    XPSAnalysis,
     XPSSpectrum,
-    analyse_xps,
     auto_components,
     component_libraries,
     component_library,
@@ -100,6 +98,7 @@ from sulfurscope.spectra.xps import (
     fit_xps,
     region_area,
 )
+from sulfurscope.spectra.xps_analysis import XPSAnalysis, analyse_xps
 from sulfurscope.spectra.xps_quant import (
     quantify,
     reduced_sulfur_fraction,

@@ -738,22 +738,3 @@ def subtract_background(
 # --------------------------------------------------------------------------------------------------
 # fingerprinting
 
-
-#: Line-scan names that live in :mod:`.eels_scan` (built on this module), importable from here too.
-_SCAN = (
-    "FingerprintResult",
-    "LineScanProfile",
-    "fingerprint_edge",
-    "fingerprint_pixels",
-    "line_scan_profile",
-    "moving_average",
-)
-
-
-def __getattr__(name: str) -> Any:
-    """``from sulfurscope.spectra.eels import line_scan_profile`` keeps working (PEP 562)."""
-    if name in _SCAN:
-        from sulfurscope.spectra import eels_scan
-
-        return getattr(eels_scan, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

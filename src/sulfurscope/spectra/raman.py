@@ -650,15 +650,3 @@ def _ratios(
         out += [ratio, float(np.sqrt(var)) if var >= 0 else np.nan]
     return out[0], out[1], out[2], out[3]
 
-
-#: Map names that live in :mod:`.raman_map` (built on this module), importable from here too.
-_MAP = ('RamanMapFit', 'fit_raman_map', 'raman_tables')
-
-
-def __getattr__(name: str) -> Any:
-    """``from sulfurscope.spectra.raman import fit_raman_map`` keeps working (PEP 562)."""
-    if name in _MAP:
-        from sulfurscope.spectra import raman_map
-
-        return getattr(raman_map, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
