@@ -61,7 +61,8 @@ class ReadLimits:
     seconds_per_mb : float
         Extra seconds per MB of file (0.5 s/MB: a 1 GB Arbin database gets ~9 min).
     memory_mb : float
-        Memory a reader may allocate beyond what the process already holds (2048 MB).
+        Memory a reader may allocate beyond what the process already holds (1536 MB: with the
+        process's own few hundred MB, a read stays under 2 GB resident).
     max_file_mb : float
         Files larger than this are refused before anything is read (4096 MB).
     isolate : bool
@@ -70,7 +71,7 @@ class ReadLimits:
 
     timeout_s: float = 20.0
     seconds_per_mb: float = 0.5
-    memory_mb: float = 2048.0
+    memory_mb: float = 1536.0
     max_file_mb: float = 4096.0
     isolate: bool = True
 

@@ -143,7 +143,7 @@ def _root(
         float | None,
         typer.Option(
             "--read-memory", metavar="MB", callback=_positive,
-            help="Memory a reader may allocate (default 2048 MB).",
+            help="Memory a reader may allocate (default 1536 MB).",
         ),
     ] = None,
 ) -> None:

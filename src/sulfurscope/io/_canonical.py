@@ -212,18 +212,19 @@ def current_from_charge(time_s: np.ndarray, charge_mah: np.ndarray) -> np.ndarra
         out[:] = 0.0
         return out[:n] if n else out[:0]
     i = out[1:]
-    np.subtract(charge_mah[1:], charge_mah[:-1], out=i)
-    i *= 3600.0  # mA s
-    dt = np.subtract(time_s[1:], time_s[:-1])
-    ok = dt > 0
-    np.divide(i, dt, out=i, where=ok)
+    with np.errstate(over="ignore", invalid="ignore"):
+        np.subtract(charge_mah[1:], charge_mah[:-1], out=i)
+        i *= 3600.0  # mA s
+        dt = np.subtract(time_s[1:], time_s[:-1])
+        ok = dt > 0
+        np.divide(i, dt, out=i, where=ok)
     i[~ok] = np.nan
-    bad = np.isnan(i)
+    bad = ~np.isfinite(i)  # zero-length intervals, and overflow from absurd values
     if bad.any():  # forward fill, then 0 before the first valid interval
         idx = np.where(bad, 0, np.arange(len(i)))
         np.maximum.accumulate(idx, out=idx)
-        i[:] = i[idx]
-        i[np.isnan(i)] = 0.0
+        i[:] = np.where(bad, np.nan, i)[idx]
+        i[~np.isfinite(i)] = 0.0
     out[0] = i[0]
     return out
 

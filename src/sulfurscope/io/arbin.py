@@ -72,6 +72,17 @@ def _output_cap(path: Path) -> int:
     return 64_000_000 + 40 * path.stat().st_size
 
 
+#: Address space allowed to one mdb-export process (a damaged database can make it allocate without
+#: bound; an intact one needs a few tens of MB).
+_MDB_MEMORY_BYTES = 1 << 30
+
+
+def _limit_child_memory() -> None:  # pragma: no cover - runs in the mdb-export child
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (_MDB_MEMORY_BYTES, _MDB_MEMORY_BYTES))
+
+
 def _mdb_export(path: Path, table: str, *, allow_empty: bool = False) -> bytes:
     """One table of the Access database as CSV bytes, streamed from ``mdb-export`` with a byte cap
     (:func:`_output_cap`) and a time limit; the program is killed when either is passed."""
@@ -84,7 +95,8 @@ def _mdb_export(path: Path, table: str, *, allow_empty: bool = False) -> bytes:
     cap = _output_cap(path)
     try:
         proc = subprocess.Popen(
-            [exe, str(path), table], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+            [exe, str(path), table], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            preexec_fn=_limit_child_memory,
         )
     except OSError as exc:
         raise FileFormatError(f"{path.name}: mdb-export failed to start ({exc})") from exc
