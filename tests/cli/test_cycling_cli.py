@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -153,3 +154,26 @@ def test_cycling_mass_from_composite_and_tga(tmp_path) -> None:
         app, ["cycling", str(f), "--composite-mass-mg", "5.0", "--out", str(tmp_path / "o")]
     )
     assert res.exit_code == 1 and "--composite-mass-mg and --sulfur-fraction" in res.output
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize("command", ["cycling", "gitt"])
+def test_impedance_only_file_is_refused_not_cycled(tmp_path, command) -> None:
+    """A BioLogic PEIS file holds frequency sweeps; read as cycles it gave 'cycles = 4'. The
+    cycling and GITT analyses refuse it with a one-line error naming the file and the technique."""
+    path = realdata_path("echem", "biologic_peis_aurora.mpr")
+    res = runner.invoke(app, [command, str(path), "--sulfur-mass-mg", "1", "--out", str(tmp_path / "o")])
+    assert res.exit_code == 1, res.output
+    assert "biologic_peis_aurora.mpr" in res.output and "impedance spectra only" in res.output
+    assert "PEIS" in res.output and "Traceback" not in res.output
+
+
+def test_mixed_file_with_impedance_points_is_still_cycled() -> None:
+    """Only files that are impedance throughout are refused: a modulo-bat sequence with some EIS
+    points between galvanostatic steps keeps its cycles."""
+    from sulfurscope.analysis._common import _refuse_impedance_only
+
+    frame = pd.DataFrame({"Frequency [Hz]": [0.0, 1e3, 10.0, 0.0]})
+    _refuse_impedance_only(Path("x.mpr"), frame, {"technique": "MB"})  # no raise
+    with pytest.raises(Exception, match="every point carries a frequency"):
+        _refuse_impedance_only(Path("x.mpr"), frame.iloc[1:3], {})

@@ -183,3 +183,19 @@ def test_mpt_exported_without_header_reads_like_with_header(tmp_path) -> None:
         np.testing.assert_array_equal(headerless.frame[col], full.frame[col])
     bare.rename(tmp_path / "no_header.txt")  # found by its content, not its extension
     assert read_cycler(tmp_path / "no_header.txt").format == "biologic-mpt"
+
+
+def test_peis_mpr_reads_its_impedance_columns_against_yadg() -> None:
+    """README batch 2 B16 (F9): a PEIS file (4 sweeps × 61 frequencies, only ⟨Ewe⟩/⟨I⟩). The
+    impedance columns are read as the file means them (oracle: yadg); the technique is kept so
+    the cycling and GITT analyses refuse the file (tests/cli/test_cycling_cli.py)."""
+    mpr = pytest.importorskip("yadg.extractors.eclab.mpr")
+    path = realdata_path("echem", "biologic_peis_aurora.mpr")
+    data = read_cycler(path)
+    oracle = mpr.extract_from_path(str(path), timezone="UTC").to_dataset()
+    f = data.frame
+    assert len(f) == 244 and data.metadata["technique"] == "PEIS"
+    for ours, theirs in [("Frequency [Hz]", "freq"), ("Re(Z) [Ohm]", "Re(Z)"),
+                         ("-Im(Z) [Ohm]", "-Im(Z)"), ("Voltage [V]", "<Ewe>")]:
+        np.testing.assert_allclose(f[ours], oracle[theirs].values, rtol=1e-6, err_msg=ours)
+    np.testing.assert_array_equal(f["Cycle (file)"], oracle["cycle number"].values)

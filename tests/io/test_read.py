@@ -233,6 +233,34 @@ def test_neware_pulse_charge_from_the_cycler_counter() -> None:
     assert "counter" in data.metadata["charge_source"]
 
 
+NEWARE_FILES = ["neware_cccv_5cycles_nw4-120-6-1-36.ndax", "neware_charge_252k_IFE_BTS85.ndax",
+                 "neware_navani_test.nda", "neware_navani_test.ndax",
+                 "neware_pulse_2A_46_1_5_60_bts16.ndax"]
+
+
+@pytest.mark.parametrize("name", NEWARE_FILES)
+def test_neware_charge_and_voltage_against_newarenda(name: str) -> None:
+    """Oracle: NewareNDA (an independent reader of the same binary). Its per-step
+    Charge_/Discharge_Capacity counters, chained over steps, are the running net charge; ours
+    must equal it at every point (float32 counters: 1e-3 mAh), and the voltages must agree."""
+    NewareNDA = pytest.importorskip("NewareNDA")
+    path = realdata_path("echem", name)
+    ref = NewareNDA.read(str(path))
+    data = read_cycler(path)
+    f = data.frame
+    assert len(f) == len(ref)
+    net = (ref["Charge_Capacity(mAh)"] - ref["Discharge_Capacity(mAh)"]).to_numpy()
+    step = ref["Step"].to_numpy()
+    new_step = np.r_[False, step[1:] != step[:-1]]
+    offset = np.cumsum(np.where(new_step, np.r_[0.0, net[:-1]], 0.0))
+    expected = offset + net
+    ours = f["Charge [mAh]"].to_numpy()
+    np.testing.assert_allclose(ours - ours[0], expected - expected[0], atol=1e-3)
+    np.testing.assert_allclose(f["Voltage [V]"], ref["Voltage"], atol=1e-6)
+    np.testing.assert_allclose(f["Current [mA]"], ref["Current(mA)"], atol=1e-3)
+    assert "counter" in data.metadata["charge_source"]
+
+
 def test_counter_charge_differs_from_the_integral_of_a_sparse_log() -> None:
     """Why the counter: a square current pulse logged every 10 s, starting on its ramp, integrates
     wrong; the counter (the cycler's own fine integration) is right."""

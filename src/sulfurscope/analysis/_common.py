@@ -67,11 +67,39 @@ def read_cycler_files(
     roles = ["file", *extra]
     paths = [Path(files[r]) for r in roles]
     data = [read_cycler(p) for p in paths]
+    for path, d in zip(paths, data, strict=True):
+        _refuse_impedance_only(path, d.frame, d.metadata)
     sources = tuple(source(p, r) for p, r in zip(paths, roles, strict=True))
     if len(data) == 1:
         return data[0].frame, data[0].format, sources
     frame = join_cycler_frames([d.frame for d in data], sources=[p.name for p in paths])
     return frame, "+".join(dict.fromkeys(d.format for d in data)), sources
+
+
+#: BioLogic techniques that record impedance spectra only (no galvanostatic or potentiostatic
+#: charge transfer to analyse as cycles).
+IMPEDANCE_TECHNIQUES = frozenset({"PEIS", "GEIS", "SPEIS", "SGEIS"})
+
+
+def _refuse_impedance_only(path: Path, frame: pd.DataFrame, metadata: Mapping[str, Any]) -> None:
+    """Refuse a file that holds impedance spectra only: its 'cycles' would be frequency sweeps.
+
+    Raises
+    ------
+    FileFormatError
+        When the file's technique is an impedance technique, or every point carries a frequency.
+    """
+    from sulfurscope.errors import FileFormatError
+
+    technique = str(metadata.get("technique") or "").upper()
+    freq = frame.get("Frequency [Hz]")
+    all_impedance = freq is not None and len(frame) > 0 and bool((freq.fillna(0) > 0).all())
+    if technique in IMPEDANCE_TECHNIQUES or all_impedance:
+        what = f"technique {technique}" if technique else "every point carries a frequency"
+        raise FileFormatError(
+            f"{path}: holds impedance spectra only ({what}), not galvanostatic cycling; the cycling "
+            "and GITT analyses need a charge/discharge record (e.g. BioLogic GCPL, a cycler's CC steps)"
+        )
 
 
 def read_tga_curve(path: Path, role: str = "tga") -> tuple[pd.DataFrame, Source]:
