@@ -219,6 +219,130 @@ def shell_pulse_dimless_from_ratio(ratio: float, inner: float) -> float:
     return float(np.exp(brentq(f, lo, hi, xtol=1e-8)))
 
 
+# ---------------------------------------------------------------- τ as read from a finite rest
+
+
+def _surface(inner: float):  # noqa: ANN202 - private helper returning the g of the geometry
+    return sphere_g if inner == 0.0 else (lambda t: shell_g(t, inner))
+
+
+def read_tau_dimless(
+    pulse_dimless: float,
+    inner: float = 0.0,
+    rest_over_pulse: float | None = None,
+    origin_over_pulse: float = 0.0,
+) -> float:
+    """The 1 − 1/e time τ D/R² as read from a rest, with V∞ the true asymptote or the rest's end.
+
+    With ``rest_over_pulse`` = None the relaxation is normalised by its true asymptote (the mean
+    concentration). With ``rest_over_pulse`` = r the rest lasts r·t_p after the pulse and V∞ is its
+    last sample: the normalised curve is (s(o) − s(T_a))/(s(o) − s(r T_p)) with
+    s(T_a) = g(T_p + T_a) − g(T_a) (MODEL.md, "Finite rests"). ``origin_over_pulse`` = o puts V0 and
+    t = 0 at o·t_p after the pulse end (the first rest sample); τ is counted from there. Read this way
+    τ is exact for the protocol, whatever the rest length and sampling.
+    """
+    tp = float(pulse_dimless)
+    if not (tp > 0 and (rest_over_pulse is None or rest_over_pulse > 0)):
+        raise ValueError("pulse_dimless and rest_over_pulse must be > 0")
+    if rest_over_pulse is None and origin_over_pulse == 0.0:
+        return shell_tau_dimless(tp, inner)
+    g = _surface(float(inner))
+    t0 = float(origin_over_pulse) * tp
+    g_0 = float(g(tp + t0) - g(t0)) if t0 > 0 else float(g(tp))
+    if rest_over_pulse is None:
+        g_end = _mean_rise(float(inner)) * tp
+        t_hi = max(1.0, 10.0 * t0)
+    else:
+        t_hi = float(rest_over_pulse) * tp
+        g_end = float(g(tp + t_hi) - g(t_hi))
+    if not (g_0 - g_end) > 1e-9 * max(1.0, abs(g_0)):
+        return float("nan")  # relaxed before the origin: no τ to read
+    target = g_0 - _ONE_MINUS_INV_E * (g_0 - g_end)
+
+    def f(ta: float) -> float:
+        return float(g(tp + ta) - g(ta)) - target
+
+    if not (f(t0) > 0 > f(t_hi)):
+        return float("nan")
+    return float(brentq(f, t0, t_hi, xtol=1e-15, rtol=1e-10)) - t0
+
+
+def _mean_rise(inner: float) -> float:
+    return 3.0 if inner == 0.0 else _shell_modes(inner)[2]
+
+
+def _key(x: float | None) -> float | None:
+    return None if x is None else float(f"{float(x):.3g}")
+
+
+@functools.lru_cache(maxsize=256)
+def _ratio_table(
+    inner: float, rest_key: float | None, origin_key: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """ρ(T_p) = τ/t_p on a log grid of T_p (for bracketing the inversion)."""
+    log_tp = np.linspace(np.log(1e-7), np.log(1e4), 56)
+    rho = np.array(
+        [read_tau_dimless(np.exp(x), inner, rest_key, origin_key) / np.exp(x) for x in log_tp]
+    )
+    ok = np.isfinite(rho)
+    return log_tp[ok], rho[ok]
+
+
+def pulse_dimless_from_read_ratio(
+    ratio: float,
+    inner: float = 0.0,
+    rest_over_pulse: float | None = None,
+    origin_over_pulse: float = 0.0,
+) -> float:
+    """Invert ρ(T_p) = τ/t_p for T_p = t_p D/R² for τ read as :func:`read_tau_dimless` reads it.
+
+    ρ falls monotonically with T_p (from the saturated reading at T_p → 0 to 0); the root is
+    bracketed on a cached grid (rest and origin rounded to 3 significant figures, which moves τ by
+    < 0.1 %) and refined with Brent's method.
+
+    Raises
+    ------
+    ValueError
+        When ``ratio`` is at or above the saturated reading (no D reproduces it) or below the grid.
+    """
+    rk, ok = _key(rest_over_pulse), _key(origin_over_pulse) or 0.0
+    log_tp, rho = _ratio_table(float(inner), rk, ok)
+    if not ratio < rho[0]:
+        raise ValueError(f"tau/t_p = {ratio:.4g} is at or above the saturated reading")
+    if not ratio > rho[-1]:
+        raise ValueError(f"tau/t_p = {ratio:.4g} is below the resolvable range")
+    k = int(np.flatnonzero(rho <= ratio)[0])
+
+    def f(x: float) -> float:
+        return read_tau_dimless(np.exp(x), inner, rk, ok) / np.exp(x) - ratio
+
+    return float(np.exp(brentq(f, log_tp[k - 1], log_tp[k], xtol=1e-10)))
+
+
+def saturated_read_ratio(
+    inner: float = 0.0, rest_over_pulse: float | None = None, origin_over_pulse: float = 0.0
+) -> float:
+    """The largest τ/t_p this read-out gives (T_p → 0, semi-infinite surface): the pulse limit."""
+    return float(_ratio_table(float(inner), _key(rest_over_pulse), _key(origin_over_pulse) or 0.0)[1][0])
+
+
+def read_tau_s(
+    pulse_s: float,
+    radius_m: float,
+    diffusivity_m2_s: float,
+    *,
+    rest_s: float | None = None,
+    origin_s: float = 0.0,
+    inner: float = 0.0,
+) -> float:
+    """τ in seconds as read after a pulse of ``pulse_s``: G·R²/D, with V∞ the end of a rest of
+    ``rest_s`` after the pulse when given (else the true asymptote) and V0 at ``origin_s`` after
+    the pulse end."""
+    scale = radius_m**2 / diffusivity_m2_s
+    r = None if rest_s is None else rest_s / pulse_s
+    return read_tau_dimless(pulse_s / scale, inner, r, origin_s / pulse_s) * scale
+
+
 def sphere_tau_s(pulse_s: float, radius_m: float, diffusivity_m2_s: float) -> float:
     """τ_e in seconds after a pulse of ``pulse_s`` in a sphere of radius ``radius_m``: G(t_p D/R²)·R²/D.
 

@@ -431,7 +431,8 @@ def test_sphere_map_round_trip_and_pulse_limited():
     assert not r.pulse_limited[0] and r.note == ""
     lim = sphere_diffusivity([1.25 * 3600.0, 1.5 * 3600.0], radius_um=2.0, pulse_s=3600.0)
     assert lim.pulse_limited.all() and "pulse-limited" in lim.note
-    assert np.isfinite(lim.d_m2_s[0]) and np.isnan(lim.d_m2_s[1])  # 1.5 t_p: no D reproduces it
+    assert np.isnan(lim.d_m2_s).all()  # pulse-limited: only an upper bound on D
+    assert lim.poorly_determined.all() and (lim.sensitivity == 0).all()
     assert np.all(lim.d_upper_bound_m2_s > 0)
 
 
@@ -496,8 +497,20 @@ def test_transport_scaling_weighted_and_pulse_limited_note():
     assert r.pulse_limited.tolist() == [False, False, True]
     assert "not by itself proof of L^2" in r.note
     assert r.exponent == pytest.approx(2.0, abs=1e-6)
-    # slowest sphere mode: tau = R^2/(20.19 D) with R = L/2
-    assert r.diffusivity_l2_m2_s == pytest.approx((0.5e-6) ** 2 / (20.19 * 100.0), rel=1e-3)
+    # D across sizes leaves the pulse-limited point out
+    assert r.diffusivity_points == 2 and np.isfinite(r.diffusivity_m2_s)
+
+
+def test_transport_scaling_d_uses_the_pulse_aware_map_not_the_slowest_mode():
+    """τ_e of one D at the study's pulse (36 min) for 1/4/8 µm: the slowest mode R²/(20.19 D)
+    would give D ~2× high; the fit must give D back."""
+    d, tp = 1e-16, 2160.0
+    sizes = np.array([1.0, 4.0, 8.0])
+    tau = [_sphere.read_tau_s(tp, s / 2 * 1e-6, d) for s in sizes]
+    r = transport_scaling(sizes, tau, pulse_s=tp)
+    assert r.diffusivity_m2_s == pytest.approx(d, rel=1e-4)
+    slowest = np.mean((sizes / 2 * 1e-6) ** 2 / (20.19 * np.array(tau)))
+    assert slowest > 1.5 * d  # what the slowest-mode formula would have said
 
 
 # ---------------------------------------------------------------- properties

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from sulfurscope.cycling import cycle_summary, gitt_steps, rate_capability
-from sulfurscope.cycling.gitt import relaxation_times
+from sulfurscope.cycling.gitt import fit_sphere_diffusivity, relaxation_times
 from sulfurscope.io import read_cycler, write_mpt
 from sulfurscope.model import (
     CellModel,
@@ -21,7 +21,6 @@ from sulfurscope.model import (
     FormationParameters,
     fit_cycling_model,
     fit_formation_model,
-    fit_gitt_diffusivity,
     gaussian_distribution,
     gitt_protocol,
     protocol_capacities,
@@ -92,8 +91,13 @@ def test_gitt_recovers_solid_diffusivity(tmp_path):
     # diffusion length in later cycles: the active layer left by the (GITT) formation discharge
     f = protocol_capacities(steps[:1], cell).formation.active_fraction[0]
     layer_um = 4.0 * (1.0 - (1.0 - f) ** (1.0 / 3.0))
-    fit = fit_gitt_diffusivity(later, radius_um=layer_um)
+    fit = fit_sphere_diffusivity(
+        later["Tau [s]"], radius_um=layer_um, pulse_s=later["Pulse duration [s]"],
+        rest_s=found.to_frame().set_index("Step").loc[later["Step"], "Rest duration [s]"],
+        v_inf="last_sample",
+    )
     assert fit.diffusivity_m2_s == pytest.approx(TRUE_C.solid_diffusivity_m2_s, rel=0.05)
+    assert fit.ci95_m2_s[0] <= TRUE_C.solid_diffusivity_m2_s <= fit.ci95_m2_s[1]
     # the first discharge relaxes more slowly than later cycles (the study's GITT finding)
     first = tau[tau["Half cycle"] == 1]["Tau [s]"].median()
     assert first > 2 * later["Tau [s]"].median()

@@ -6,7 +6,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sulfurscope._sphere import sphere_tau_s as tau_s
 from sulfurscope.errors import FitError, MissingColumnError
 from sulfurscope.model import (
     CellModel,
@@ -14,7 +13,6 @@ from sulfurscope.model import (
     FormationParameters,
     fit_cycling_model,
     fit_formation_model,
-    fit_gitt_diffusivity,
     gaussian_distribution,
     protocol_capacities,
     protocol_from_table,
@@ -84,26 +82,9 @@ def test_fit_formation_model_recovers_diffusivity():
     assert set(fit.table["Sample"]) == {"4", "8"}
 
 
-def test_fit_gitt_diffusivity_synthetic_truth():
-    tp = np.array([600.0, 1800.0, 3600.0, 3600.0])
-    tau = np.array([tau_s(t, 4e-6, 3e-15) for t in tp]) * np.array([1.01, 0.99, 1.0, 1.0])
-    fit = fit_gitt_diffusivity(
-        pd.DataFrame({"Tau [s]": tau, "Pulse duration [s]": tp}), radius_um=4.0
-    )
-    assert fit.diffusivity_m2_s == pytest.approx(3e-15, rel=0.02)
-    assert np.isfinite(fit.diffusivity_stderr_m2_s)
-    assert not fit.pulse_limited.any()
-
-
 def test_errors():
     with pytest.raises(MissingColumnError, match="cycle summary"):
         protocol_from_table(pd.DataFrame({"x": [1]}))
-    with pytest.raises(FitError, match="pulse-limited"):
-        fit_gitt_diffusivity(
-            pd.DataFrame({"Tau [s]": [5000.0], "Pulse duration [s]": [3600.0]}), radius_um=4
-        )
-    with pytest.raises(MissingColumnError, match="Tau"):
-        fit_gitt_diffusivity(pd.DataFrame({"Pulse duration [s]": [1.0]}), radius_um=4)
     with pytest.raises(FitError, match="cannot fit"):
         table = pd.DataFrame(
             {

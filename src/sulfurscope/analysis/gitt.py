@@ -9,7 +9,10 @@ Tables
 ``gitt_steps``       one row per pulse with its rest voltages and, where it has a rest, τ
 ``gitt_trace``       the voltage trace (decimated) against time and charge
 ``gitt_relaxation``  the normalised relaxation curves (Fig S4), log-spaced points per rest
-``gitt_scaling``     τ ∝ L^n per half-cycle (exponent, its 95 % interval, pulse-limited points)
+``gitt_scaling``     τ ∝ L^n per half-cycle (exponent, its 95 % interval, pulse-limited points) and
+                     one D per half-cycle fitted across sizes with its 95 % interval
+``gitt_diffusivity`` D of every rest of a cell with a known particle size, with its read-out range,
+                     sensitivity and rest adequacy (MODEL.md, "GITT interpretation")
 """
 
 from __future__ import annotations
@@ -38,8 +41,10 @@ __all__ = [
 ]
 
 TABLES = ("gitt_steps", "gitt_trace", "gitt_relaxation")
-SCALING_TABLES = ("gitt_scaling",)
+SCALING_TABLES = ("gitt_scaling", "gitt_diffusivity")
 V0_CHOICES = ("first_rest_point", "last_under_current")
+#: A pulse after a rest with adequacy below this starts from a visibly unrelaxed profile.
+UNRELAXED_START = 0.5
 VINF_CHOICES = ("last_sample", "fitted")
 
 
@@ -228,17 +233,48 @@ def run_files(files: Mapping[str, Path], options: GittOptions) -> AnalysisResult
     return analyse_gitt(frame, options, tga=tga, sources=sources)
 
 
+def _pulse_and_origin(s: pd.DataFrame) -> tuple[Any, Any]:
+    """The pulse length the sphere map needs (|charge|/|current| when it agrees within 10 % with
+    the sampled duration, which misses up to one sample interval) and τ's origin after the pulse end
+    (the first rest sample for V0 = first_rest_point, else the pulse end)."""
+    import numpy as np
+
+    sampled = s["Pulse duration [s]"].to_numpy(float)
+    pulse = sampled
+    if {"Pulse charge [mAh]", "Current [mA]"} <= set(s.columns):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            from_charge = 3600.0 * np.abs(
+                s["Pulse charge [mAh]"].to_numpy(float) / s["Current [mA]"].to_numpy(float)
+            )
+        good = np.isfinite(from_charge) & (np.abs(from_charge / sampled - 1.0) < 0.1)
+        pulse = np.where(good, from_charge, sampled)
+    origin = np.zeros(len(s))
+    if {"Rest start [s]", "Pulse end [s]"} <= set(s.columns):
+        gap = (s["Rest start [s]"] - s["Pulse end [s]"]).to_numpy(float)
+        first = s.get("V0 convention", _series_like(s, "first_rest_point")).eq("first_rest_point")
+        origin = np.where(first.to_numpy() & np.isfinite(gap) & (gap > 0), gap, 0.0)
+    return pulse, origin
+
+
+def _series_like(s: pd.DataFrame, value: str) -> Any:
+    import pandas as pd
+
+    return pd.Series(value, index=s.index)
+
+
 def _scaling_row(half: str, g: pd.DataFrame, v_inf: str) -> dict[str, Any]:
     from sulfurscope.cycling.gitt import transport_scaling
 
+    pulse, origin = _pulse_and_origin(g)
     fit = transport_scaling(
         g["Size [um]"].to_numpy(float),
         g["Tau [s]"].to_numpy(float),
         tau_low_s=g["Tau low [s]"].to_numpy(float),
         tau_high_s=g["Tau high [s]"].to_numpy(float),
-        pulse_s=g["Pulse duration [s]"].to_numpy(float),
+        pulse_s=pulse,
         rest_s=g["Rest duration [s]"].to_numpy(float),
         v_inf=v_inf,  # type: ignore[arg-type]
+        origin_s=origin,
     )
     return {
         "Half cycle label": half,
@@ -249,8 +285,107 @@ def _scaling_row(half: str, g: pd.DataFrame, v_inf: str) -> dict[str, Any]:
         "Points": fit.n_points,
         "Sizes": fit.n_sizes,
         "Pulse limited points": int(fit.pulse_limited.sum()),
+        "D [m2/s]": fit.diffusivity_m2_s,
+        "D CI95 low [m2/s]": fit.diffusivity_ci95_m2_s[0],
+        "D CI95 high [m2/s]": fit.diffusivity_ci95_m2_s[1],
+        "D points": fit.diffusivity_points,
+        "D method": "tau_e = G(t_p D/R^2, t_rest/t_p) R^2/D, R = size/2, V_inf " + v_inf,
         "Note": fit.note,
     }
+
+
+def _diffusivity_table(s: pd.DataFrame, v_inf: str) -> pd.DataFrame:
+    """D of every rest with a τ, inverted alone through the sphere map as τ was read."""
+    import pandas as pd
+
+    from sulfurscope.cycling.gitt import sphere_diffusivity
+
+    if s.empty:
+        return pd.DataFrame()
+    pulse, origin = _pulse_and_origin(s)
+    d = sphere_diffusivity(
+        s["Tau [s]"].to_numpy(float),
+        radius_um=s["Size [um]"].to_numpy(float) / 2.0,
+        pulse_s=pulse,
+        rest_s=s["Rest duration [s]"].to_numpy(float),
+        v_inf=v_inf,  # type: ignore[arg-type]
+        tau_low_s=s["Tau low [s]"].to_numpy(float),
+        tau_high_s=s["Tau high [s]"].to_numpy(float),
+        origin_s=origin,
+    )
+    keep = [c for c in ("Task", "Sample", "Step", "Half cycle label", "Direction") if c in s]
+    out = s[keep].reset_index(drop=True)
+    out["Size [um]"] = s["Size [um]"].to_numpy(float)
+    frame = d.to_frame().rename(columns={"Radius [um]": "Diffusion length [um]"})
+    table = pd.concat([out, frame], axis=1).assign(**{"Vinf method": v_inf})
+    if "Task" in table and "Step" in table:  # adequacy of the rest before each pulse
+        table = table.sort_values(["Task", "Step"], kind="stable")
+        table["Previous rest adequacy"] = table.groupby("Task")["Rest adequacy"].shift(1)
+        table = table.sort_index()
+    return table
+
+
+def _diffusivity_flags(table: pd.DataFrame, steps: pd.DataFrame) -> list[Flag]:
+    flags: list[Flag] = []
+    if table.empty:
+        return flags
+    limited = table["Pulse limited"].astype(bool)
+    if limited.any():
+        bound = float(table.loc[limited, "D upper bound [m2/s]"].max())
+        flags.append(
+            Flag(
+                "d_not_determined",
+                f"{int(limited.sum())} rest(s) read a pulse-limited τ: no D, only D ≤ {bound:.2g} m²/s "
+                "(lengthen the pulse or the rest, or read V∞ from a fitted asymptote)",
+                "failed",
+            )
+        )
+    weak = table["D poorly determined"] & ~limited & ~table["Rest short"]
+    if weak.any():
+        worst = float(table.loc[weak, "D sensitivity"].min())
+        flags.append(
+            Flag(
+                "d_poorly_determined",
+                f"{int(weak.sum())} rest(s) give a D that a 1 % error in τ moves by up to "
+                f"{1.0 / max(worst, 1e-9):.0f} % (τ near its pulse-length saturation)",
+                "warning",
+            )
+        )
+    short = table["Rest short"]
+    if short.any():
+        flags.append(
+            Flag(
+                "rest_short",
+                f"{int(short.sum())} rest(s) ran only "
+                f"{float(table.loc[short, 'Rest adequacy'].min()):.2g}× the 5 R²/(20.19 D) needed "
+                "to relax, and V∞ was fitted: D rests on an extrapolated asymptote (read τ with "
+                "V∞ = last sample, which the sphere map models exactly)",
+                "warning",
+            )
+        )
+    prev = table.get("Previous rest adequacy")
+    if prev is not None and bool((prev < UNRELAXED_START).any()):
+        n = int((prev < UNRELAXED_START).sum())
+        flags.append(
+            Flag(
+                "unrelaxed_start",
+                f"{n} pulse(s) start after a rest that ran less than {UNRELAXED_START}× the "
+                f"5 R²/(20.19 D) needed to relax (down to {float(prev.min()):.2g}×): the sphere map "
+                "assumes a uniform start, and D from such pulses is biased (−10 % at 0.35× in the "
+                "truth tests)",
+                "warning",
+            )
+        )
+    if "V0 convention" in steps and steps["V0 convention"].eq("last_under_current").any():
+        flags.append(
+            Flag(
+                "d_v0_convention",
+                "τ were read from the last point under current (IR step included); the sphere map "
+                "assumes V0 after the IR step, so D is biased high",
+                "warning",
+            )
+        )
+    return flags
 
 
 def analyse_gitt_scaling(
@@ -271,8 +406,10 @@ def analyse_gitt_scaling(
     Returns
     -------
     AnalysisResult
-        Table ``gitt_scaling`` (one row per half-cycle with at least two sizes); a flag when points
-        are pulse-limited (the exponent is then no evidence for L² scaling) or a fit fails.
+        Table ``gitt_scaling`` (one row per half-cycle with at least two sizes, with the exponent and
+        one D fitted across sizes) and ``gitt_diffusivity`` (D of every rest of a cell with a size);
+        flags when points are pulse-limited (the exponent is then no evidence for L² scaling), when
+        D is poorly determined or rests too short, or when a fit fails.
     """
     import numpy as np
     import pandas as pd
@@ -282,10 +419,13 @@ def analyse_gitt_scaling(
     options = options or GittScalingOptions()
     flags: list[Flag] = []
     rows = []
+    diffusivity = pd.DataFrame()
     if not steps.empty and "Tau [s]" in steps.columns:
         s = steps.assign(**{"Size [um]": steps["Task"].map(dict(sizes_um)).astype(float)})
         ok = np.isfinite(s["Size [um]"]) & (s["Tau [s]"] > 0) & (s["Tau low [s]"] > 0)
         s = s[ok & s["Reached"].eq(True)]
+        diffusivity = _diffusivity_table(s, options.v_inf)
+        flags.extend(_diffusivity_flags(diffusivity, s))
         for half, g in s.groupby("Half cycle label", sort=False):
             if g["Size [um]"].nunique() < 2:
                 continue
@@ -297,11 +437,16 @@ def analyse_gitt_scaling(
     for r in rows:
         if r["Pulse limited points"]:
             flags.append(Flag("pulse_limited", r["Note"], "warning", r["Half cycle label"]))
+        if not np.isfinite(r["D [m2/s]"]):
+            flags.append(
+                Flag("d_not_determined", "no τ determines D: " + r["Note"], "failed",
+                     r["Half cycle label"])
+            )  # fmt: skip
     return finish(
         "gitt_scaling",
         __name__,
-        {"gitt_scaling": table},
+        {"gitt_scaling": table, "gitt_diffusivity": diffusivity},
         flags,
         options,
-        summary={"half_cycles": len(rows)},
+        summary={"half_cycles": len(rows), "rests_with_d": int(len(diffusivity))},
     )

@@ -21,6 +21,7 @@ from sulfurscope.cycling.cycles import (
 )
 from sulfurscope.cycling.gitt import (
     DiffusionCoefficients,
+    DiffusivityFit,
     GittSteps,
     RelaxationCurves,
     RelaxationFits,
@@ -28,6 +29,7 @@ from sulfurscope.cycling.gitt import (
     SphereDiffusivity,
     TransportScaling,
     diffusion_coefficients,
+    fit_sphere_diffusivity,
     gitt_steps,
     relaxation_curves,
     relaxation_fits,
@@ -53,6 +55,7 @@ __all__ = [
     "RelaxationCurves",
     "RelaxationFits",
     "RelaxationTimes",
+    "DiffusivityFit",
     "SphereDiffusivity",
     "TransportScaling",
     "diffusion_coefficients",
@@ -60,6 +63,7 @@ __all__ = [
     "relaxation_curves",
     "relaxation_fits",
     "relaxation_times",
+    "fit_sphere_diffusivity",
     "sphere_diffusivity",
     "sphere_relaxation_time",
     "transport_scaling",

@@ -30,11 +30,9 @@ from sulfurscope.model.cycling import (
     sphere_roots,
 )
 from sulfurscope.model.fit import (
-    GittFit,
     ModelFit,
     fit_cycling_model,
     fit_formation_model,
-    fit_gitt_diffusivity,
     protocol_from_table,
 )
 from sulfurscope.model.formation import (
@@ -61,7 +59,6 @@ __all__ = [
     "CyclingParameters",
     "FormationParameters",
     "FormationResult",
-    "GittFit",
     "HalfCycle",
     "ModelFit",
     "ProtocolStep",
@@ -78,7 +75,6 @@ __all__ = [
     "fade_vulnerable_share",
     "fit_cycling_model",
     "fit_formation_model",
-    "fit_gitt_diffusivity",
     "fit_rate_law",
     "fit_shell_thickness",
     "gaussian_distribution",

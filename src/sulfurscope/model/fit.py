@@ -4,8 +4,6 @@
   summary or rate-capability table, by re-simulating the same protocol;
 * :func:`fit_formation_model` — model B's D₀ to the capacities of the larger-particle samples, with the
   model C parameters held fixed;
-* :func:`fit_gitt_diffusivity` — one D to GITT relaxation times through the exact sphere map
-  τ_e = G(t_p D/R²) · R²/D (MODEL.md, GITT);
 * :func:`protocol_from_table` — the protocol a cycle summary or rate table describes.
 
 Accepted tables (plain DataFrames, the column names sulfurscope writes):
@@ -15,9 +13,9 @@ Accepted tables (plain DataFrames, the column names sulfurscope writes):
 * rate capability: ``"C-rate"``, ``"Cycles"``, ``"Mean discharge capacity [mAh/g]"`` (one row per block,
   in test order; the first one-cycle block is taken as the formation discharge when
   ``formation=True``);
-* GITT relaxation: ``"Tau [s]"`` and ``"Pulse duration [s]"``.
 
-All fits use lmfit (Levenberg–Marquardt) and return the values, standard errors, correlations, initial
+One D from GITT relaxation times is :func:`sulfurscope.cycling.gitt.fit_sphere_diffusivity` (one
+implementation, with the finite-rest read-out). All fits here use lmfit (Levenberg–Marquardt) and return the values, standard errors, correlations, initial
 values and optimiser status.
 """
 
@@ -31,7 +29,6 @@ import lmfit
 import numpy as np
 import pandas as pd
 
-from sulfurscope._sphere import sphere_tau_s as _sphere_tau_s
 from sulfurscope.errors import FitError, MissingColumnError, SulfurscopeError
 
 from .active_volume import SizeDistribution, single_size
@@ -40,11 +37,9 @@ from .formation import FormationParameters
 from .protocols import CellModel, ProtocolStep, protocol_capacities
 
 __all__ = [
-    "GittFit",
     "ModelFit",
     "fit_cycling_model",
     "fit_formation_model",
-    "fit_gitt_diffusivity",
     "protocol_from_table",
 ]
 
@@ -489,139 +484,4 @@ def fit_formation_model(
         int(measured.size),
         bool(res.success),
         str(res.message),
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class GittFit:
-    """One diffusivity fitted to GITT relaxation times through the exact sphere map.
-
-    Attributes
-    ----------
-    diffusivity_m2_s, diffusivity_stderr_m2_s : float
-    radius_um : float
-        Diffusion length used (particle radius, or the active layer thickness).
-    per_step_diffusivity_m2_s : (K,) ndarray
-        D that reproduces each τ alone (NaN when τ ≥ the pulse-limited bound ~1.38 t_p).
-    pulse_limited : (K,) ndarray of bool
-        τ at or above 1.2 t_p: the rest time is set by the pulse, τ only bounds R²/D from below.
-    table : DataFrame
-        ``Pulse duration [s]``, ``Tau [s]``, ``Fitted tau [s]``, ``Diffusivity [m2/s]``.
-    success : bool
-    message : str
-    """
-
-    diffusivity_m2_s: float
-    diffusivity_stderr_m2_s: float
-    radius_um: float
-    per_step_diffusivity_m2_s: np.ndarray
-    pulse_limited: np.ndarray
-    table: pd.DataFrame
-    success: bool
-    message: str
-
-    def to_frame(self) -> pd.DataFrame:
-        """The per-step table."""
-        return self.table
-
-    def to_dict(self) -> dict[str, Any]:
-        """Scalars and per-step values."""
-        return {
-            "diffusivity_m2_s": self.diffusivity_m2_s,
-            "diffusivity_stderr_m2_s": self.diffusivity_stderr_m2_s,
-            "radius_um": self.radius_um,
-            "per_step_diffusivity_m2_s": self.per_step_diffusivity_m2_s.tolist(),
-            "pulse_limited": self.pulse_limited.tolist(),
-            "success": self.success,
-            "message": self.message,
-        }
-
-
-def fit_gitt_diffusivity(
-    relaxation: pd.DataFrame,
-    *,
-    radius_um: float,
-    tau_column: str = "Tau [s]",
-    pulse_column: str = "Pulse duration [s]",
-    initial_diffusivity_m2_s: float = 1e-15,
-) -> GittFit:
-    """Fit one D to GITT τ values with τ_e = G(t_p D/R²) · R²/D (MODEL.md, GITT interpretation).
-
-    Parameters
-    ----------
-    relaxation : DataFrame
-        One row per rest with ``tau_column`` (s) and ``pulse_column`` (s) — e.g. the GITT relaxation table.
-    radius_um : float, µm
-        Diffusion length R (the particle radius on the first discharge).
-
-    Returns
-    -------
-    GittFit
-
-    Raises
-    ------
-    MissingColumnError, FitError
-
-    Examples
-    --------
-    >>> from sulfurscope._sphere import sphere_tau_s as tau_s
-    >>> t = pd.DataFrame({"Pulse duration [s]": [3600.0, 3600.0],
-    ...                   "Tau [s]": [tau_s(3600.0, 4e-6, 2e-15)] * 2})
-    >>> f"{fit_gitt_diffusivity(t, radius_um=4.0).diffusivity_m2_s:.3g}"
-    '2e-15'
-    """
-    _require(relaxation, tau_column, pulse_column, what="GITT relaxation table")
-    tau = relaxation[tau_column].to_numpy(float)
-    tp = relaxation[pulse_column].to_numpy(float)
-    ok = np.isfinite(tau) & np.isfinite(tp) & (tau > 0) & (tp > 0)
-    if not ok.any():
-        raise FitError("fit_gitt_diffusivity: no rest with finite positive τ and pulse duration")
-    r_m = radius_um * 1e-6
-    limited = tau >= 1.2 * tp
-    per_step = np.full(tau.size, np.nan)
-    from scipy.optimize import brentq
-
-    for j in np.flatnonzero(ok & ~limited):
-        f = lambda lg, j=j: np.log(_sphere_tau_s(tp[j], r_m, 10.0**lg)) - np.log(tau[j])  # noqa: E731
-        try:
-            per_step[j] = 10.0 ** brentq(f, -24.0, -6.0, xtol=1e-10)
-        except ValueError:
-            per_step[j] = np.nan
-    use = ok & ~limited
-    if not use.any():
-        raise FitError(
-            "fit_gitt_diffusivity: every τ is pulse-limited (τ ≥ 1.2 t_p); D is not determined"
-        )
-    params = lmfit.Parameters()
-    guess = (
-        np.nanmedian(per_step[use])
-        if np.isfinite(per_step[use]).any()
-        else initial_diffusivity_m2_s
-    )
-    params.add("log10_d", value=np.log10(guess), min=-24, max=-6)
-
-    def residual(p: lmfit.Parameters) -> np.ndarray:
-        d = 10.0 ** p["log10_d"].value
-        return np.log([_sphere_tau_s(tp[j], r_m, d) for j in np.flatnonzero(use)]) - np.log(
-            tau[use]
-        )
-
-    res = lmfit.minimize(residual, params, method="leastsq")
-    if not res.success:
-        raise FitError(f"fit_gitt_diffusivity: lmfit did not converge: {res.message}")
-    d = float(10.0 ** res.params["log10_d"].value)
-    se = res.params["log10_d"].stderr
-    d_se = float(d * np.log(10.0) * se) if se is not None and np.isfinite(se) else float("nan")
-    fitted = np.array([_sphere_tau_s(tp[j], r_m, d) if ok[j] else np.nan for j in range(tau.size)])
-    table = pd.DataFrame(
-        {
-            pulse_column: tp,
-            tau_column: tau,
-            "Fitted tau [s]": fitted,
-            "Diffusivity [m2/s]": per_step,
-            "Pulse limited": limited,
-        }
-    )
-    return GittFit(
-        d, d_se, float(radius_um), per_step, limited, table, bool(res.success), str(res.message)
     )

@@ -83,7 +83,8 @@ def combine_gitt_scaling(ctx: Any) -> Any:
 
 
 def _gitt_sizes(ctx: Any) -> bool:
-    """The τ-scaling step applies when GITT cells of at least two particle sizes have a τ."""
+    """The τ-scaling / D step applies when GITT cells with a known particle size have a τ (D per
+    rest needs one size; the τ ∝ L^n rows need two, and are simply absent otherwise)."""
     from sulfurscope.analysis.model import sample_sizes
 
     steps = ctx.tables.get("gitt_steps", pd.DataFrame())
@@ -91,7 +92,7 @@ def _gitt_sizes(ctx: Any) -> bool:
         return False
     sizes = sample_sizes(ctx.tables.get("particles", pd.DataFrame()), ctx.samples)
     known = {sizes[s] for s in steps["Sample"].astype(str).unique() if s in sizes}
-    return len(known) >= 2
+    return len(known) >= 1
 
 
 def combine_model(ctx: Any) -> Any:

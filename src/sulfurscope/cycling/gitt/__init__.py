@@ -32,8 +32,10 @@ from sulfurscope.cycling.gitt._relax import (
 )
 from sulfurscope.cycling.gitt._steps import GittSteps, gitt_steps
 from sulfurscope.cycling.gitt._transport import (
+    DiffusivityFit,
     SphereDiffusivity,
     TransportScaling,
+    fit_sphere_diffusivity,
     sphere_diffusivity,
     sphere_relaxation_time,
     transport_scaling,
@@ -47,6 +49,7 @@ __all__ = [
     "RelaxationCurves",
     "RelaxationFits",
     "RelaxationTimes",
+    "DiffusivityFit",
     "SphereDiffusivity",
     "TransportScaling",
     "diffusion_coefficients",
@@ -55,6 +58,7 @@ __all__ = [
     "relaxation_fits",
     "relaxation_times",
     "saturated_tau_reading",
+    "fit_sphere_diffusivity",
     "sphere_diffusivity",
     "sphere_relaxation_time",
     "transport_scaling",
