@@ -313,14 +313,15 @@ def _diffusivity_table(s: pd.DataFrame, v_inf: str) -> pd.DataFrame:
         tau_high_s=s["Tau high [s]"].to_numpy(float),
         origin_s=origin,
     )
-    keep = [c for c in ("Task", "Sample", "Step", "Half cycle label", "Direction") if c in s]
-    out = s[keep].reset_index(drop=True)
+    keep = [c for c in ("Task", "Step", "Half cycle label", "Direction") if c in s]
+    # the cell's own names: a study-level table's Task/Sample are the step's, set by the store
+    out = s[keep].reset_index(drop=True).rename(columns={"Task": "Cell"})
     out["Size [um]"] = s["Size [um]"].to_numpy(float)
     frame = d.to_frame().rename(columns={"Radius [um]": "Diffusion length [um]"})
     table = pd.concat([out, frame], axis=1).assign(**{"Vinf method": v_inf})
-    if "Task" in table and "Step" in table:  # adequacy of the rest before each pulse
-        table = table.sort_values(["Task", "Step"], kind="stable")
-        table["Previous rest adequacy"] = table.groupby("Task")["Rest adequacy"].shift(1)
+    if "Cell" in table and "Step" in table:  # adequacy of the rest before each pulse
+        table = table.sort_values(["Cell", "Step"], kind="stable")
+        table["Previous rest adequacy"] = table.groupby("Cell")["Rest adequacy"].shift(1)
         table = table.sort_index()
     return table
 
