@@ -159,7 +159,9 @@ def test_study_plugin_run_and_report(sim_file, tmp_path):
         from sulfurscope.study.registry import get_analysis
 
         tables = dict(builtin_run("eds", {"project": sim_file}, {"lines": "S_Ka,F_Ka"}).tables)
-    assert set(tables) == {"eds_lines", "eds_profiles", "eds_maps", "eds_map_check", "eds_surface"}
+    assert set(tables) == {
+        "eds_lines", "eds_profiles", "eds_maps", "eds_map_check", "eds_surface", "eds_depth"
+    }
     assert set(get_analysis("eds").tables) == set(tables)
     for name, t in tables.items():
         assert all(isinstance(c, str) for c in t.columns), name

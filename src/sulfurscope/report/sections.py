@@ -137,6 +137,15 @@ def _eds(tables: Tables) -> list[tuple[str, pd.DataFrame]]:
         "Gross counts", "Net counts", "Overlaps", "Method",
     ]
     out = [("EDS lines (windows, totals)", _keep(lines, keep))]
+    depth = _get(tables, "eds_depth")
+    if not depth.empty:
+        out.append(
+            (
+                "Depth from the surface: 1/e depth and detection depth (3σ of background), "
+                "fit y = B + A·exp(−z/λ), 95 % intervals by Poisson bootstrap",
+                depth,
+            )
+        )
     check = _get(tables, "eds_map_check")
     if not check.empty:
         out.append(("Gross window sums vs JEOL .map files", check))
