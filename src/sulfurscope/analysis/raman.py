@@ -47,18 +47,46 @@ class RamanOptions(Options):
 
 
 def _flags(summary: Any) -> list[Flag]:
+    flags = _identifiability_flags(summary)
     ok = summary["Success"].astype(bool)
     if ok.all():
-        return []
+        return flags
     bad = summary[~ok]
     return [
+        *flags,
         Flag(
             "fit_failed",
             f"{len(bad)} of {len(summary)} fits failed (marked Success = False)",
             "failed",
             ", ".join(dict.fromkeys(bad["Model"].astype(str))),
-        )
+        ),
     ]
+
+
+def _identifiability_flags(summary: Any) -> list[Flag]:
+    """A model whose I_D/I_G scatters more than 5 % over noise replicas of its own fit."""
+    if "Identifiable" not in summary:
+        return []
+    out = []
+    rep = summary[summary["Spectrum"] <= 0]
+    for model, g in rep.groupby("Model", sort=False):
+        if bool(g["Identifiable"].all()):
+            continue
+        row = g.iloc[0]
+        rel = float(row["I_D/I_G (height) scatter"]) / abs(float(row["I_D/I_G (height)"]))
+        own = float(row["I_D/I_G (height) stderr"]) / abs(float(row["I_D/I_G (height)"]))
+        out.append(
+            Flag(
+                "bands_not_identifiable",
+                f"I_D/I_G (height) of the {model} model scatters {100 * rel:.0f} % over noise "
+                f"replicas of its own fit (its least-squares stderr says {100 * own:.1f} %): the "
+                "bands are not identifiable at this signal-to-noise; read the two-band ratio, or "
+                "the scatter column as its uncertainty",
+                "warning",
+                str(model),
+            )
+        )
+    return out
 
 
 def analyse_raman(
@@ -79,7 +107,9 @@ def analyse_raman(
     Returns
     -------
     AnalysisResult
-        Tables ``raman_*``; a ``fit_failed`` flag when any spectrum could not be fitted.
+        Tables ``raman_*``; a ``fit_failed`` flag when any spectrum could not be fitted, and a
+        ``bands_not_identifiable`` flag for a model whose I_D/I_G scatters more than 5 % over
+        noise replicas of its representative fit.
     """
     import numpy as np
 

@@ -232,6 +232,9 @@ class PeakFit:
     reduced_chi_square: float
     r_squared: float
     at_bounds: tuple[str, ...] = ()
+    starts: int = 1
+    starts_at_best: int = 1
+    first_start_excess: float = 0.0
 
     def to_frame(self) -> pd.DataFrame:
         """One row per component: position, FWHM, area (± 1σ from the covariance), area %."""

@@ -23,6 +23,7 @@ from sulfurscope.spectra.raman import (
     despike,
     fit_raman,
     raman_curves,
+    ratio_scatter,
 )
 
 __all__ = ["RamanMapFit", "fit_raman_map", "raman_tables"]
@@ -187,7 +188,10 @@ def raman_tables(
     Returns
     -------
     dict
-        ``raman_summary`` (one row per spectrum and model, ``Spectrum`` −1 is the mean spectrum),
+        ``raman_summary`` (one row per spectrum and model, ``Spectrum`` −1 is the mean spectrum;
+        the representative fit's row also holds the I_D/I_G scatter over noise replicas of its fit,
+        :func:`~sulfurscope.spectra.raman.ratio_scatter`, and every row of a model its
+        ``Identifiable`` verdict),
         ``raman_bands`` (one row per spectrum, model and band) and ``raman_curves`` (the
         representative fit per model, long format with a ``Model`` column).
 
@@ -209,12 +213,17 @@ def raman_tables(
         rep_label = -1
     for model in models:
         fit = fit_raman(x, rep, model=model, **kw)
+        sc = ratio_scatter(fit, baseline=baseline, poly_order=poly_order)
         c = raman_curves(fit)
         c.insert(0, "Model", model)
         c.insert(1, "Spectrum", rep_label)
         curves.append(c)
+        checked = {
+            "I_D/I_G (height) scatter": sc.height_sd,
+            "I_D/I_G (area) scatter": sc.area_sd,
+        }
         if y.shape[0] == 1:
-            row = pd.DataFrame([{"Spectrum": 0, **fit.to_dict()}])
+            row = pd.DataFrame([{"Spectrum": 0, **fit.to_dict(), **checked}])
             if positions is not None:
                 for col in positions.columns.drop("Spectrum", errors="ignore"):
                     row.insert(1, col, positions[col].to_numpy()[:1])
@@ -222,11 +231,12 @@ def raman_tables(
             bands.insert(0, "Spectrum", 0)
         else:
             mf = fit_raman_map(x, y, positions=positions, model=model, **kw)
-            mean_row = pd.DataFrame([{"Spectrum": -1, **fit.to_dict()}])
+            mean_row = pd.DataFrame([{"Spectrum": -1, **fit.to_dict(), **checked}])
             row = pd.concat([mean_row, mf.summary], ignore_index=True)
             mean_bands = fit.to_frame()
             mean_bands.insert(0, "Spectrum", -1)
             bands = pd.concat([mean_bands, mf.bands], ignore_index=True)
+        row["Identifiable"] = sc.identifiable  # judged on the representative spectrum
         summaries.append(row)
         band_tables.append(bands)
     return {

@@ -289,6 +289,7 @@ def fit_xps(
     shape: str | None = None,
     drop_outside: bool = False,
     table: str | Path | None = None,
+    starts: int = 5,
 ) -> PeakFit:
     """Fit an XPS region with a component library on a Shirley (or other) background.
 
@@ -312,6 +313,11 @@ def fit_xps(
         Drop library components whose position lies outside the window instead of raising.
     table : path, optional
         Your own component table.
+    starts : int
+        Starts of the fit: the library's own and ``starts − 1`` jittered ones
+        (:func:`~sulfurscope.spectra.peaks.fit_peaks`); the lowest χ² is reported, and a library
+        start that ended in a worse local minimum is a warning of
+        :func:`~sulfurscope.spectra.peaks.fit_problems`.
 
     Returns
     -------
@@ -369,7 +375,7 @@ def fit_xps(
         background_mode=background_mode,
         average_points=average_points,
     )
-    return fit_peaks(e, i, model)
+    return fit_peaks(e, i, model, starts=starts)
 
 
 def _unlink(c: Component) -> Component:
