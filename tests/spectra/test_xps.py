@@ -102,12 +102,9 @@ def test_two_doublet_truth_and_uncertainties() -> None:
     fit = fit_xps(spec, comps)
     assert np.all(np.abs(fit.center - [160.7, 162.0]) < 0.05)
     np.testing.assert_allclose(fit.area, [20000, 30000], rtol=0.02)
-    mc = monte_carlo(fit, n_replicas=40, rng=0)
-    np.testing.assert_allclose(mc.area_std, fit.area_stderr, rtol=0.5)
-    # Poisson replicas: the noise is larger on the peaks than on average, so the spread exceeds the
-    # homoscedastic covariance estimate
-    mcp = monte_carlo(fit, n_replicas=40, noise="poisson", rng=0)
-    assert np.all(mcp.area_std > fit.area_stderr)
+    # the fit is Poisson-weighted (σ ∝ √I): its covariance matches the spread of Poisson replicas
+    mcp = monte_carlo(fit, n_replicas=60, noise="poisson", rng=0)
+    np.testing.assert_allclose(mcp.area_std, fit.area_stderr, rtol=0.3)
 
 
 def test_study_numbers() -> None:

@@ -293,6 +293,7 @@ def fit_peaks(
     ftol: float = 1e-10,
     starts: int = 1,
     seed: int = 0,
+    sigma_scale: Literal["absolute", "relative"] = "absolute",
 ) -> PeakFit:
     """Fit a :class:`PeakModel` to ``y(x)`` by bounded least squares.
 
@@ -320,6 +321,10 @@ def fit_peaks(
         (``first_start_excess``); :func:`fit_problems` turns both into warnings.
     seed : int
         Of the jitter.
+    sigma_scale : {"absolute", "relative"}
+        With ``sigma``: take it as the true standard deviations (``"absolute"``), or only as their
+        shape (``"relative"``, e.g. √counts for Poisson data whose dwell is unknown) with the
+        covariance scaled by the reduced χ².
 
     Returns
     -------
@@ -357,10 +362,24 @@ def fit_peaks(
     target = ya - pre_bg
     cm, theta0 = _compile(xa, target, model)
     if starts <= 1:
-        return _run_fit(cm, xa, ya, target, pre_bg, sig, theta0, max_nfev=max_nfev, ftol=ftol)
+        fit = _run_fit(cm, xa, ya, target, pre_bg, sig, theta0, max_nfev=max_nfev, ftol=ftol)
+        return _rescaled(fit) if sig is not None and sigma_scale == "relative" else fit
     best, at_best, excess = _multistart(cm, target, sig, theta0, starts, seed, max_nfev, ftol)
     fit = _run_fit(cm, xa, ya, target, pre_bg, sig, best, max_nfev=max_nfev, ftol=ftol)
+    if sig is not None and sigma_scale == "relative":
+        fit = _rescaled(fit)
     return replace(fit, starts=starts, starts_at_best=at_best, first_start_excess=excess)
+
+
+def _rescaled(fit: PeakFit) -> PeakFit:
+    """Uncertainties of a fit weighted by relative σ: covariance × reduced χ² (stderr × √χ²_red)."""
+    f = float(np.sqrt(fit.reduced_chi_square)) if fit.reduced_chi_square > 0 else 1.0
+    return replace(
+        fit,
+        center_stderr=fit.center_stderr * f, area_stderr=fit.area_stderr * f,
+        fwhm_stderr=fit.fwhm_stderr * f, shape_param_stderr=fit.shape_param_stderr * f,
+        free_stderr=fit.free_stderr * f, covariance=fit.covariance * f * f,
+    )  # fmt: skip
 
 
 #: Two starts reached the same minimum when their χ² agree within this fraction.
@@ -476,6 +495,32 @@ def _areas(comps: Any, area: Array, area_std: Array, curves: Array, xa: Array
     return area, area_std
 
 
+def _covariance(jac: Array) -> Array:
+    """(JᵀJ)⁻¹ computed on unit-norm columns and scaled back.
+
+    The parameters differ by many orders of magnitude (an area ~1e4 counts·eV beside a Shirley
+    factor ~1e-2): a pseudo-inverse of the raw JᵀJ cuts its smallest singular values relative to the
+    largest and silently drops the variance along them (area uncertainties came out half the real
+    spread, and zero with the Shirley factor at its bound). Column scaling makes the cut-off a
+    statement about correlation only; a truly undetermined direction still gets an infinite
+    variance below (singular values < 1e-10 of the largest after scaling).
+    """
+    norms = np.linalg.norm(jac, axis=0)
+    norms = np.where(norms > 0, norms, 1.0)
+    js = jac / norms
+    u, sv, vt = np.linalg.svd(js, full_matrices=False)
+    keep = sv > 1e-10 * (sv[0] if sv.size else 1.0)
+    inv = np.where(keep, 1.0 / np.where(keep, sv, 1.0) ** 2, np.inf)
+    with np.errstate(invalid="ignore"):
+        cov_s = (vt.T * inv) @ vt
+    if not keep.all():  # undetermined directions: infinite variance where they act, not zero
+        bad = np.abs(vt[~keep]).max(axis=0) > 1e-8
+        cov_s = np.where(np.isfinite(cov_s), cov_s, 0.0)
+        cov_s[bad, :] = np.inf
+        cov_s[:, bad] = np.inf
+    return cov_s / np.outer(norms, norms)
+
+
 def _run_fit(
     cm: _Compiled,
     xa: Array,
@@ -496,7 +541,7 @@ def _run_fit(
     n = xa.size
     chi2 = float(res.fun @ res.fun)
     red = chi2 / max(n - theta.size, 1)
-    cov = np.linalg.pinv(res.jac.T @ res.jac, rcond=1e-12)
+    cov = _covariance(res.jac)
     if sig is None:
         cov = cov * red
     full = _full(cm, theta[None, :])[0]
