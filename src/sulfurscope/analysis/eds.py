@@ -276,7 +276,11 @@ def _depth_flags(table: pd.DataFrame) -> list[Flag]:
             "the profile): depths rest on an extrapolated background",
             "warning",
         ),
-        "not_detected": ("no signal above 3σ of background at the surface", "note"),
+        "not_detected": (
+            "no surface excess above 3σ of the deep background: the signal is uniform in depth "
+            "(no 1/e or detection depth)",
+            "note",
+        ),
         "fit_failed": ("the exponential depth fit failed: no depth metrics", "failed"),
     }
     flags = []
