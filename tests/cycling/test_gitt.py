@@ -605,3 +605,28 @@ def test_saturated_reading_matches_exact_sphere_read_like_data(rest_over_pulse):
     assert tau == pytest.approx(want, rel=0.03)
     # with the true asymptote the sphere's 1.38 t_p saturation (MODEL.md) comes back
     assert saturated_tau_reading(tp)[0] / tp == pytest.approx(1.381, abs=1e-3)
+
+
+def test_sphere_diffusivity_takes_any_protocol_without_foreign_errors():
+    """Random protocols (τ far shorter than the τ origin, huge τ, rests or none, ranges or none):
+    a D, a NaN with a note, or a SulfurscopeError — never another exception or a warning."""
+    from sulfurscope.cycling.gitt import fit_sphere_diffusivity
+
+    rng = np.random.default_rng(1)
+    for _ in range(60):
+        n = int(rng.integers(1, 5))
+        tau = [rng.uniform(1, 1e5, n), rng.uniform(1e-6, 1, n), np.full(n, 1e300)][rng.integers(3)]
+        kw = {"radius_um": rng.uniform(0.01, 50, n), "pulse_s": rng.uniform(1, 1e5, n),
+              "v_inf": ["last_sample", "fitted"][rng.integers(2)]}  # fmt: skip
+        if rng.random() < 0.6:
+            kw["rest_s"] = rng.uniform(1, 1e6, n)
+        if rng.random() < 0.5:
+            kw["origin_s"] = rng.uniform(0, 100, n)
+        if rng.random() < 0.4:
+            kw["tau_low_s"], kw["tau_high_s"] = tau * rng.uniform(0.5, 1, n), tau * rng.uniform(1, 2, n)
+        try:
+            fit = fit_sphere_diffusivity(tau, **kw)
+        except SulfurscopeError:
+            continue
+        assert fit.success == np.isfinite(fit.diffusivity_m2_s)
+        assert fit.success or fit.note

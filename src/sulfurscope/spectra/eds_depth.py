@@ -414,10 +414,14 @@ def _fit_exp_profile(z: np.ndarray, y: np.ndarray, n: np.ndarray) -> tuple[float
     def model(zz: np.ndarray, a: float, lam: float, b: float) -> np.ndarray:
         return b + a * np.exp(-zz / lam)
 
-    p, _ = curve_fit(
-        model, z, y, p0=(a0, lam0, b0), sigma=sigma, absolute_sigma=True,
-        bounds=([0.0, 1e-6 * z[-1], -np.inf], [np.inf, 100.0 * z[-1], np.inf]), maxfev=4000,
-    )  # fmt: skip
+    import warnings
+
+    with warnings.catch_warnings():  # a singular covariance is not used here (bootstrap instead)
+        warnings.simplefilter("ignore")
+        p, _ = curve_fit(
+            model, z, y, p0=(a0, lam0, b0), sigma=sigma, absolute_sigma=True,
+            bounds=([0.0, 1e-6 * z[-1], -np.inf], [np.inf, 100.0 * z[-1], np.inf]), maxfev=4000,
+        )  # fmt: skip
     return float(p[0]), float(p[1]), float(p[2])
 
 

@@ -248,7 +248,13 @@ def _diffusivity_notes(
     notes: list[str] = []
     if limited.any():
         notes.append(_PULSE_LIMIT_NOTE.format(n=int(limited.sum()), m=n))
-    weak = poorly & ~limited & ~rest_short
+    unresolved = ~limited & ~np.isfinite(out["d"])
+    if unresolved.any():
+        notes.append(
+            f"{int(unresolved.sum())} of {n} tau lie outside what the sphere map can read for this "
+            "protocol (tau too short for the sampling and the tau origin): no D"
+        )
+    weak = poorly & ~limited & ~rest_short & ~unresolved
     if weak.any():
         worst = float(np.nanmin(out["sens"][weak]))
         notes.append(
