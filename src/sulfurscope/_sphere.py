@@ -112,25 +112,6 @@ def sphere_tau_ratio_limit() -> float:
     return float(a * a)
 
 
-def sphere_pulse_dimless_from_ratio(ratio: float) -> float:
-    """Invert ρ(T_p) = G(T_p)/T_p = τ/t_p for T_p (ρ falls monotonically from ≈1.38 to 0)."""
-
-    def f(log_tp: float) -> float:
-        tp = np.exp(log_tp)
-        return sphere_tau_dimless(tp) / tp - ratio
-
-    lo, hi = np.log(1e-9), np.log(1e4)
-    if not f(lo) > 0:
-        raise ValueError(f"tau/t_p = {ratio:.4g} is at or above the semi-infinite limit")
-    if f(hi) > 0:
-        raise ValueError(f"tau/t_p = {ratio:.4g} is below the resolvable range")
-    return float(np.exp(brentq(f, lo, hi, xtol=1e-10)))
-
-
-# ---------------------------------------------------------------- spherical shell (inert core)
-
-
-@functools.lru_cache(maxsize=16)
 def _shell_modes(inner: float, n_cells: int = 320) -> tuple[np.ndarray, np.ndarray, float, float]:
     """Modes of a spherical shell inner·R ≤ r ≤ R (R = 1), no flux at the core, unit flux at R.
 
@@ -200,26 +181,6 @@ def shell_tau_dimless(pulse_dimless: float, inner: float) -> float:
     while f(hi) > 0:  # pragma: no cover
         hi *= 2.0
     return float(brentq(f, 0.0, hi, xtol=1e-15, rtol=1e-10))
-
-
-def shell_pulse_dimless_from_ratio(ratio: float, inner: float) -> float:
-    """Invert G(T_p; core)/T_p = τ/t_p for T_p (shell version of the sphere inversion)."""
-    if inner == 0.0:
-        return sphere_pulse_dimless_from_ratio(ratio)
-
-    def f(log_tp: float) -> float:
-        tp = np.exp(log_tp)
-        return shell_tau_dimless(tp, inner) / tp - ratio
-
-    lo, hi = np.log(1e-7), np.log(1e4)
-    if not f(lo) > 0:
-        raise ValueError(f"tau/t_p = {ratio:.4g} is at or above the semi-infinite limit")
-    if f(hi) > 0:
-        raise ValueError(f"tau/t_p = {ratio:.4g} is below the resolvable range")
-    return float(np.exp(brentq(f, lo, hi, xtol=1e-8)))
-
-
-# ---------------------------------------------------------------- τ as read from a finite rest
 
 
 def _surface(inner: float):  # noqa: ANN202 - private helper returning the g of the geometry

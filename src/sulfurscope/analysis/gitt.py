@@ -251,15 +251,12 @@ def _pulse_and_origin(s: pd.DataFrame) -> tuple[Any, Any]:
     origin = np.zeros(len(s))
     if {"Rest start [s]", "Pulse end [s]"} <= set(s.columns):
         gap = (s["Rest start [s]"] - s["Pulse end [s]"]).to_numpy(float)
-        first = s.get("V0 convention", _series_like(s, "first_rest_point")).eq("first_rest_point")
-        origin = np.where(first.to_numpy() & np.isfinite(gap) & (gap > 0), gap, 0.0)
+        first = (
+            s["V0 convention"].eq("first_rest_point").to_numpy()
+            if "V0 convention" in s else np.ones(len(s), bool)
+        )  # fmt: skip
+        origin = np.where(first & np.isfinite(gap) & (gap > 0), gap, 0.0)
     return pulse, origin
-
-
-def _series_like(s: pd.DataFrame, value: str) -> Any:
-    import pandas as pd
-
-    return pd.Series(value, index=s.index)
 
 
 def _scaling_row(half: str, g: pd.DataFrame, v_inf: str) -> dict[str, Any]:
