@@ -112,6 +112,10 @@ def sphere_tau_ratio_limit() -> float:
     return float(a * a)
 
 
+# ---------------------------------------------------------------- spherical shell (inert core)
+
+
+@functools.lru_cache(maxsize=16)
 def _shell_modes(inner: float, n_cells: int = 320) -> tuple[np.ndarray, np.ndarray, float, float]:
     """Modes of a spherical shell inner·R ≤ r ≤ R (R = 1), no flux at the core, unit flux at R.
 
@@ -181,6 +185,9 @@ def shell_tau_dimless(pulse_dimless: float, inner: float) -> float:
     while f(hi) > 0:  # pragma: no cover
         hi *= 2.0
     return float(brentq(f, 0.0, hi, xtol=1e-15, rtol=1e-10))
+
+
+# ---------------------------------------------------------------- τ as read from a finite rest
 
 
 def _surface(inner: float):  # noqa: ANN202 - private helper returning the g of the geometry
