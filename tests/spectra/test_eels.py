@@ -87,13 +87,13 @@ def test_synthetic_edge_profiles_recovered_within_3_percent(sim):
     assert s[:10].mean() < 0.5 * s[-10:].mean()
 
 
-@pytest.mark.parametrize("method", ["log_fit", "two_area"])
+@pytest.mark.parametrize("method", ["least_squares", "log_fit", "two_area"])
 def test_noise_free_edges(sim_exact, method):
     integ = edge_integrals(
         sim_exact.core_loss, sim_exact.core_loss_energy_ev, ["Li_K", "S_L23"], method=method
     )
     ratio = integ.integral / (sim_exact.integral_per_t * sim_exact.t_over_lambda[:, None])
-    if method == "log_fit":
+    if method != "two_area":
         np.testing.assert_allclose(ratio, 1.0, rtol=1e-3)
     else:  # HyperSpy's two-area convention: half-channel bias, documented
         assert np.all(np.abs(ratio - 1) < 0.07)
@@ -200,23 +200,69 @@ def test_edge_integrals_match_exspy(name, edges):
         np.testing.assert_allclose(ours.integral[..., j], ref, rtol=0.01)
 
 
-def test_log_fit_close_to_exspy_least_squares_on_srtio3():
-    """Our default background (weighted log fit) vs exspy's full power-law fit (fast=False)."""
+@pytest.mark.parametrize(
+    ("name", "edges"),
+    [
+        ("LSMO_linescan_coreloss.hspy", ("O_K", "Mn_L23")),
+        ("SrTiO3_coreloss_TiL_OK.dm3", ("Ti_L23", "O_K")),
+        ("EELS_SI_2x2_coreloss.dm4", ("O_K",)),
+    ],
+)
+def test_default_background_matches_exspy_least_squares(name, edges):
+    """Oracle: the default background (least squares) vs exspy ``fast=False`` on every real file.
+
+    Issue 16 asks for ≤ 1 %; the two solve the same problem, so the agreement is far tighter.
+    """
     hs = _hs()
-    s = _load(hs, "SrTiO3_coreloss_TiL_OK.dm3")
-    d = read_eels(realdata_path(*EELS, "SrTiO3_coreloss_TiL_OK.dm3"))
-    w = EDGE_TABLE["O_K"]
-    ours = edge_integrals(d.counts, d.energy_ev, ["O_K"])
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        sub = s.remove_background(
-            signal_range=w.background_ev,
-            background_type="PowerLaw",
-            fast=False,
-            show_progressbar=False,
-        )
-        ref = float(sub.isig[w.integral_ev[0] : w.integral_ev[1]].integrate1D(-1).data[0])
-    assert float(ours.integral[0]) == pytest.approx(ref, rel=0.03)
+    s = _load(hs, name)
+    d = read_eels(realdata_path(*EELS, name))
+    ours = edge_integrals(d.counts, d.energy_ev, list(edges))
+    assert ours.method == "least_squares"
+    for j, e in enumerate(edges):
+        w = EDGE_TABLE[e]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            sub = s.remove_background(
+                signal_range=w.background_ev,
+                background_type="PowerLaw",
+                fast=False,
+                show_progressbar=False,
+            )
+            ref = sub.isig[w.integral_ev[0] : w.integral_ev[1]].integrate1D(-1).data
+        np.testing.assert_allclose(ours.integral[..., j], ref, rtol=1e-5)
+
+
+@pytest.mark.parametrize("method", ["least_squares", "log_fit", "two_area"])
+def test_background_under_the_edge_unbiased_on_poisson_power_law(method):
+    """Truth: 400 Poisson realisations of 3e10·E^−3.2 (≈900 counts/channel at 180 eV).
+
+    The background extrapolated over 190–230 eV must be unbiased within 0.3 % for the two fits;
+    Egerton's two-area formula carries its documented ≈0.5 % bias here (< 1 %).
+    """
+    rng = np.random.default_rng(20261207)
+    e = np.arange(40.0, 260.0, 0.5)
+    lam = power_law(e, 3e10, 3.2) * 0.5
+    y = rng.poisson(np.broadcast_to(lam, (400, e.size))).astype(float)
+    under = (e >= 190.0) & (e < 230.0)
+    bg = power_law_background(y, e, (110.0, 180.0), method=method)
+    est = (power_law(e[under], bg.amplitude[:, None], bg.r[:, None]) * 0.5).sum(-1)
+    bias = est.mean() / lam[under].sum() - 1.0
+    assert abs(bias) < (0.01 if method == "two_area" else 0.003)
+    # and the spread is the Poisson one, not inflated by a poor optimiser (< 1 %)
+    assert est.std() / lam[under].sum() < 0.01
+
+
+def test_least_squares_handles_empty_channels_and_warns_on_failure():
+    """Low-count spectra hold zeros: the least-squares fit (unlike a log fit) still works."""
+    rng = np.random.default_rng(3)
+    e = np.arange(100.0, 300.0, 1.0)
+    lam = power_law(e, 3e7, 3.0)
+    y = rng.poisson(np.broadcast_to(lam, (50, e.size))).astype(float)
+    assert np.any(y[:, (e >= 110) & (e <= 180)] == 0)
+    bg = power_law_background(y, e, (110.0, 180.0))
+    assert np.all(np.isfinite(bg.r)) and abs(float(np.median(bg.r)) - 3.0) < 0.3
+    with pytest.raises(FitError, match="no positive counts"):
+        power_law_background(np.zeros((2, e.size)), e, (110.0, 180.0))
 
 
 # ---------------------------------------------------------------- reference values
@@ -245,7 +291,7 @@ def test_study_default_windows():
 def test_power_law_is_recovered(r, amp):
     e = np.arange(100.0, 300.0, 0.5)
     y = power_law(e, amp * 100.0**r, r) * 0.5
-    for method in ("log_fit", "two_area"):
+    for method in ("least_squares", "log_fit", "two_area"):
         bg = power_law_background(y, e, (110.0, 180.0), method=method)
         tol = 0.02 * r if method == "two_area" else 1e-6  # Egerton's formula is approximate
         assert float(bg.r) == pytest.approx(r, abs=tol)
@@ -352,7 +398,7 @@ def test_errors():
             EDGE_TABLE["O_K"], background_ev=(120.0, 150.0), integral_ev=(140.0, 160.0)
         )
         edge_integrals(y, e, [bad])
-    with pytest.raises(FitError, match="non-positive"):
+    with pytest.raises(FitError, match="no positive counts"):
         power_law_background(np.zeros((2, e.size)), e, (110.0, 150.0))
     with pytest.raises(SulfurscopeError, match="no positive zero-loss"):
         relative_thickness(np.zeros((2, 50)), np.arange(-5.0, 20.0, 0.5))

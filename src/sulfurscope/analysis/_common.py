@@ -171,3 +171,31 @@ class record_warnings:  # noqa: N801 - used like warnings.catch_warnings
                 self.flags.append(Flag(self.code, str(w.message), "warning", self.subject))
             else:
                 warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+
+
+def depth_flags(table: pd.DataFrame, key: str) -> list[Flag]:
+    """Flags of a depth-metrics table (EDS lines, EELS edges) from its ``Flags`` column."""
+    words = {
+        "background_not_reached": (
+            "the profile ends before the signal reaches its background (1/e depth > a third of "
+            "the profile): depths rest on an extrapolated background",
+            "warning",
+        ),
+        "not_detected": (
+            "no surface excess above 3σ of the deep background: the signal is uniform in depth "
+            "(no 1/e or detection depth)",
+            "note",
+        ),
+        "fit_failed": ("the exponential depth fit failed: no depth metrics", "failed"),
+        "poor_fit": (
+            "the profile is not an exponential over a background (scatter about the fit > 3× "
+            "the counting noise): the depths are a rough description",
+            "warning",
+        ),
+    }
+    flags = []
+    for _, row in table.iterrows():
+        for code in filter(None, str(row.get("Flags", "")).split(",")):
+            msg, sev = words[code]
+            flags.append(Flag(f"depth_{code}", msg, sev, str(row[key])))  # type: ignore[arg-type]
+    return flags

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sulfurscope.analysis._common import finish, record_warnings
+from sulfurscope.analysis._common import depth_flags, finish, record_warnings
 from sulfurscope.analysis._options import (
     OptionError,
     Options,
@@ -269,28 +269,6 @@ def _depth_table(prof: Any) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _depth_flags(table: pd.DataFrame) -> list[Flag]:
-    words = {
-        "background_not_reached": (
-            "the profile ends before the signal reaches its background (1/e depth > a third of "
-            "the profile): depths rest on an extrapolated background",
-            "warning",
-        ),
-        "not_detected": (
-            "no surface excess above 3σ of the deep background: the signal is uniform in depth "
-            "(no 1/e or detection depth)",
-            "note",
-        ),
-        "fit_failed": ("the exponential depth fit failed: no depth metrics", "failed"),
-    }
-    flags = []
-    for _, row in table.iterrows():
-        for code in filter(None, str(row.get("Flags", "")).split(",")):
-            msg, sev = words[code]
-            flags.append(Flag(f"depth_{code}", msg, sev, str(row["Line"])))  # type: ignore[arg-type]
-    return flags
-
-
 def analyse_eds(
     data: Any,
     options: EdsOptions | None = None,
@@ -333,7 +311,7 @@ def analyse_eds(
     }
     surface = tables["eds_surface"]
     if not tables["eds_depth"].empty:
-        flags.extend(_depth_flags(tables["eds_depth"]))
+        flags.extend(depth_flags(tables["eds_depth"], "Line"))
     summary = {
         "format": data.format,
         "lines": list(lm.lines),

@@ -10,6 +10,8 @@ Tables
 ``eels_thickness``          t/λ per pixel (log-ratio), with the position of a line scan
 ``eels_integrals``          edge integrals per pixel and edge, ÷ t/λ when the low-loss is given
 ``eels_profile``            line scan: integral, ÷ t/λ and moving average vs position, per edge
+``eels_depth``              line scan: per depth edge, the 1/e depth and the detection depth (3σ of
+                            the deep background) of the surface excess, each with a 95 % interval
 ``eels_spectrum``           pixel 0 of each spectrum (decimated), for the figures
 ``eels_fingerprint``        best reference per pixel and edge with its score
 ``eels_fingerprint_curves`` pixel 0's edge and the references, scaled and shifted (the figure)
@@ -22,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sulfurscope.analysis._common import decimate, finish, record_warnings
+from sulfurscope.analysis._common import decimate, depth_flags, finish, record_warnings
 from sulfurscope.analysis._options import OptionError, Options, choice, flag, integer, number, texts
 from sulfurscope.analysis._result import AnalysisResult, Flag, source
 
@@ -36,6 +38,7 @@ TABLES = (
     "eels_thickness",
     "eels_integrals",
     "eels_profile",
+    "eels_depth",
     "eels_spectrum",
     "eels_fingerprint",
     "eels_fingerprint_curves",
@@ -57,9 +60,19 @@ class EelsOptions(Options):
     )
     align: bool = flag(True, "Align the zero-loss peaks before t/λ.")
     background_method: str = choice(
-        "log_fit",
-        ("log_fit", "two_area"),
-        "Power-law background: weighted log-log fit, or exspy's two-area method.",
+        "least_squares",
+        ("least_squares", "log_fit", "two_area"),
+        "Power-law background: least squares in counts (= exspy fast=False), weighted log-log "
+        "fit, or exspy's two-area method (fast=True).",
+    )
+    depth_edges: tuple[str, ...] = texts(
+        ("F_K", "Li_K"),
+        "Edges whose depth from the surface is measured (those among --edges), e.g. F_K,Li_K.",
+    )
+    surface: str = choice(
+        "start",
+        ("start", "end"),
+        "Which end of the line scan lies at the particle surface (depth 0).",
     )
     moving_average_points: int = integer(
         5, "Moving-average window of the profile.", minimum=1, maximum=10_000
@@ -182,6 +195,44 @@ def _profile(cl: Any, integ: Any, thick: Any, options: EelsOptions) -> pd.DataFr
     return pd.concat(rows, ignore_index=True)
 
 
+def _depth(cl: Any, integ: Any, thick: Any, options: EelsOptions) -> pd.DataFrame | None:
+    """1/e and detection depth of each depth edge along the line scan (not smoothed).
+
+    σ of each point: the Poisson noise of the raw counts in the integral window, ÷ t/λ like the
+    signal; :func:`~sulfurscope.spectra.eds_depth.depth_metrics_sigma` rescales it by the fit's
+    √(χ²/ν) when the scatter is larger (extrapolated background, gain).
+    """
+    import numpy as np
+    import pandas as pd
+
+    from sulfurscope.spectra.eds_depth import depth_metrics_sigma
+
+    pos = _positions(cl)
+    names = [w.name for w in integ.edges]
+    use = [n for n in options.depth_edges if n in names]
+    if cl.counts.ndim != 2 or pos.size < 6 or not use:
+        return None
+    depth = pos - pos[0] if options.surface == "start" else pos[-1] - pos
+    k = len(names)
+    signal = integ.integral.reshape(-1, k)
+    raw = signal + integ.background_counts.reshape(-1, k)
+    tl = None if thick is None else np.asarray(thick.t_over_lambda, dtype=float).ravel()
+    rows = []
+    for name in use:
+        j = names.index(name)
+        y, sg = signal[:, j], np.sqrt(np.maximum(raw[:, j], 1.0))
+        if tl is not None and tl.size == y.size:
+            y, sg = y / tl, sg / tl
+        order = np.argsort(depth)
+        m = depth_metrics_sigma(depth[order], y[order], sg[order], line=name)
+        rows.append(m.to_row())
+    table = pd.DataFrame(rows).rename(columns={"Line": "Edge"})
+    table.columns = [c.replace("[counts/px]", "[counts]") for c in table.columns]
+    table["Surface"] = options.surface
+    table["Normalised by t/lambda"] = tl is not None
+    return table
+
+
 def _fingerprint_curves(cl: Any, edge: Any, refs: Mapping[str, Any], method: str) -> pd.DataFrame:
     """Pixel 0's background-subtracted edge and each reference, scaled to 0–1 and shifted."""
     import numpy as np
@@ -288,6 +339,10 @@ def analyse_eels(
             prof = _profile(core_loss, integ, thick, options)
             if prof is not None:
                 tables["eels_profile"] = prof
+            depth = _depth(core_loss, integ, thick, options)
+            if depth is not None:
+                tables["eels_depth"] = depth
+                flags.extend(depth_flags(depth, "Edge"))
             if thick is None:
                 flags.append(
                     Flag("not_normalised", "no low-loss spectrum: integrals not ÷ t/λ", "warning")

@@ -160,6 +160,16 @@ def _eels(tables: Tables) -> list[tuple[str, pd.DataFrame]]:
     thick = _get(tables, "eels_thickness")
     if not thick.empty:
         out.append(("t/λ (log-ratio)", thick))
+    depth = _get(tables, "eels_depth")
+    if not depth.empty:
+        out.append(
+            (
+                "Depth from the surface along the line scan: 1/e depth and detection depth "
+                "(3σ of a deep point), fit I = B + A·exp(−z/λ) to the edge integrals (÷ t/λ), "
+                "95 % intervals by parametric bootstrap",
+                depth,
+            )
+        )
     finger = _get(tables, "eels_fingerprint")
     if not finger.empty:
         summary = (

@@ -23,6 +23,7 @@ __all__ = [
     "DepthMetrics",
     "DepthProfile",
     "depth_metrics",
+    "depth_metrics_sigma",
     "depth_profile",
     "moving_average",
     "particle_edge_depth",
@@ -400,16 +401,15 @@ class DepthMetrics:
         }
 
 
-def _fit_exp_profile(z: np.ndarray, y: np.ndarray, n: np.ndarray) -> tuple[float, float, float]:
-    """(A, λ, B) of y = B + A e^(−z/λ) by weighted least squares (σ² = max(y, 1/n)/n)."""
+def _fit_exp_profile(z: np.ndarray, y: np.ndarray, sigma: np.ndarray) -> tuple[float, float, float]:
+    """(A, λ, B) of y = B + A e^(−z/λ) by weighted least squares with standard errors ``sigma``."""
     from scipy.optimize import curve_fit
 
     b0 = float(np.median(y[-max(3, len(y) // 5) :]))
-    a0 = max(float(y[: max(1, len(y) // 20)].mean()) - b0, 1e-9)
+    a0 = max(float(y[: max(1, len(y) // 20)].mean()) - b0, 1e-9 * max(abs(b0), 1.0))
     above = np.flatnonzero(y - b0 < a0 / np.e)
     lam0 = float(z[above[0]]) if above.size else float(z[-1]) / 3
     lam0 = max(lam0, float(z[1] - z[0]) if len(z) > 1 else 1.0)
-    sigma = np.sqrt(np.maximum(y, 1.0 / n) / n)
 
     def model(zz: np.ndarray, a: float, lam: float, b: float) -> np.ndarray:
         return b + a * np.exp(-zz / lam)
@@ -423,6 +423,10 @@ def _fit_exp_profile(z: np.ndarray, y: np.ndarray, n: np.ndarray) -> tuple[float
             bounds=([0.0, 1e-6 * z[-1], -np.inf], [np.inf, 100.0 * z[-1], np.inf]), maxfev=4000,
         )  # fmt: skip
     return float(p[0]), float(p[1]), float(p[2])
+
+
+def _poisson_sigma(y: np.ndarray, n: np.ndarray) -> np.ndarray:
+    return np.sqrt(np.maximum(y, 1.0 / n) / n)
 
 
 def depth_metrics(
@@ -460,7 +464,7 @@ def depth_metrics(
         return DepthMetrics(line, np.nan, nan2, np.nan, nan2, np.nan, np.nan, np.nan,
                             float(z.max()) if len(z) else np.nan, ("fit_failed",))  # fmt: skip
     try:
-        a, lam, b = _fit_exp_profile(z, y, n)
+        a, lam, b = _fit_exp_profile(z, y, _poisson_sigma(y, n))
     except (RuntimeError, ValueError):
         return DepthMetrics(line, np.nan, nan2, np.nan, nan2, np.nan, np.nan, np.nan,
                             float(z.max()), ("fit_failed",))  # fmt: skip
@@ -475,7 +479,7 @@ def depth_metrics(
         for _ in range(bootstrap):
             yy = rng.poisson(truth * n) / n
             try:
-                aa, ll, bb = _fit_exp_profile(z, yy, n)
+                aa, ll, bb = _fit_exp_profile(z, yy, _poisson_sigma(yy, n))
             except (RuntimeError, ValueError):
                 continue
             lams.append(ll)
@@ -485,12 +489,98 @@ def depth_metrics(
             d = np.asarray(dets)
             if np.isfinite(d).mean() > 0.9:
                 det_ci = (float(np.nanpercentile(d, 2.5)), float(np.nanpercentile(d, 97.5)))
+    return DepthMetrics(
+        line, lam, lam_ci, det, det_ci, a, b, sig_b, float(z[-1]), _depth_flags(z, lam, det)
+    )
+
+
+def _depth_flags(z: np.ndarray, lam: float, det: float) -> tuple[str, ...]:
     flags = []
     if lam > z[-1] / 3.0:
         flags.append("background_not_reached")
     if not np.isfinite(det):
         flags.append("not_detected")
-    return DepthMetrics(line, lam, lam_ci, det, det_ci, a, b, sig_b, float(z[-1]), tuple(flags))
+    return tuple(flags)
+
+
+_POOR_FIT_SCALE = 3.0  # √(χ²/ν) above which the profile is not an exponential plus background
+
+
+def depth_metrics_sigma(
+    depth_nm: np.ndarray,
+    signal: np.ndarray,
+    sigma: np.ndarray,
+    *,
+    line: str,
+    bootstrap: int = 200,
+    seed: int = 0,
+    rescale: bool = True,
+) -> DepthMetrics:
+    r"""1/e depth and detection depth of a profile whose points carry standard errors ``sigma``.
+
+    For profiles that are not Poisson counts per bin, e.g. EELS edge integrals along a line scan
+    (background-subtracted, possibly ÷ t/λ). The same model as :func:`depth_metrics`,
+    y(z) = B + A·exp(−z/λ), is fitted with weights 1/σ². With ``rescale`` the σ are multiplied by
+    max(1, √(χ²/ν)) of that fit (ν = N − 3), so noise the σ do not describe (extrapolated
+    backgrounds, gain variation, drift) widens the intervals instead of being ignored. σ_B is the
+    median rescaled σ of the deepest fifth of the profile; the detection depth is
+    λ·ln(A/(3σ_B)) as in :func:`depth_metrics`. Intervals: percentiles of ``bootstrap`` refits of
+    Gaussian replicates of the fitted profile. Flag ``poor_fit`` when √(χ²/ν) > 3: the profile
+    is not an exponential over a background (a step, a second layer), so λ describes it poorly.
+
+    Examples
+    --------
+    >>> z = np.arange(0.0, 600.0, 5.0)
+    >>> y = 20.0 + 100.0 * np.exp(-z / 50.0)
+    >>> m = depth_metrics_sigma(z, y, np.full(z.size, 2.0), line="Li_K", bootstrap=0)
+    >>> round(m.e_folding_nm), round(m.detection_nm)  # 50·ln(100/6)
+    (50, 141)
+    """
+    z = np.asarray(depth_nm, dtype=float)
+    y = np.asarray(signal, dtype=float)
+    sg = np.asarray(sigma, dtype=float)
+    ok = np.isfinite(z) & np.isfinite(y) & np.isfinite(sg) & (sg > 0)
+    z, y, sg = z[ok], y[ok], sg[ok]
+    nan2 = (float("nan"), float("nan"))
+    zmax = float(z.max()) if len(z) else np.nan
+    failed = DepthMetrics(line, np.nan, nan2, np.nan, nan2, np.nan, np.nan, np.nan, zmax, ("fit_failed",))  # fmt: skip
+    if len(z) < 6:
+        return failed
+    try:
+        a, lam, b = _fit_exp_profile(z, y, sg)
+    except (RuntimeError, ValueError):
+        return failed
+    scale0 = 1.0
+    if rescale and len(z) > 3:
+        chi2 = float(np.sum(((y - (b + a * np.exp(-z / lam))) / sg) ** 2))
+        scale0 = max(1.0, float(np.sqrt(chi2 / (len(z) - 3))))
+        sg = sg * scale0
+    tail = slice(-max(3, len(z) // 5), None)
+    sig_b = float(np.median(sg[tail]))
+    det = _detection(a, lam, sig_b)
+    lam_ci, det_ci = nan2, nan2
+    if bootstrap:
+        rng = np.random.default_rng(seed)
+        truth = b + a * np.exp(-z / lam)
+        lams, dets = [], []
+        for _ in range(bootstrap):
+            yy = truth + rng.normal(0.0, sg)
+            try:
+                aa, ll, bb = _fit_exp_profile(z, yy, sg)
+            except (RuntimeError, ValueError):
+                continue
+            lams.append(ll)
+            # σ_B was itself estimated (scaled by √(χ²/ν)): carry its scatter into the interval
+            chi2 = float(np.sum(((yy - (bb + aa * np.exp(-z / ll))) / sg) ** 2))
+            scale = float(np.sqrt(chi2 / (len(z) - 3))) if rescale else 1.0
+            dets.append(_detection(aa, ll, sig_b * scale))
+        if len(lams) >= 0.9 * bootstrap:
+            lam_ci = (float(np.percentile(lams, 2.5)), float(np.percentile(lams, 97.5)))
+            d = np.asarray(dets)
+            if np.isfinite(d).mean() > 0.9:
+                det_ci = (float(np.nanpercentile(d, 2.5)), float(np.nanpercentile(d, 97.5)))
+    flags = _depth_flags(z, lam, det) + (("poor_fit",) if scale0 > _POOR_FIT_SCALE else ())
+    return DepthMetrics(line, lam, lam_ci, det, det_ci, a, b, sig_b, zmax, flags)
 
 
 def _detection(a: float, lam: float, sigma_b: float) -> float:

@@ -315,7 +315,7 @@ def fingerprint_pixels(
     window: EdgeWindow,
     references: Mapping[str, tuple[Any, Any]],
     *,
-    method: Literal["log_fit", "two_area"] = "log_fit",
+    method: Literal["least_squares", "log_fit", "two_area"] = "least_squares",
 ) -> pd.DataFrame:
     """Fingerprint ``window``'s edge in every pixel of a spectrum, line scan or spectrum image.
 
