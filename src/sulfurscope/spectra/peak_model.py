@@ -32,7 +32,7 @@ breit_wigner_fano   Fano q                                    σ (resonance FWHM
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
@@ -232,6 +232,8 @@ class PeakFit:
     reduced_chi_square: float
     r_squared: float
     at_bounds: tuple[str, ...] = ()
+    #: Correlation matrix of the component areas (from the parameter covariance; empty when unknown).
+    area_correlation: Array = field(default_factory=lambda: np.zeros((0, 0)))
     starts: int = 1
     starts_at_best: int = 1
     first_start_excess: float = 0.0

@@ -482,6 +482,14 @@ def _solve(
     )
 
 
+def _area_correlation(cov_full: Array, std_full: Array, n_comp: int) -> Array:
+    """Correlation matrix of the area column (index 1) of the (C, 4) component table."""
+    ia = 4 * np.arange(n_comp) + 1
+    sa = std_full[ia]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return cov_full[np.ix_(ia, ia)] / np.outer(sa, sa)
+
+
 def _areas(comps: Any, area: Array, area_std: Array, curves: Array, xa: Array
            ) -> tuple[Array, Array]:
     """Component areas: the area parameter for area-normalised shapes, else the integral of the
@@ -545,7 +553,8 @@ def _run_fit(
     if sig is None:
         cov = cov * red
     full = _full(cm, theta[None, :])[0]
-    std_full = np.sqrt(np.clip(np.diag(cm.M @ cov @ cm.M.T), 0.0, None))
+    cov_full = cm.M @ cov @ cm.M.T
+    std_full = np.sqrt(np.clip(np.diag(cov_full), 0.0, None))
     C = cm.n_comp
     table = full[: 4 * C].reshape(C, 4)
     std_tab = std_full[: 4 * C].reshape(C, 4)
@@ -576,6 +585,7 @@ def _run_fit(
         center_stderr=std_tab[:, 0].copy(),
         area=area,
         area_stderr=area_std,
+        area_correlation=_area_correlation(cov_full, std_full, C),
         fwhm=table[:, 2].copy(),
         fwhm_stderr=std_tab[:, 2].copy(),
         shape_param=table[:, 3].copy(),

@@ -21,7 +21,14 @@ from sulfurscope.spectra.xps import LI2S2_ASSUMPTION, REDUCED_SULFUR, _read_csv,
 
 __all__ = [
     "QUANTIFICATION_COLUMNS",
-    "quantification_rows","SulfurSpeciation", "quantify", "reduced_sulfur_fraction", "rsf_table", "sulfur_speciation"]
+    "area_ratio_stderr",
+    "quantification_rows",
+    "SulfurSpeciation",
+    "quantify",
+    "reduced_sulfur_fraction",
+    "rsf_table",
+    "sulfur_speciation",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,11 +87,19 @@ def rsf_table(source: str | Path = "scofield") -> pd.DataFrame:
 
 
 def quantify(
-    areas: Mapping[str, float], *, rsf: str | Path | Mapping[str, float] = "scofield"
+    areas: Mapping[str, float],
+    *,
+    rsf: str | Path | Mapping[str, float] = "scofield",
+    area_stderr: Mapping[str, float] | None = None,
 ) -> pd.DataFrame:
-    """Atomic % from region (or survey-peak) areas with relative sensitivity factors (Table S1).
+    r"""Atomic % from region (or survey-peak) areas with relative sensitivity factors (Table S1).
 
-    ``x_i = (A_i / S_i) / Σ_j (A_j / S_j)``.
+    ``x_i = (A_i / S_i) / Σ_j (A_j / S_j)``. With ``area_stderr`` (independent region areas) the
+    standard error follows by first-order propagation (c_j = A_j/S_j, T = Σ c_j):
+
+    .. math:: u^2(x_i) = \frac{(T - c_i)^2 u^2(c_i) + c_i^2 \sum_{j \ne i} u^2(c_j)}{T^4}
+
+    (the RSFs are taken as exact: their own error is a systematic shared by every sample).
 
     Parameters
     ----------
@@ -123,13 +138,19 @@ def quantify(
     total = corr.sum()
     if total <= 0:
         raise SulfurscopeError("all region areas are zero")
+    se = {region_key(k): float(v) for k, v in (area_stderr or {}).items()}
+    u_c = np.array([se.get(k, np.nan) / s for k, _, s in rows])
+    var_all = float(np.sum(u_c**2))
+    u_x = np.sqrt((total - corr) ** 2 * u_c**2 + corr**2 * (var_all - u_c**2)) / total**2
     return pd.DataFrame(
         {
             "Region": [r[0] for r in rows],
             "Area [counts/s·eV]": [r[1] for r in rows],
+            "Area stderr [counts/s·eV]": [se.get(r[0], np.nan) for r in rows],
             "RSF": [r[2] for r in rows],
             "RSF source": src,
             "Atomic [%]": 100.0 * corr / total,
+            "Atomic stderr [%]": 100.0 * u_x,
         }
     )
 
@@ -197,8 +218,44 @@ def sulfur_speciation(
     )
 
 
-QUANTIFICATION_COLUMNS = ["Region", "Quantity", "Value [%]", "Area [counts/s·eV]", "RSF",
-                          "RSF source", "Note"]
+def area_ratio_stderr(fit: PeakFit, numerator: Sequence[str], denominator: Sequence[str]) -> float:
+    r"""Standard error of Σ_num A / Σ_den A from the fit's area uncertainties and correlations.
+
+    First-order propagation, f = N/D: ∂f/∂A_i = (1[i ∈ num] − f·1[i ∈ den]) / D and
+    u²(f) = gᵀ Σ g with Σ_ij = ρ_ij u_i u_j (``fit.area_correlation``; overlapping S 2p doublets
+    are strongly anti-correlated, so leaving ρ out would misstate u). NaN when the fit has no
+    finite area uncertainties.
+    """
+    names = list(fit.names)
+    a = np.asarray(fit.area, dtype=float)
+    u = np.asarray(fit.area_stderr, dtype=float)
+    num = np.array([n in numerator for n in names], dtype=float)
+    den = np.array([n in denominator for n in names], dtype=float)
+    d = float(a @ den)
+    used = (num + den) > 0
+    if d <= 0 or not np.all(np.isfinite(u[used])):
+        return float("nan")
+    f = float(a @ num) / d
+    g = (num - f * den) / d
+    rho = np.asarray(fit.area_correlation, dtype=float)
+    if rho.shape != (a.size, a.size) or not np.all(np.isfinite(rho[np.ix_(used, used)])):
+        rho = np.eye(a.size)
+    uu = np.where(used, u, 0.0)
+    cov = rho * np.outer(uu, uu)
+    cov = np.where(np.isfinite(cov), cov, 0.0)
+    return float(np.sqrt(max(g @ cov @ g, 0.0)))
+
+
+QUANTIFICATION_COLUMNS = [
+    "Region",
+    "Quantity",
+    "Value [%]",
+    "Stderr [%]",
+    "Area [counts/s·eV]",
+    "RSF",
+    "RSF source",
+    "Note",
+]
 
 
 def _factors(rsf: Any) -> tuple[dict[str, float], str]:
@@ -208,29 +265,35 @@ def _factors(rsf: Any) -> tuple[dict[str, float], str]:
     return dict(zip(t["region"], t["rsf"].astype(float), strict=True)), str(rsf)
 
 
-def _region_areas(cands: Any, factors: dict[str, float], failures: list[tuple[str, str]]
-                  ) -> tuple[dict[str, float], dict[str, str]]:
-    """Background-subtracted area of every region with an RSF (Shirley, else linear)."""
+def _region_areas(
+    cands: Any, factors: dict[str, float], failures: list[tuple[str, str]]
+) -> tuple[dict[str, float], dict[str, float], dict[str, str]]:
+    """Background-subtracted area of every region with an RSF (Shirley, else linear) and its
+    bootstrap standard error (:func:`~sulfurscope.spectra.xps.region_area_stderr`)."""
     from sulfurscope.errors import FitError
-    from sulfurscope.spectra.xps import region_area
+    from sulfurscope.spectra.xps import region_area_stderr
 
     areas: dict[str, float] = {}
+    errs: dict[str, float] = {}
     how: dict[str, str] = {}
     for s in cands:
         if s.region not in factors or s.region in areas:
             continue
         try:
-            areas[s.region] = max(region_area(s), 0.0)
+            a, u = region_area_stderr(s)
             how[s.region] = "Shirley"
         except FitError:
             try:
-                areas[s.region] = max(region_area(s, background="linear"), 0.0)
+                a, u = region_area_stderr(s, background="linear")
                 how[s.region] = "linear (Shirley had no solution in this window)"
             except (FitError, SulfurscopeError) as exc:
                 failures.append((s.region, f"area: {exc}"))
+                continue
         except SulfurscopeError as exc:
             failures.append((s.region, f"area: {exc}"))
-    return areas, how
+            continue
+        areas[s.region], errs[s.region] = max(a, 0.0), u
+    return areas, errs, how
 
 
 def _sulfur_rows(regions: Any, fits: Any) -> list[dict[str, Any]]:
@@ -238,29 +301,61 @@ def _sulfur_rows(regions: Any, fits: Any) -> list[dict[str, Any]]:
     for reg, fit in zip(regions, fits, strict=True):
         if reg != "S 2p" or not set(REDUCED_SULFUR) <= set(fit.names):
             continue
-        rows.append({"Region": reg, "Quantity": "Reduced sulfur [%]",
-                     "Value [%]": 100 * reduced_sulfur_fraction(fit),
-                     "Area [counts/s·eV]": float(np.sum(fit.area)), "RSF": np.nan,
-                     "Note": "(Li2S + terminal + bridging S) / all S 2p"})
+        rows.append(
+            {
+                "Region": reg,
+                "Quantity": "Reduced sulfur [%]",
+                "Value [%]": 100 * reduced_sulfur_fraction(fit),
+                "Stderr [%]": 100 * area_ratio_stderr(fit, REDUCED_SULFUR, fit.names),
+                "Area [counts/s·eV]": float(np.sum(fit.area)),
+                "RSF": np.nan,
+                "Note": "(Li2S + terminal + bridging S) / all S 2p; stderr from the fit's area "
+                "covariance",
+            }
+        )
         sp = sulfur_speciation(fit)
-        for q_name, v in (("Residual S (S8) [%]", sp.elemental_sulfur_fraction),
-                          ("Li2S2 [%]", sp.li2s2_fraction), ("Li2S [%]", sp.li2s_fraction)):
-            rows.append({"Region": reg, "Quantity": q_name, "Value [%]": 100 * v,
-                         "Area [counts/s·eV]": np.nan, "RSF": np.nan, "Note": sp.assumption})
+        for q_name, v, comp in (
+            ("Residual S (S8) [%]", sp.elemental_sulfur_fraction, "bridging S"),
+            ("Li2S2 [%]", sp.li2s2_fraction, "terminal S"),
+            ("Li2S [%]", sp.li2s_fraction, "Li2S"),
+        ):
+            rows.append(
+                {
+                    "Region": reg,
+                    "Quantity": q_name,
+                    "Value [%]": 100 * v,
+                    "Stderr [%]": 100 * area_ratio_stderr(fit, [comp], REDUCED_SULFUR),
+                    "Area [counts/s·eV]": np.nan,
+                    "RSF": np.nan,
+                    "Note": sp.assumption,
+                }
+            )
     return rows
 
 
-def quantification_rows(cands: Any, regions: Any, fits: Any, rsf: Any,
-                        failures: list[tuple[str, str]]) -> pd.DataFrame:
+def quantification_rows(
+    cands: Any, regions: Any, fits: Any, rsf: Any, failures: list[tuple[str, str]]
+) -> pd.DataFrame:
     """The quantification table: atomic % of every region with an RSF (its background-subtracted
     area ÷ RSF), the RSF source, and the study's sulfur numbers from the S 2p fit."""
     factors, src = _factors(rsf)
-    areas, how = _region_areas(cands, factors, failures)
+    areas, errs, how = _region_areas(cands, factors, failures)
     rows: list[dict[str, Any]] = []
     if areas and sum(areas.values()) > 0:
-        for r in quantify(areas, rsf=factors).itertuples(index=False):
-            rows.append({"Region": r.Region, "Quantity": "Atomic [%]", "Value [%]": r[4],
-                         "Area [counts/s·eV]": r[1], "RSF": r.RSF, "RSF source": src,
-                         "Note": f"{how[r.Region]}-subtracted region area, RSF source {src}"})
+        q = quantify(areas, rsf=factors, area_stderr=errs)
+        for _, r in q.iterrows():
+            rows.append(
+                {
+                    "Region": r["Region"],
+                    "Quantity": "Atomic [%]",
+                    "Value [%]": r["Atomic [%]"],
+                    "Stderr [%]": r["Atomic stderr [%]"],
+                    "Area [counts/s·eV]": r["Area [counts/s·eV]"],
+                    "RSF": r["RSF"],
+                    "RSF source": src,
+                    "Note": f"{how[r['Region']]}-subtracted region area, RSF source {src}; "
+                    "stderr: counting noise and background placement (bootstrap)",
+                }
+            )
     rows += _sulfur_rows(regions, fits)
     return pd.DataFrame(rows, columns=QUANTIFICATION_COLUMNS)
