@@ -212,6 +212,11 @@ def _stats_row(
         stats[f"{name} [{unit}]"] = float(d[key])
         if unit in _TO_UM:
             stats[f"{name} [um]"] = float(d[key]) * scale
+        for end in ("low", "high"):
+            v = float(d[f"{key}_ci95_{end}"])
+            stats[f"{name} CI95 {end} [{unit}]"] = v
+            if unit in _TO_UM:
+                stats[f"{name} CI95 {end} [um]"] = v * scale
     stats["Sampled"] = int(d["n_sampled"])
     for k, v in dist.to_frame().iloc[0].items():
         stats[f"Fit {k}"] = v
