@@ -69,3 +69,23 @@ def test_flag_reaches_the_analysis(model):
     assert ("bands_not_identifiable" in codes) == (not bool(s["Identifiable"].iloc[0]))
     if model == "two-band":
         assert "bands_not_identifiable" not in codes
+
+
+def test_two_band_ratio_uncertainty_covers_the_truth():
+    """Two Lorentzian bands of known heights (I_D/I_G = 0.9) on a sloped baseline, Poisson counts:
+    the summary's ``I_D/I_G (height) uncertainty`` holds the truth in 90–98 % of 100 spectra.
+
+    Measured: 95 % (the least-squares stderr alone: 88 %, it leaves out the baseline; the replica
+    scatter with one σ for all channels: 82 %)."""
+    from sulfurscope.spectra.raman_map import raman_tables
+
+    bands = [
+        {"shape": "lorentzian", "center_cm1": 1350.0, "fwhm_cm1": 150.0, "height": 900.0},
+        {"shape": "lorentzian", "center_cm1": 1590.0, "fwhm_cm1": 70.0, "height": 1000.0},
+    ]
+    hits = 0
+    for seed in range(100):
+        y = simulate_raman(X, bands, baseline=(500.0, 0.05), rng=2000 + seed)
+        row = raman_tables(X, y, models=("two-band",))["raman_summary"].iloc[0]
+        hits += abs(row["I_D/I_G (height)"] - 0.9) <= 1.96 * row["I_D/I_G (height) uncertainty"]
+    assert 90 <= hits <= 98

@@ -122,7 +122,8 @@ def _raman(tables: Tables) -> list[tuple[str, pd.DataFrame]]:
     rep = curves.groupby(["Task", "Model"], sort=False)["Spectrum"].first().reset_index()
     rows = s.merge(rep, on=["Task", "Model", "Spectrum"], how="inner")
     keep = [
-        "Task", "Sample", "Model", "Spectrum", "I_D/I_G (height)", "I_D/I_G (area)",
+        "Task", "Sample", "Model", "Spectrum", "I_D/I_G (height)", "I_D/I_G (height) uncertainty",
+        "I_D/I_G (area)", "I_D/I_G (area) uncertainty",
         "D position [1/cm]", "G position [1/cm]", "D FWHM [1/cm]", "G FWHM [1/cm]", "Success",
     ]
     return [("I_D/I_G per sample and model (representative spectrum; −1 = mean)", _keep(rows, keep))]

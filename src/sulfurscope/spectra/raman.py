@@ -580,8 +580,12 @@ def ratio_scatter(
     seed: int = 0,
 ) -> RatioScatter:
     """Parametric bootstrap of I_D/I_G: refit ``replicas`` copies of the fitted spectrum (bands +
-    baseline) with Gaussian noise of the fit's own residual scatter √(χ²_red), through the same
-    baseline and band fit.
+    baseline) with the fit's own noise, through the same baseline and band fit.
+
+    The noise is heteroscedastic like counting noise, σ_i = k √m_i (m the fitted counts, k² =
+    Σ r² / Σ m from the residuals r): with one σ for all channels the replicas had less noise at the
+    band maxima than the spectrum (√1500 vs √500 counts), and the scatter of the height ratio came
+    out 25 % short of its real spread (coverage 82 % instead of 95 %).
 
     The least-squares stderr of a ratio leaves out the subtracted baseline and the flat directions
     between overlapping bands: for the five-band (Sadezky) model at the counting noise of a typical
@@ -589,11 +593,11 @@ def ratio_scatter(
     scatters as its stderr says. This check measures that scatter on the spectrum at hand.
     """
     rng = np.random.default_rng(seed)
-    sigma = float(np.sqrt(max(fit.redchi, 0.0)))
     clean = fit.model_counts
+    sigma = _replica_sigma(fit)
     heights, areas, failed = [], [], 0
     for _ in range(replicas):
-        y = clean + rng.normal(0.0, sigma, clean.size)
+        y = clean + rng.normal(0.0, sigma)
         try:
             f = fit_raman(
                 fit.shift_cm1, y, model=fit.model, shift_range_cm1=fit.shift_range_cm1,  # type: ignore[arg-type]
@@ -611,6 +615,17 @@ def ratio_scatter(
     a_rel = as_ / abs(fit.id_ig_area) if fit.id_ig_area else float("nan")
     ok = bool(np.isfinite(h_rel) and h_rel <= MAX_RATIO_SCATTER and failed <= replicas // 10)
     return RatioScatter(hs, as_, h_rel, a_rel, replicas, failed, ok)
+
+
+def _replica_sigma(fit: RamanFit) -> np.ndarray:
+    """Per-channel noise σ_i = k √m_i of a fit (counting-like), k from its residuals."""
+    m = np.maximum(np.asarray(fit.model_counts, dtype=float), 1.0)
+    r = np.asarray(fit.intensity_counts, dtype=float) - np.asarray(fit.model_counts, dtype=float)
+    ok = np.isfinite(r)
+    if r.shape != m.shape or not ok.any():
+        return np.full(m.shape, float(np.sqrt(max(fit.redchi, 0.0))))
+    k2 = float(np.sum(r[ok] ** 2) / np.sum(m[ok]))
+    return np.sqrt(k2 * m)
 
 
 def _window(x: np.ndarray, y: np.ndarray, shift_range_cm1: tuple[float, float],
