@@ -63,3 +63,30 @@ def test_short_profile_and_no_signal_are_flagged():
     flat = rng.poisson(np.full(Z.size, 2.0) * 50) / 50
     m = depth_metrics(Z, flat, np.full(Z.size, 50), bootstrap=0)
     assert "not_detected" in m.flags or m.e_folding_nm < 25.0
+
+
+def test_model_free_depths_of_a_dense_layer_with_a_dilute_tail():
+    """The study's CEI: LiF rich to ~100 nm (erfc edge) with a dilute tail to ~1 µm.
+
+    One exponential does not describe it (flag ``poor_fit``); the model-free depths do: the 1/e
+    depth within 20 % of where the true excess falls to 1/e of its surface value, the detection
+    depth within 20 % of where the true excess falls to 3σ of a 5-bin mean.
+    """
+    from scipy.special import erfc
+
+    z = np.arange(0.0, 2500.0, 20.0) + 10.0
+    a, b, n = 40.0, 0.3, 400
+
+    def excess(zz):
+        return a * (0.5 * erfc((zz - 100.0) / (np.sqrt(2) * 25.0)) + 0.06 * np.exp(-zz / 300.0))
+
+    fine = np.linspace(0.0, 2500.0, 250001)
+    true_e = fine[np.argmax(excess(fine) < excess(0.0) / np.e)]
+    true_d = fine[np.argmax(excess(fine) < 3 * np.sqrt(b / n) / np.sqrt(5))]
+    rng = np.random.default_rng(11)
+    for _ in range(10):
+        y = rng.poisson((b + excess(z)) * n) / n
+        m = depth_metrics(z, y, np.full(z.size, n), bootstrap=0)
+        assert "poor_fit" in m.flags
+        assert m.e_folding_profile_nm == pytest.approx(true_e, rel=0.20)
+        assert m.detection_profile_nm == pytest.approx(true_d, rel=0.20)

@@ -47,6 +47,16 @@ DEMO_SAMPLES = (
 
 _PROTOCOL = {"rate": "rate", "long": "cycling", "gitt": "gitt"}
 
+#: The study's cell: electrolyte of every simulated cell.
+ELECTROLYTE = "1 M LiPF6 in FEC:DMC 1:4"
+
+#: STEM-EDS of a discharged particle: LiF rich in the outer ~100 nm, a dilute tail to ~1 µm
+#: (96 × 64 px of 30 nm; the field reaches ~1.7 µm below the surface, past the tail).
+DEMO_EDS: dict[str, Any] = {
+    "shape": (96, 64), "radius_px": 56.0, "pixel_size_nm": 30.0, "shell_nm": 100.0,
+    "roughness_nm": 25.0, "tail_fraction": 0.08, "tail_nm": 350.0,
+}
+
 #: Areas (counts/s·eV) of the non-sulfur regions of a discharged cathode's surface (Fig 4c–f).
 _XPS_REGIONS: dict[str, tuple[tuple[float, float], dict[str, float]]] = {
     "F 1s/paper": (
@@ -106,8 +116,11 @@ _STUDY_TABLE = _table(
         "description": (
             f"{SIMULATED_NOTE}. Activated carbon milled to ~8, ~4 and ~1 um, melt-infiltrated "
             "with sulfur, cycled against Li (0.5-3.0 V): rate tests, long cycling and GITT per "
-            "size, SEM, HRTEM, TGA, XPS, Raman, STEM-EDS and EELS across a discharged particle."
+            "size, SEM, HRTEM, TGA, XPS, Raman, STEM-EDS and EELS across a discharged particle. "
+            f"Cells: {ELECTROLYTE}; formation at C/10, rate tests C/40 to C/2.5 (5 cycles each), "
+            "long cycling at C/10."
         ),
+        "truth": "raw/simulation_truth.json",
     },
 )
 
@@ -178,8 +191,7 @@ def _raman_tables(folder: Path, samples: Sequence[DemoSample], rng: np.random.Ge
     """Raman of the carbons (Fig S1)."""
     from sulfurscope.simulate.raman import write_demo_raman
 
-    ratios = {s.name: {8.0: 1.45, 4.0: 1.55, 1.0: 1.65}.get(s.particle_size_um, 1.5)
-              for s in samples}
+    ratios = {s.name: _RAMAN_RATIO.get(s.particle_size_um, 1.5) for s in samples}
     raman = write_demo_raman(folder / "raw" / "raman", ratios, rng=rng)
     return [_table("[[spectra]]", {"name": f"{name}_raman", "sample": name, "kind": "raman",
                                    "file": path.relative_to(folder).as_posix()})
@@ -191,7 +203,7 @@ def _eds_table(folder: Path, big: DemoSample, rng: np.random.Generator) -> str:
     from sulfurscope.simulate.eds import write_simulated_eds
 
     eds, _ = write_simulated_eds(folder / "raw" / "eds" / f"{big.name}_discharged_eds.hspy",
-                                 rng=rng)
+                                 rng=rng, **DEMO_EDS)
     return _table("[[spectra]]", {
         "name": f"{big.name}_eds", "sample": big.name, "kind": "eds",
         "files": {"project": eds.relative_to(folder).as_posix()},
@@ -224,6 +236,68 @@ def _eels_table(folder: Path, big: DemoSample, rng: np.random.Generator) -> str:
         "files": {k: p.relative_to(folder).as_posix() for k, p in files.items()},
         "options": {"edges": ["Li_K", "S_L23"]},
     })
+
+
+_RAMAN_RATIO = {8.0: 1.45, 4.0: 1.55, 1.0: 1.65}
+
+
+def _truth_rows(samples: Sequence[DemoSample], big: DemoSample, small: DemoSample
+                ) -> list[dict[str, Any]]:
+    """What the demo was simulated with, and where the analyses report what they recovered."""
+    from sulfurscope.model import CyclingParameters
+
+    rows: list[dict[str, Any]] = []
+    for s in samples:
+        rows += [
+            {"quantity": "TGA sulfur fraction", "sample": s.name, "assumed": s.sulfur_fraction,
+             "unit": "", "table": "tga_fraction", "column": "Sulfur fraction",
+             "where": {"Sample": s.name}, "uncertainty": "Sulfur fraction sd"},
+            {"quantity": "Mean particle diameter (SEM)", "sample": s.name,
+             "assumed": s.particle_size_um, "unit": "um", "table": "particle_distribution",
+             "column": "Number mean [um]", "where": {"Sample": s.name},
+             "interval": ["Number mean CI95 low [um]", "Number mean CI95 high [um]"]},
+            {"quantity": "Raman I_D1/I_G (height, Sadezky)", "sample": s.name,
+             "assumed": _RAMAN_RATIO.get(s.particle_size_um, 1.5), "unit": "",
+             "table": "raman_summary", "column": "I_D/I_G (height)",
+             "where": {"Sample": s.name, "Model": "sadezky"},
+             "uncertainty": "I_D/I_G (height) uncertainty"},
+        ]
+    for s in (big, small):
+        rows.append({"quantity": "XPS reduced sulfur", "sample": s.name,
+                     "assumed": 100 * s.reduced_sulfur, "unit": "%",
+                     "table": "xps_quantification", "column": "Value [%]",
+                     "where": {"Sample": s.name, "Quantity": "Reduced sulfur [%]"},
+                     "uncertainty": "Stderr [%]"})
+    rows += [
+        {"quantity": "EDS: LiF-rich layer (F, 1/e depth, model-free)", "sample": big.name,
+         "assumed": DEMO_EDS["shell_nm"], "unit": "nm", "table": "eds_depth",
+         "column": "1/e depth, model-free [nm]", "where": {"Line": "F_Ka"},
+         "note": "erfc edge at 100 nm plus a dilute tail: 1/e of the surface excess at ≈110 nm"},
+        {"quantity": "EDS: F detectable to (model-free)", "sample": big.name,
+         "assumed": 1000.0, "unit": "nm", "table": "eds_depth",
+         "column": "Detection depth, model-free [nm]", "where": {"Line": "F_Ka"},
+         "note": "tail of 8 % decaying over 350 nm: 'detectable to ~1 µm'"},
+        {"quantity": "EELS: LiF-rich layer (Li K, 1/e depth, model-free)", "sample": big.name,
+         "assumed": 100.0, "unit": "nm", "table": "eels_depth",
+         "column": "1/e depth, model-free [nm]", "where": {"Edge": "Li_K"},
+         "note": "a sigmoid step at 100 nm, not an exponential"},
+    ]
+    cp = CyclingParameters()
+    for name, value in (("k_c_per_h", cp.k_c_per_h), ("m_c", cp.m_c),
+                        ("fade_per_cycle", cp.fade_per_cycle)):
+        rows.append({"quantity": f"Model C parameter {name}", "sample": small.name,
+                     "assumed": value, "unit": "", "table": "model_parameters", "column": "Value",
+                     "where": {"Parameter": name}, "uncertainty": "Standard error",
+                     "note": "fitted to the smallest particles' cycling (12 size classes "
+                             "simulated, 8 fitted)"})
+    return rows
+
+
+def _write_truth(path: Path, samples: Sequence[DemoSample], big: DemoSample,
+                 small: DemoSample) -> None:
+    atomic_write_bytes(path, json.dumps({"note": SIMULATED_NOTE,
+                                         "rows": _truth_rows(samples, big, small)},
+                                        indent=1).encode("utf-8"))
 
 
 def write_demo_study(
@@ -270,6 +344,7 @@ def write_demo_study(
     parts += [_table("[[cells]]", {
         "name": c.label, "sample": c.sample, "file": Path(c.path).relative_to(folder).as_posix(),
         "protocol": _PROTOCOL[c.protocol], "sulfur_mass_mg": c.sulfur_mass_mg,
+        "electrolyte": ELECTROLYTE,
     }) for c in cells]
     parts += _image_tables(folder, samples, big, rng_img)
     parts += _xps_tables(folder, (big, small), rng_xps)
@@ -277,6 +352,7 @@ def write_demo_study(
     parts.append(_eds_table(folder, big, rng_eds))
     parts.append(_eels_table(folder, big, rng_eels))
     parts.append(_table("[model]", {"enabled": True, "n_classes": 8, "n_cells": 20}))
+    _write_truth(folder / "raw" / "simulation_truth.json", samples, big, small)
     manifest = folder / "study.toml"
     atomic_write_bytes(manifest, "\n".join(parts).encode("utf-8"))
     return manifest

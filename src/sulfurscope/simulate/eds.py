@@ -73,8 +73,19 @@ class SimulatedEds:
         }
 
 
-def f_shell_profile(depth_nm: np.ndarray, *, shell_nm: float, roughness_nm: float) -> np.ndarray:
-    """Relative F content vs depth: ``½ erfc((d − δ)/(√2 σ))`` inside, 0 outside.
+def f_shell_profile(
+    depth_nm: np.ndarray,
+    *,
+    shell_nm: float,
+    roughness_nm: float,
+    tail_fraction: float = 0.0,
+    tail_nm: float = 300.0,
+) -> np.ndarray:
+    """Relative F content vs depth: ``½ erfc((d − δ)/(√2 σ)) + f_t·exp(−d/λ_t)`` inside, 0 outside.
+
+    The optional dilute tail (fraction ``tail_fraction`` of the surface content, decay length
+    ``tail_nm``) is LiF that reaches deeper than the dense CEI layer (the study: rich in the outer
+    ~100 nm, detectable to ~1 µm).
 
     Examples
     --------
@@ -82,7 +93,9 @@ def f_shell_profile(depth_nm: np.ndarray, *, shell_nm: float, roughness_nm: floa
     0.5
     """
     d = np.asarray(depth_nm, dtype=float)
-    return np.where(d >= 0, 0.5 * erfc((d - shell_nm) / (np.sqrt(2.0) * roughness_nm)), 0.0)
+    shell = 0.5 * erfc((d - shell_nm) / (np.sqrt(2.0) * roughness_nm))
+    tail = tail_fraction * np.exp(-np.maximum(d, 0.0) / tail_nm) if tail_fraction else 0.0
+    return np.where(d >= 0, shell + tail, 0.0)
 
 
 def simulate_particle_eds(
@@ -93,6 +106,8 @@ def simulate_particle_eds(
     centre_xy_px: tuple[float, float] | None = None,
     shell_nm: float = 150.0,
     roughness_nm: float = 30.0,
+    tail_fraction: float = 0.0,
+    tail_nm: float = 300.0,
     counts: dict[str, float] | None = None,
     background_counts: float = 20.0,
     n_channels: int = 1024,
@@ -115,6 +130,8 @@ def simulate_particle_eds(
         Particle centre (x, y) in pixels (default: (nx/2, ny·0.95)).
     shell_nm, roughness_nm : float, nm
         F-rich shell thickness δ and its roughness σ (:func:`f_shell_profile`).
+    tail_fraction, tail_nm : float
+        Dilute F tail below the shell (:func:`f_shell_profile`; default none).
     counts : dict element → float
         Expected counts per pixel in the main line of each element at full concentration
         (defaults C 30, O 3, F 40 (at the surface), S 25, Cu 1 (everywhere, grid)).
@@ -142,7 +159,8 @@ def simulate_particle_eds(
     conc = {
         "C": np.where(inside, c["C"], 0.0),
         "O": np.where(inside, c["O"], 0.0),
-        "F": c["F"] * f_shell_profile(depth_nm, shell_nm=shell_nm, roughness_nm=roughness_nm),
+        "F": c["F"] * f_shell_profile(depth_nm, shell_nm=shell_nm, roughness_nm=roughness_nm,
+                                      tail_fraction=tail_fraction, tail_nm=tail_nm),
         "S": np.where(inside, c["S"], 0.0),
         "Cu": np.full(shape, c["Cu"]),
     }

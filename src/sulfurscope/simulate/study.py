@@ -129,7 +129,7 @@ def simulate_study(
     sizes_um: Sequence[float] = (8.0, 4.0, 1.0),
     relative_sd: float = 0.3,
     long_cycles: int = 50,
-    long_c_rate: float = 0.4,
+    long_c_rate: float = 0.1,
     rest_s: float = 600.0,
     protocols: Sequence[str] = ("rate", "long", "gitt"),
     cell_model: Callable[[float, float], CellModel] = default_cell_model,
@@ -147,7 +147,7 @@ def simulate_study(
     relative_sd : float
         Standard deviation of each Gaussian size distribution relative to its mean.
     long_cycles, long_c_rate : int, float
-        Length and C-rate of the long cycling test.
+        Length and C-rate of the long cycling test (default C/10, the reference study's).
     rest_s : float
         Open-circuit rest after every half-cycle of the rate and long tests, s (the GITT has its own
         2 h rests).

@@ -31,6 +31,7 @@ __all__ = [
 ]
 
 EdgePolicy = Literal["shrink", "nan", "valid"]
+_POOR_FIT_SCALE = 3.0  # √(χ²/ν) above which a profile is not one exponential over a background
 
 
 @dataclass(frozen=True, slots=True)
@@ -368,9 +369,20 @@ class DepthMetrics:
         σ_B.
     profile_depth_nm : float, nm
         Deepest bin of the profile.
+    detection_profile_nm : float, nm
+        Model-free detection depth: the last depth before the profile's excess over B (here the
+        median of the deepest fifth of the profile, not the fitted B), averaged
+        over 5 bins, first falls below 3σ_B/√5 (3σ of a 5-bin mean). It does not assume one
+        exponential, so it follows a dilute tail beyond a dense surface layer (a CEI rich to
+        ~100 nm and detectable to ~1 µm), where λ·ln(A/3σ_B) of the single-exponential fit stops
+        short (flag ``poor_fit``).
+    e_folding_profile_nm : float, nm
+        Model-free 1/e depth: where the 5-bin mean excess first falls below 1/e of the surface
+        excess (mean of the first 3 bins), linearly interpolated.
     flags : tuple of str
         ``background_not_reached`` (λ > a third of the profile depth: B is extrapolated),
-        ``not_detected`` (A < 3σ_B), ``fit_failed``.
+        ``not_detected`` (A < 3σ_B; λ is then NaN, not a number fitted to noise), ``poor_fit``
+        (√(χ²/ν) > 3: not one exponential over a background), ``fit_failed``.
     """
 
     line: str
@@ -383,6 +395,8 @@ class DepthMetrics:
     background_sigma: float
     profile_depth_nm: float
     flags: tuple[str, ...]
+    detection_profile_nm: float = float("nan")
+    e_folding_profile_nm: float = float("nan")
 
     def to_row(self) -> dict[str, object]:
         return {
@@ -393,6 +407,8 @@ class DepthMetrics:
             "Detection depth [nm]": self.detection_nm,
             "Detection depth CI95 low [nm]": self.detection_ci95_nm[0],
             "Detection depth CI95 high [nm]": self.detection_ci95_nm[1],
+            "Detection depth, model-free [nm]": self.detection_profile_nm,
+            "1/e depth, model-free [nm]": self.e_folding_profile_nm,
             "Surface excess [counts/px]": self.surface_excess,
             "Background [counts/px]": self.background,
             "Background sigma [counts/px]": self.background_sigma,
@@ -489,9 +505,10 @@ def depth_metrics(
             d = np.asarray(dets)
             if np.isfinite(d).mean() > 0.9:
                 det_ci = (float(np.nanpercentile(d, 2.5)), float(np.nanpercentile(d, 97.5)))
-    return DepthMetrics(
-        line, lam, lam_ci, det, det_ci, a, b, sig_b, float(z[-1]), _depth_flags(z, lam, det)
-    )
+    sig = _poisson_sigma(y, n)
+    chi2 = float(np.sum(((y - (b + a * np.exp(-z / lam))) / sig) ** 2))
+    poor = len(z) > 3 and chi2 / (len(z) - 3) > _POOR_FIT_SCALE**2
+    return _finish(line, z, y, (a, lam, b), (lam_ci, det_ci), sig_b, det, poor)
 
 
 def _depth_flags(z: np.ndarray, lam: float, det: float) -> tuple[str, ...]:
@@ -501,9 +518,6 @@ def _depth_flags(z: np.ndarray, lam: float, det: float) -> tuple[str, ...]:
     if not np.isfinite(det):
         flags.append("not_detected")
     return tuple(flags)
-
-
-_POOR_FIT_SCALE = 3.0  # √(χ²/ν) above which the profile is not an exponential plus background
 
 
 def depth_metrics_sigma(
@@ -579,8 +593,57 @@ def depth_metrics_sigma(
             d = np.asarray(dets)
             if np.isfinite(d).mean() > 0.9:
                 det_ci = (float(np.nanpercentile(d, 2.5)), float(np.nanpercentile(d, 97.5)))
-    flags = _depth_flags(z, lam, det) + (("poor_fit",) if scale0 > _POOR_FIT_SCALE else ())
-    return DepthMetrics(line, lam, lam_ci, det, det_ci, a, b, sig_b, zmax, flags)
+    return _finish(line, z, y, (a, lam, b), (lam_ci, det_ci), sig_b, det, scale0 > _POOR_FIT_SCALE)
+
+
+def _detection_profile(z: np.ndarray, y: np.ndarray, b: float, sigma_b: float, w: int = 5) -> float:
+    """Model-free detection depth (see :class:`DepthMetrics`)."""
+    if len(z) < w + 1 or not (sigma_b > 0) or not np.isfinite(b):
+        return float("nan")
+    excess = np.convolve(y - b, np.ones(w) / w, mode="valid")
+    zc = np.convolve(z, np.ones(w) / w, mode="valid")
+    below = np.flatnonzero(excess < 3.0 * sigma_b / np.sqrt(w))
+    if below.size == 0:
+        return float("nan")  # detectable over the whole profile: no depth to report
+    if below[0] == 0:
+        return float("nan")  # not detected at the surface
+    return float(zc[below[0] - 1])
+
+
+def _e_folding_profile(z: np.ndarray, y: np.ndarray, b: float, w: int = 5) -> float:
+    """Model-free 1/e depth (see :class:`DepthMetrics`)."""
+    if len(z) < w + 3 or not np.isfinite(b):
+        return float("nan")
+    excess = np.convolve(y - b, np.ones(w) / w, mode="valid")
+    zc = np.convolve(z, np.ones(w) / w, mode="valid")
+    surface = float(np.mean(y[:3] - b))
+    if not surface > 0:
+        return float("nan")
+    below = np.flatnonzero(excess < surface / np.e)
+    if below.size == 0 or below[0] == 0:
+        return float("nan")
+    i = below[0]
+    e0, e1 = excess[i - 1], excess[i]
+    f = (e0 - surface / np.e) / (e0 - e1) if e0 != e1 else 0.0
+    return float(zc[i - 1] + f * (zc[i] - zc[i - 1]))
+
+
+def _finish(line: str, z: np.ndarray, y: np.ndarray, fit: tuple[float, float, float],
+            cis: tuple[tuple[float, float], tuple[float, float]], sig_b: float, det: float,
+            poor: bool) -> DepthMetrics:
+    """Assemble a result: flags, and no λ where nothing is detected."""
+    a, lam, b = fit
+    lam_ci, det_ci = cis
+    flags = _depth_flags(z, lam, det) + (("poor_fit",) if poor else ())
+    if "not_detected" in flags:  # λ of an excess that is not there is a number fitted to noise
+        lam, lam_ci = float("nan"), (float("nan"), float("nan"))
+    # the model-free depths take B from the deepest fifth of the profile, not from the fit (which
+    # absorbs a dilute tail into B when one exponential does not describe the profile)
+    b_deep = float(np.median(y[-max(3, len(y) // 5) :]))
+    prof = _detection_profile(z, y, b_deep, sig_b)
+    e_prof = _e_folding_profile(z, y, b_deep) if "not_detected" not in flags else float("nan")
+    return DepthMetrics(line, lam, lam_ci, det, det_ci, a, b, sig_b, float(z[-1]), flags, prof,
+                        e_prof)
 
 
 def _detection(a: float, lam: float, sigma_b: float) -> float:

@@ -138,6 +138,7 @@ class CellEntry:
     composite_mass_mg: float | None = None
     options: Mapping[str, Any] = field(default_factory=dict)
     line: int = 0
+    electrolyte: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict (paths as strings)."""
@@ -223,6 +224,7 @@ class Study:
     model: ModelSettings
     data_roots: tuple[Path, ...] = ()
     limits: dict[str, float] = field(default_factory=dict)
+    truth: Path | None = None
 
     def to_frame(self) -> pd.DataFrame:
         """The samples table (``Sample``, ``Carbon``, ``Particle size label``, ``Particle size [um]``,
@@ -393,7 +395,7 @@ class _Checker:
 
 
 _TOP = {"study", "samples", "cells", "images", "spectra", "model", "limits"}
-_STUDY = {"title", "description", "data_roots"}
+_STUDY = {"title", "description", "data_roots", "truth"}
 #: ``[limits]`` keys and their maxima (a day, 1 TB).
 _LIMITS = {"task_timeout_s": 86400.0, "task_memory_mb": 1e6}
 _SAMPLE = {"name", "carbon", "particle_size", "particle_size_um", "sulfur_fraction", "tga"}
@@ -407,6 +409,7 @@ _CELL = {
     "loading_mg_cm2",
     "area_cm2",
     "composite_mass_mg",
+    "electrolyte",
     "options",
 }
 _IMAGE = {"name", "sample", "kind", "file", "pixel_size_nm", "options"}
@@ -600,6 +603,7 @@ def _cells(
             area_cm2=area if area is not None else DEFAULT_AREA_CM2,
             options=chk.options(e, "cells", k),
             line=chk.lines.table("cells", k),
+            electrolyte=chk.string(e, "electrolyte", "cells", k, required=False) or "",
             **mass,
         )
         analysis = KIND_OF["gitt" if protocol == "gitt" else "cycling"]
@@ -721,7 +725,17 @@ def parse_study(text: str, path: str | Path = "study.toml") -> Study:
         model=_model(chk, data),
         data_roots=chk.roots[1:],
         limits=_limits(chk, data),
+        truth=_truth(chk, data),
     )
+
+
+def _truth(chk: _Checker, data: Mapping[str, Any]) -> Path | None:
+    """``[study] truth``: a JSON file of the numbers a simulated study was made with (the report
+    sets them beside what the analyses recovered)."""
+    study = data.get("study", {})
+    if "truth" not in study:
+        return None
+    return chk.file(study["truth"], "study", None, "truth")
 
 
 def load_study(path: str | Path) -> Study:

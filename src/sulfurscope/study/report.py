@@ -72,13 +72,68 @@ def _sha(path: Path) -> str:
     return source(path).sha256 if Path(path).is_file() else "n/a"
 
 
-def _manifest_tables(study: Study) -> tuple[tuple[str, pd.DataFrame], ...]:
+def _recovered(row: Mapping[str, Any], store: Mapping[str, pd.DataFrame]) -> dict[str, Any]:
+    """The analysed value for one truth row: the rows of its table matching ``where``."""
+    import numpy as np
+
+    t = store.get(str(row.get("table", "")), pd.DataFrame())
+    col = str(row.get("column", ""))
+    if t.empty or col not in t.columns:
+        return {"Recovered": np.nan, "±": np.nan, "Agreement": "not analysed"}
+    sel = pd.Series(True, index=t.index)
+    for k, v in dict(row.get("where", {})).items():
+        sel &= t[k].astype(str) == str(v) if k in t.columns else False
+    vals = pd.to_numeric(t.loc[sel, col], errors="coerce").dropna()
+    if vals.empty:
+        return {"Recovered": np.nan, "±": np.nan, "Agreement": "no value (see flags)"}
+    rec = float(vals.median())
+    u = np.nan
+    if row.get("uncertainty") in t.columns:
+        u = float(pd.to_numeric(t.loc[sel, row["uncertainty"]], errors="coerce").median())
+    elif row.get("interval") and all(c in t.columns for c in row["interval"]):
+        lo, hi = (float(pd.to_numeric(t.loc[sel, c], errors="coerce").median()) for c in row["interval"])
+        u = (hi - lo) / 3.92
+    assumed = float(row["assumed"])
+    rel = (rec - assumed) / assumed if assumed else np.nan
+    if np.isfinite(u) and u > 0:
+        z = (rec - assumed) / u
+        verdict = "within 2 σ" if abs(z) <= 2 else f"off by {abs(z):.1f} σ ({100 * rel:+.0f} %)"
+    else:
+        verdict = f"{100 * rel:+.0f} % (no uncertainty)"
+    return {"Recovered": rec, "±": u, "Agreement": verdict}
+
+
+def _truth_table(study: Study, store: Mapping[str, pd.DataFrame] | None) -> pd.DataFrame | None:
+    """Assumed (what a simulated study was made with) beside recovered (what the analyses found)."""
+    import json
+
+    if study.truth is None:
+        return None
+    try:
+        rows = json.loads(Path(study.truth).read_text(encoding="utf-8"))["rows"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        return pd.DataFrame([{"Quantity": "truth file unreadable", "Note": str(exc)}])
+    out = []
+    for r in rows:
+        if not isinstance(r, dict) or "assumed" not in r:
+            continue
+        out.append({"Quantity": r.get("quantity", ""), "Sample": r.get("sample", ""),
+                    "Assumed": r["assumed"], **_recovered(r, store or {}),
+                    "Unit": r.get("unit", ""), "From table": r.get("table", ""),
+                    "Note": r.get("note", "")})  # fmt: skip
+    return pd.DataFrame(out)
+
+
+def _manifest_tables(
+    study: Study, store: Mapping[str, pd.DataFrame] | None = None
+) -> tuple[tuple[str, pd.DataFrame], ...]:
     cells = pd.DataFrame(
         [
             {
                 "Cell": c.name,
                 "Sample": c.sample,
                 "Protocol": c.protocol,
+                "Electrolyte": c.electrolyte or "—",
                 "Files": ", ".join(p.name for p in c.files),
                 "Sulfur mass [mg]": c.sulfur_mass_mg,
                 "Loading [mg/cm2]": c.loading_mg_cm2,
@@ -108,6 +163,14 @@ def _manifest_tables(study: Study) -> tuple[tuple[str, pd.DataFrame], ...]:
     out += [
         (n, t) for n, t in (("Cells", cells), ("Images", images), ("Spectra", spectra)) if len(t)
     ]
+    truth = _truth_table(study, store)
+    if truth is not None:
+        out.insert(0, (
+            "Simulated study: what was assumed (the simulation's inputs) and what the analyses "
+            "recovered from the raw files alone (± one standard uncertainty where the analysis "
+            "gives one)",
+            truth,
+        ))  # fmt: skip
     return tuple(out)
 
 
@@ -127,6 +190,7 @@ def write_study_report(
     tasks: pd.DataFrame,
     versions: Mapping[str, Any],
     executor: str,
+    store: Mapping[str, pd.DataFrame] | None = None,
 ) -> Path:
     """Write the report: overview, the analyses' sections, problems, provenance."""
     overview = ReportSection(
@@ -134,7 +198,7 @@ def write_study_report(
         (study.description + "\n\n" if study.description else "")
         + f"Manifest: {study.path}. {len(study.samples)} samples, {len(study.cells)} cells, "
         f"{len(study.images)} images, {len(study.spectra)} spectra.",
-        tables=_manifest_tables(study),
+        tables=_manifest_tables(study, store),
     )
     problem_section = ReportSection(
         f"Failed inputs ({len(problems)})",

@@ -142,6 +142,7 @@ def write_results(
                 tasks=tasks,
                 versions=prov["versions"],
                 executor=executor,
+                store=store,
             )
             report_path = run.out / "report.html"
         meta = {"problems": problems, "tasks": tasks, "inputs": inputs, "samples": samples}
