@@ -4,6 +4,7 @@ fit is exercised by the demo/benchmark: it takes about a minute.)"""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from sulfurscope.study import store
@@ -90,7 +91,10 @@ def test_fit_and_predictions_wiring_with_fast_fits(tmp_path, monkeypatch):
         return SimpleNamespace(
             cycling=CyclingParameters(),
             formation=FormationParameters(),
-            to_frame=lambda: pd.DataFrame({"Parameter": ["k_c_per_h"], "Value": [1.0]}),
+            to_frame=lambda: pd.DataFrame(
+                {"Parameter": ["k_c_per_h"], "Value": [1.0], "Standard error": [0.1]}
+            ),
+            values={"k_c_per_h": 1.0 + 0.05 * len(calls)},
             table=pd.DataFrame(
                 {"Sample": ["small"], "Cycle": [2], "Measured [mAh/g]": [510.0],
                  "Fitted [mAh/g]": [500.0]}
@@ -109,15 +113,22 @@ def test_fit_and_predictions_wiring_with_fast_fits(tmp_path, monkeypatch):
     manifest.write_text(text)
     result = run_study(manifest, tmp_path / "out", workers=1, isolate=False)  # calls seen here
     assert result.failed == 0, result.problems.to_dict(orient="records")
-    assert len(calls) == 2
+    # model C, model C again with the SEM mean size moved by its standard error, model B
+    assert len(calls) == 3
     reference_table, reference_dist = calls[0][0], calls[0][1]
     assert set(reference_table["Task"]) == {"small_rate"}  # the smallest particles' rate test
     assert reference_dist.kind == "measured"  # from the SEM particle table
+    u_rel = reference_dist.parameters["mean_relative_stderr"]
+    assert 0 < u_rel < 0.2
+    np.testing.assert_allclose(calls[1][1].diameter_um, reference_dist.diameter_um * (1 + u_rel))
     tables = store.read_tables(tmp_path / "out")
     comp = tables["model_rate_comparison"]
     assert set(comp["Sample"]) == {"small", "big"}
     assert comp["Measured capacity [mAh/g]"].notna().all()
     assert set(tables["model_parameters"]["Model"]) >= {"C (cycling)", "B (formation)"}
+    c = tables["model_parameters"].query("Model == 'C (cycling)'").iloc[0]
+    assert c["Standard error (size distribution)"] == pytest.approx(0.05)  # the refit's shift
+    assert c["Standard error"] == pytest.approx(np.hypot(0.1, 0.05))
     af = tables["model_active_fraction"].set_index("Sample")
     assert af.loc["big", "Geometric active fraction (1 um shell)"] == pytest.approx(
         1 - (1 - 2 / 8) ** 3, abs=1e-9

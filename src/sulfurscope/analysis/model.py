@@ -163,6 +163,8 @@ def _mean_size(dist: Any) -> float:
 def _sample_distributions(
     particles: pd.DataFrame, samples: pd.DataFrame, n_classes: int
 ) -> dict[str, Any]:
+    import dataclasses
+
     import numpy as np
 
     from sulfurscope.model import measured_distribution, single_size
@@ -172,7 +174,13 @@ def _sample_distributions(
         name = str(s["Sample"])
         p = particles[particles["Sample"] == name] if not particles.empty else particles
         if not p.empty and _DIAM in p.columns and p[_DIAM].notna().sum() >= 10:
-            out[name] = measured_distribution(p[[_DIAM]].dropna(), column=_DIAM, bins=n_classes)
+            d = p[_DIAM].dropna().to_numpy(float)
+            dist = measured_distribution(p[[_DIAM]].dropna(), column=_DIAM, bins=n_classes)
+            # the sampling uncertainty of the mean size, carried into the model parameters
+            u_rel = float(np.std(d, ddof=1) / np.mean(d) / np.sqrt(d.size))
+            out[name] = dataclasses.replace(
+                dist, parameters={**dist.parameters, "mean_relative_stderr": u_rel}
+            )
         elif np.isfinite(s["Particle size [um]"]):
             out[name] = single_size(float(s["Particle size [um]"]))
     return dict(sorted(out.items(), key=lambda kv: _mean_size(kv[1])))
@@ -430,6 +438,39 @@ def _rate_comparison(rates: Mapping[str, pd.DataFrame], predicted: pd.DataFrame)
     return pd.DataFrame(rows)
 
 
+def _with_size_uncertainty(fit: Any, rate: pd.DataFrame, dist: Any, options: Any) -> pd.DataFrame:
+    """Model C's parameters with the size distribution's contribution to their uncertainty.
+
+    The fit's own standard error covers the capacities' scatter; the reference sample's mean size
+    is itself uncertain (SEM sampling, u_rel = s/(d̄ √N)). The fit is repeated with every class
+    diameter × (1 + u_rel); the parameter shift is that contribution, added in quadrature:
+    u² = u_fit² + (θ(d̄(1+u_rel)) − θ(d̄))². Without SEM particles (a size from the manifest) the
+    size contribution is unknown and NaN, and only the fit's error is given.
+    """
+    import dataclasses
+
+    import numpy as np
+
+    from sulfurscope.errors import FitError, SulfurscopeError
+    from sulfurscope.model import fit_cycling_model
+
+    frame = fit.to_frame().rename(columns={"Standard error": "Standard error (fit)"})
+    u_rel = float(dist.parameters.get("mean_relative_stderr", np.nan))
+    shift = np.full(len(frame), np.nan)
+    if np.isfinite(u_rel) and u_rel > 0:
+        moved = dataclasses.replace(dist, diameter_um=dist.diameter_um * (1.0 + u_rel))
+        try:
+            again = fit_cycling_model(rate, moved, cycling=fit.cycling, n_cells=options.n_cells)
+            shift = np.array([abs(again.values[k] - fit.values[k]) for k in frame["Parameter"]])
+        except (FitError, SulfurscopeError):
+            pass
+    frame["Standard error (size distribution)"] = shift
+    fit_se = frame["Standard error (fit)"].to_numpy(float)
+    frame["Standard error"] = np.sqrt(fit_se**2 + np.nan_to_num(shift) ** 2)
+    frame["Mean size relative stderr"] = u_rel
+    return frame
+
+
 def _fit_bc(
     rates: Mapping[str, pd.DataFrame], dists: Mapping[str, Any], options: ModelFitOptions
 ) -> tuple[Any, Any, dict[str, Any]]:
@@ -439,7 +480,8 @@ def _fit_bc(
     ref = next(iter(dists))
     fit_c = fit_cycling_model(rates[ref], dists[ref], n_cells=options.n_cells)
     tables: dict[str, Any] = {
-        "params": [fit_c.to_frame().assign(Model="C (cycling)", Reference=ref)],
+        "params": [_with_size_uncertainty(fit_c, rates[ref], dists[ref], options)
+                   .assign(Model="C (cycling)", Reference=ref)],  # fmt: skip
         "model_cycling_fit": fit_c.table.copy(),
     }
     formation = fit_c.formation
