@@ -156,3 +156,20 @@ def test_no_pickle_anywhere():
         if "pickle" in p.read_text(encoding="utf-8")
     ]
     assert found == []
+
+
+def test_importing_the_io_and_cycling_layers_stays_light():
+    """Issue 19: ``import sulfurscope.io, sulfurscope.cycling`` loads no scipy submodule, no image,
+    HDF5, plotting or vendor library — those are imported by the functions that need them."""
+    import subprocess
+    import sys
+
+    heavy = ["scipy.optimize", "scipy.signal", "scipy.stats", "scipy.ndimage", "scipy.special",
+             "h5py", "tifffile", "matplotlib", "skimage", "lmfit", "rsciio", "galvani", "yadg",
+             "dask", "duckdb", "hyperspy"]  # fmt: skip
+    code = (
+        "import sys, json; import sulfurscope.io, sulfurscope.cycling; "
+        f"print(json.dumps([m for m in {heavy!r} if m in sys.modules]))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout

@@ -21,12 +21,22 @@ from __future__ import annotations
 import functools
 
 import numpy as np
-from scipy.optimize import brentq
-from scipy.special import erfc
 
 _N_ROOTS = 400
 _ONE_MINUS_INV_E = 1.0 - np.exp(-1.0)
 
+
+
+def _brentq():  # scipy.optimize costs ~0.8 s to import: only when a root is solved
+    from scipy.optimize import brentq
+
+    return brentq
+
+
+def _erfc():
+    from scipy.special import erfc
+
+    return erfc
 
 def _tan_roots(n: int) -> np.ndarray:
     """The first n positive roots of tan x = x (fixed-point x = kπ + arctan x)."""
@@ -68,7 +78,7 @@ def sphere_g(t_dimless: np.ndarray | float) -> np.ndarray:
     s = np.exp(-np.multiply.outer(tt, _ROOTS_SQ)) / _ROOTS_SQ
     series = s.sum(axis=-1)
     rt = np.sqrt(tt)
-    tail = (np.exp(-tt * _X_TAIL**2) / _X_TAIL - np.sqrt(np.pi * tt) * erfc(_X_TAIL * rt)) / np.pi
+    tail = (np.exp(-tt * _X_TAIL**2) / _X_TAIL - np.sqrt(np.pi * tt) * _erfc()(_X_TAIL * rt)) / np.pi
     out = 3.0 * tt + 0.2 - 2.0 * (series + tail)
     out = np.where(tt > 0, out, 0.0)
     return out if np.ndim(t_dimless) else out[0]
@@ -103,7 +113,7 @@ def sphere_tau_dimless(pulse_dimless: float) -> float:
     hi = 1.0
     while f(hi) > 0:  # pragma: no cover - G saturates at 0.0222 < 1
         hi *= 2.0
-    return float(brentq(f, 0.0, hi, xtol=1e-15, rtol=1e-12))
+    return float(_brentq()(f, 0.0, hi, xtol=1e-15, rtol=1e-12))
 
 
 def sphere_tau_ratio_limit() -> float:
@@ -184,7 +194,7 @@ def shell_tau_dimless(pulse_dimless: float, inner: float) -> float:
     hi = 1.0
     while f(hi) > 0:  # pragma: no cover
         hi *= 2.0
-    return float(brentq(f, 0.0, hi, xtol=1e-15, rtol=1e-10))
+    return float(_brentq()(f, 0.0, hi, xtol=1e-15, rtol=1e-10))
 
 
 # ---------------------------------------------------------------- τ as read from a finite rest
@@ -232,7 +242,7 @@ def read_tau_dimless(
 
     if not (f(t0) > 0 > f(t_hi)):
         return float("nan")
-    return float(brentq(f, t0, t_hi, xtol=1e-15, rtol=1e-10)) - t0
+    return float(_brentq()(f, t0, t_hi, xtol=1e-15, rtol=1e-10)) - t0
 
 
 def _mean_rise(inner: float) -> float:
@@ -284,7 +294,7 @@ def pulse_dimless_from_read_ratio(
     def f(x: float) -> float:
         return read_tau_dimless(np.exp(x), inner, rk, ok) / np.exp(x) - ratio
 
-    return float(np.exp(brentq(f, log_tp[k - 1], log_tp[k], xtol=1e-10)))
+    return float(np.exp(_brentq()(f, log_tp[k - 1], log_tp[k], xtol=1e-10)))
 
 
 def saturated_read_ratio(

@@ -10,7 +10,6 @@ import math
 from collections.abc import Callable, Sequence
 
 import numpy as np
-from scipy.optimize import brentq, least_squares
 
 ONE_MINUS_INV_E = 1.0 - np.exp(-1.0)
 
@@ -332,6 +331,8 @@ def fit_model(
     lo, hi = bounds(model, t, v)
     p0 = np.clip(p0, lo + 1e-12 * (np.abs(lo) + 1), hi - 1e-12 * (np.abs(hi) + 1))
     scale = float(np.ptp(v)) or 1.0
+    from scipy.optimize import least_squares  # imported on use (import time)
+
     res = least_squares(
         lambda p: (fn(t, p) - v) / scale,
         p0,
@@ -357,6 +358,8 @@ def model_tau63(model: str, params: np.ndarray) -> float:
 
     def f(t: float) -> float:
         return w * np.exp(-t / t1) + (1 - w) * np.exp(-t / t2) - np.exp(-1.0)
+
+    from scipy.optimize import brentq  # imported on use (import time)
 
     hi = 10 * max(t1, t2)
     return float(brentq(f, 0.0, hi))

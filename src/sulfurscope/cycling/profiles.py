@@ -14,7 +14,6 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from scipy.signal import savgol_filter
 
 from sulfurscope.cycling.cycles import Convention, _arrays, _segment
 from sulfurscope.errors import SulfurscopeError
@@ -205,6 +204,8 @@ def dqdv(
         v_u, idx = np.unique(v_s, return_index=True)
         q_u = q_s[idx]
         q_g = np.interp(grid, v_u, q_u)
+        from scipy.signal import savgol_filter  # imported on use: scipy.signal costs ~1 s
+
         d = savgol_filter(q_g, window, polyorder, deriv=1, delta=dv_v)
         parts.append(
             pd.DataFrame(

@@ -13,7 +13,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import minimize_scalar
 
 from sulfurscope.cycling.cycles import CycleSummary, _records
 from sulfurscope.errors import SulfurscopeError
@@ -51,6 +50,8 @@ def _fit_early_fade(x: np.ndarray, y: np.ndarray, n_ref: float) -> dict[str, Any
     grid = np.linspace(lo, hi, 48)
     sse = np.nan_to_num(solve(grid)[0], nan=np.inf)
     k = int(np.argmin(sse))
+    from scipy.optimize import minimize_scalar  # imported on use (import time)
+
     res = minimize_scalar(
         lambda g: float(np.nan_to_num(solve(g)[0][0], nan=np.inf)),
         bounds=(grid[max(k - 1, 0)], grid[min(k + 1, len(grid) - 1)]),

@@ -14,7 +14,6 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from scipy import ndimage as ndi
 
 from sulfurscope.errors import SulfurscopeError
 
@@ -152,6 +151,7 @@ def particle_edge_depth(
     inside it: distance to the nearest pixel outside minus half a pixel (the edge runs between
     pixel centres), so the outermost particle pixels are at 0.5 px. Every particle pixel is valid.
     """
+    from scipy import ndimage as ndi
     from skimage.filters import threshold_otsu
     from skimage.measure import label
 
