@@ -145,3 +145,21 @@ def test_vamas_values(vamas, tmp_path_factory, data):
     path = tmp_path_factory.mktemp("vamas") / "drawn.vms"
     path.write_text("\n".join(lines) + "\n", encoding="latin-1", errors="replace")
     _check("xps", path)
+
+
+def test_maccor_inf_current_in_a_rest_row_is_refused_without_a_warning(maccor_header, tmp_path):
+    """Found by hypothesis: inf × the rest row's sign 0 raised numpy's RuntimeWarning (an error
+    under the test settings, noise for a user) before validation refused the row."""
+    import warnings
+
+    from sulfurscope.errors import FileFormatError
+    from sulfurscope.io import read_maccor
+
+    header, n_cols = maccor_header
+    rows = ["\t".join(["0"] * n_cols), "\t".join(["0"] * 7 + ["inf"] + ["0"] * (n_cols - 8))]
+    path = tmp_path / "drawn.070"
+    path.write_bytes((header + "\n".join(rows) + "\n").encode("latin-1"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(FileFormatError, match="non-finite Current"):
+            read_maccor(path)

@@ -296,7 +296,8 @@ def _sign_current(out: dict[str, Any], notes: dict[str, Any]) -> None:
         sign = np.zeros(len(current))
         for code, s in _SIGN.items():
             sign[state == code] = s
-        out[CURRENT] = np.abs(current) * sign
+        with np.errstate(invalid="ignore"):  # inf × 0 (a rest row) → NaN, judged by validation
+            out[CURRENT] = np.abs(current) * sign
         notes["current_sign"] = "from State/Md (C +, D −, R and others 0)"
     out[REST] = state == "R"
 
