@@ -273,8 +273,10 @@ def _columns(table: pd.DataFrame, name: str) -> tuple[dict[str, Any], dict[str, 
         scale, unit = _time_scale(out[TIME], table.get("DPt Time", table.get("DPT Time")))
         out[TIME] = out[TIME] * scale
         notes["time_unit"] = unit
-    _sign_current(out, notes)
-    _charge_from_counters(out, notes)
+    with np.errstate(invalid="ignore", over="ignore"):  # inf/NaN judged by validation
+        _sign_current(out, notes)
+    with np.errstate(invalid="ignore", over="ignore"):  # inf/NaN judged by validation
+        _charge_from_counters(out, notes)
     return out, notes
 
 
