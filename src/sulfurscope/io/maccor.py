@@ -292,7 +292,7 @@ def _sign_current(out: dict[str, Any], notes: dict[str, Any]) -> None:
         return
     state = np.char.upper(out["State"].astype(str))
     current = np.asarray(out[CURRENT], dtype=float)
-    if np.nanmin(current) < 0:
+    if np.any(current < 0):  # NaN compares False (np.nanmin warns on an all-NaN column)
         notes["current_sign"] = "as stored (the file has negative currents)"
     else:
         sign = np.zeros(len(current))
