@@ -133,9 +133,17 @@ def _foreign(exc: BaseException, name: str, kind: str) -> FileFormatError:
 def _run(fn: Callable[..., Any], p: Path, args: tuple, kwargs: dict, kind: str) -> Any:
     """The reader itself, with foreign exceptions turned into FileFormatError (runs in the child
     when isolated, so the exception that travels back is already ours)."""
+    import warnings
+
+    import numpy as np
+
     token = _active.set(True)
     try:
-        with quiet_libraries():
+        # Floating-point noise of damaged numbers (overflow, inf × 0, all-NaN slices) is not a
+        # message for the user: the canonical validation judges non-finite values and refuses or
+        # repairs them with a sentence that names the file and the column.
+        with quiet_libraries(), np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"numpy(\.|$)")
             return fn(p, *args, **kwargs)
     except SulfurscopeError as exc:
         raise _named(exc, p.name) from None
