@@ -40,7 +40,7 @@ def test_demo_is_labelled_simulated_and_complete(demo) -> None:
     assert "SIMULATED" in doc["note"]
     assert "SIMULATED" in (out / "README.md").read_text()
     assert "SIMULATED" in (out / "results" / "report.html").read_text()
-    head = (out / "raw" / "cycler" / "AC-S_8um_rate.mpt").read_text(errors="replace")[:4000]
+    head = (out / "raw" / "cycler" / "AC-S_8um_rate_1.mpt").read_text(errors="replace")[:4000]
     assert "SIMULATED" in head
     # the manifest covers every instrument of the study, and every task ran without a problem
     study = load_study(out / "study.toml")
@@ -66,7 +66,7 @@ def test_demo_shows_the_particle_size_story(demo) -> None:
     blocks = _sql(
         out,
         """SELECT "Sample", list("Cycles" ORDER BY "Block") AS cycles FROM cycling_rate_blocks
-           WHERE "Task" LIKE '%_rate' GROUP BY 1""",
+           WHERE "Task" LIKE '%_rate_%' GROUP BY "Task", 1""",
     )
     for cycles in blocks["cycles"]:
         assert sorted(cycles) == [1, 5, 5, 5, 5, 5]  # C/10 formation, then 5 cycles per rate
@@ -107,6 +107,31 @@ def test_demo_model_fits_the_shell_and_scales_the_rate_curve(demo) -> None:
     comp = _sql(out, "SELECT * FROM model_rate_comparison")
     err = (comp["Predicted capacity [mAh/g]"] / comp["Measured capacity [mAh/g]"] - 1.0).abs()
     assert err.max() < 0.05  # the fitted model reproduces every sample's rate test
+
+
+def test_demo_replicate_statistics(demo) -> None:
+    """Three replicate cells per size and protocol: condition means with 95 % intervals in the
+    store, the size effect larger than the cell-to-cell spread, flags table present, the report
+    section and the model fitted to the condition means."""
+    out, doc = demo
+    fast = pd.DataFrame(doc["capacity_c2_5"]).set_index("Particle size [um]")
+    assert (fast["Cells"] == 3).all()
+    # the study's claim holds beyond the spread: the intervals of 1 µm and 8 µm do not overlap
+    assert fast.loc[1.0, "CI95 low [mAh/g]"] > fast.loc[8.0, "CI95 high [mAh/g]"]
+    comp = _sql(out, """SELECT * FROM condition_comparisons
+                        WHERE metric = 'Rate-block discharge capacity' AND cycle_or_rate = 'C/2.5'
+                          AND condition_a = 'AC-S_8um' AND condition_b = 'AC-S_1um'""")
+    assert len(comp) == 1 and comp["ci95_high"].iloc[0] < 0 and comp["n_a"].iloc[0] == 3
+    tau = _sql(out, """SELECT condition, mean, ci95_low, ci95_high, n FROM condition_stats
+                       WHERE metric = 'GITT tau' AND cycle_or_rate = 'first discharge'""")
+    tau = tau.set_index("condition")
+    assert (tau["n"] == 3).all()
+    assert tau.loc["AC-S_8um", "ci95_low"] > tau.loc["AC-S_1um", "ci95_high"]
+    assert _sql(out, "SELECT count(*) AS n FROM cell_flags")["n"][0] >= 0
+    measured = _sql(out, 'SELECT * FROM model_measured_rate')
+    assert (measured["Cells"] == 3).all() and measured["CI95 low [mAh/g]"].notna().all()
+    html = (out / "results" / "report.html").read_text()
+    assert "Per condition: mean [95 % CI] (n cells)" in html
 
 
 def test_demo_sem_hrtem_tga(demo) -> None:

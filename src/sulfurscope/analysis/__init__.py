@@ -24,6 +24,7 @@ eels               :func:`.eels.analyse_eels`           low_loss, core_loss, ref
 model_predict      :func:`.model.analyse_model_predict` reference rate table        Fig 5b–e
 model_formation    :func:`.model.analyse_model_formation`  (none)                   Fig 5, model B
 model_fit          :func:`.model.analyse_model_fit`     store tables                Fig 5
+replicates         :func:`.replicates.analyse_replicates`  store tables, cells      Fig 1e/f, 2, 5
 =================  ===================================  ==========================  ================
 """
 
@@ -155,6 +156,11 @@ ANALYSES: dict[str, AnalysisSpec] = {
         AnalysisSpec(
             "eels", _M + "eels", "EelsOptions", "TABLES", ("low_loss", "core_loss"),
             "STEM-EELS line scan from the surface", "Figure 3e–g",
+        ),
+        AnalysisSpec(
+            "replicates", _M + "replicates", "ReplicateOptions", "TABLES", (),
+            "Replicate cells: statistics per condition, outliers, mass uncertainty",
+            "Figures 1e/f, 2 and 5 (mean ± 95 % CI)",
         ),
         AnalysisSpec(
             "model_predict", _M + "model", "ModelPredictOptions", "PREDICT_TABLES", ("reference",),

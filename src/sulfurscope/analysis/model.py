@@ -204,13 +204,57 @@ def _rate_tests(cycles: pd.DataFrame) -> dict[str, pd.DataFrame]:
     return out
 
 
+def _condition_rates(
+    cycles: pd.DataFrame, stats: pd.DataFrame, cells: pd.DataFrame
+) -> dict[str, pd.DataFrame]:
+    """Per sample, the mean rate test of its replicate cells: the condition's mean discharge
+    capacity per cycle (``condition_stats``) with its standard uncertainty as
+    ``Discharge capacity u [mAh/g]`` (the fit's weights) and the cells' median C-rates. A sample
+    whose rate cells fall in several conditions takes the condition with the most cells."""
+    import pandas as pd
+
+    need = {"condition", "metric", "protocol", "position", "mean", "u_mean", "n", "ci95_low",
+            "ci95_high"}
+    if stats.empty or cells.empty or not need <= set(stats.columns) or cycles.empty:
+        return {}
+    caps = stats[(stats["metric"] == "Discharge capacity") & (stats["protocol"] == "rate")]
+    rate_cells = cells[(cells["Protocol"] == "rate") & (cells["Excluded"].fillna("") == "")]
+    out = {}
+    for sample, g in rate_cells.groupby("Sample", sort=False):
+        cond = g["Condition"].value_counts().index[0]
+        c = caps[caps["condition"] == cond]
+        mine = cycles[cycles["Task"].isin(g.loc[g["Condition"] == cond, "Cell"])]
+        if c.empty or mine.empty:
+            continue
+        rates = mine.groupby("Cycle")[["Discharge C-rate", "Charge C-rate"]].median()
+        t = pd.DataFrame({"Cycle": c["position"].astype(int).to_numpy(),
+                          "Discharge capacity [mAh/g]": c["mean"].to_numpy(float),
+                          "Discharge capacity u [mAh/g]": c["u_mean"].to_numpy(float),
+                          "CI95 low [mAh/g]": c["ci95_low"].to_numpy(float),
+                          "CI95 high [mAh/g]": c["ci95_high"].to_numpy(float),
+                          "Cells": c["n"].to_numpy(int)})
+        t = t.merge(rates.reset_index(), on="Cycle", how="inner").sort_values("Cycle")
+        out[str(sample)] = t.reset_index(drop=True)
+    return out
+
+
 def model_inputs(
-    cycles: pd.DataFrame, particles: pd.DataFrame, samples: pd.DataFrame, n_classes: int
+    cycles: pd.DataFrame, particles: pd.DataFrame, samples: pd.DataFrame, n_classes: int,
+    stats: pd.DataFrame | None = None, cells: pd.DataFrame | None = None,
 ) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
     """The fit's inputs from store tables: rate tests and size distributions of the samples that
-    have both, ordered by size (the smallest is the reference)."""
+    have both, ordered by size (the smallest is the reference).
+
+    With the replicates step's ``condition_stats`` and the manifest's cells, a sample's rate test
+    is the mean over its replicate cells with each capacity's uncertainty (the fit is weighted by
+    it); otherwise the sample's longest single rate test (unweighted)."""
+    import pandas as pd
+
     dists = _sample_distributions(particles, samples, n_classes)
     rates = _rate_tests(cycles)
+    means = _condition_rates(cycles, stats if stats is not None else pd.DataFrame(),
+                             cells if cells is not None else pd.DataFrame())
+    rates.update(means)
     return {k: rates[k] for k in dists if k in rates}, {k: d for k, d in dists.items() if k in rates}
 
 
@@ -439,7 +483,8 @@ def _rate_comparison(rates: Mapping[str, pd.DataFrame], predicted: pd.DataFrame)
 
 
 def _with_size_uncertainty(fit: Any, rate: pd.DataFrame, dist: Any, options: Any) -> pd.DataFrame:
-    """Model C's parameters with the size distribution's contribution to their uncertainty.
+    """Model C's parameters with the size distribution's and the replicate level's contributions
+    to their uncertainty (:func:`_level_shift`).
 
     The fit's own standard error covers the capacities' scatter; the reference sample's mean size
     is itself uncertain (SEM sampling, u_rel = s/(d̄ √N)). The fit is repeated with every class
@@ -465,10 +510,37 @@ def _with_size_uncertainty(fit: Any, rate: pd.DataFrame, dist: Any, options: Any
         except (FitError, SulfurscopeError):
             pass
     frame["Standard error (size distribution)"] = shift
+    level = _level_shift(fit, rate, dist, options, list(frame["Parameter"]))
+    frame["Standard error (replicate level)"] = level
     fit_se = frame["Standard error (fit)"].to_numpy(float)
-    frame["Standard error"] = np.sqrt(fit_se**2 + np.nan_to_num(shift) ** 2)
+    frame["Standard error"] = np.sqrt(
+        fit_se**2 + np.nan_to_num(shift) ** 2 + np.nan_to_num(level) ** 2
+    )
     frame["Mean size relative stderr"] = u_rel
     return frame
+
+
+def _level_shift(fit: Any, rate: pd.DataFrame, dist: Any, options: Any,
+                 names: list[str]) -> Any:
+    """The parameter shift when the reference condition's whole mean curve moves by its standard
+    uncertainty (``Discharge capacity u [mAh/g]``): the errors of a condition mean are correlated
+    over its cycles (a cell's mass scales all of them; the sample's sulfur fraction every cell), so
+    the fit's independent-point covariance misses this part. NaN without replicate uncertainties."""
+    import numpy as np
+
+    from sulfurscope.errors import FitError, SulfurscopeError
+    from sulfurscope.model import fit_cycling_model
+
+    col = "Discharge capacity u [mAh/g]"
+    if col not in rate.columns or not np.isfinite(rate[col].to_numpy(float)).all():
+        return np.full(len(names), np.nan)
+    moved = rate.assign(**{"Discharge capacity [mAh/g]": rate["Discharge capacity [mAh/g]"]
+                           + rate[col]})
+    try:
+        again = fit_cycling_model(moved, dist, cycling=fit.cycling, n_cells=options.n_cells)
+    except (FitError, SulfurscopeError):
+        return np.full(len(names), np.nan)
+    return np.array([abs(again.values[k] - fit.values[k]) for k in names])
 
 
 def _fit_bc(
@@ -588,5 +660,7 @@ def _measured(rates: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     import pandas as pd
 
     cols = ["Cycle", "Discharge C-rate", "Discharge capacity [mAh/g]"]
-    parts = [t[cols].assign(Sample=k) for k, t in rates.items() if set(cols) <= set(t.columns)]
+    extra = ["Discharge capacity u [mAh/g]", "CI95 low [mAh/g]", "CI95 high [mAh/g]", "Cells"]
+    parts = [t[cols + [c for c in extra if c in t.columns]].assign(Sample=k)
+             for k, t in rates.items() if set(cols) <= set(t.columns)]
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=[*cols, "Sample"])

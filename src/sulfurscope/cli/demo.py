@@ -31,10 +31,12 @@ def _headline(results: Path) -> dict[str, Any]:
         rate = con.sql(
             """
             SELECT s."Particle size [um]" AS "Particle size [um]",
-                   avg(r."Mean discharge capacity [mAh/g]") AS "Capacity at C/2.5 [mAh/g]"
-            FROM cycling_rate_blocks r JOIN samples s ON r."Sample" = s."Sample"
-            WHERE r."Label" = 'C/2.5'
-            GROUP BY 1 ORDER BY 1
+                   c."mean" AS "Capacity at C/2.5 [mAh/g]", c."ci95_low" AS "CI95 low [mAh/g]",
+                   c."ci95_high" AS "CI95 high [mAh/g]", c."n" AS "Cells"
+            FROM condition_stats c JOIN samples s ON c."condition" = s."Sample"
+            WHERE c."metric" = 'Rate-block discharge capacity' AND c."cycle_or_rate" = 'C/2.5'
+              AND c."protocol" = 'rate'
+            ORDER BY 1
             """
         ).df()
         tau = con.sql(
@@ -49,6 +51,12 @@ def _headline(results: Path) -> dict[str, Any]:
     finally:
         con.close()
     return {"capacity_c2_5": rate, "tau": tau}
+
+
+def _capacity_line(r: Any) -> str:
+    return (f"{r['Particle size [um]']:g} um at C/2.5: {r['Capacity at C/2.5 [mAh/g]']:.0f} "
+            f"[{r['CI95 low [mAh/g]']:.0f}, {r['CI95 high [mAh/g]']:.0f}] mAh/g_S "
+            f"(n = {int(r['Cells'])} cells)")
 
 
 def run_demo(
@@ -71,7 +79,8 @@ def run_demo(
         "# sulfurscope demo",
         "",
         f"**{SIMULATED_NOTE}.** Every file in `raw/` was simulated by sulfurscope's forward models",
-        "(three samples, ~8, ~4 and ~1 um particles: rate test, long cycling and GITT each, SEM, HRTEM,",
+        "(three samples, ~8, ~4 and ~1 um particles: three replicate cells each of a rate test, long",
+        "cycling and GITT, with cell-to-cell spread; SEM, HRTEM,",
         "TGA, XPS, Raman, STEM-EDS and EELS across a discharged particle) and written in the instrument's",
         "file format. `study.toml` describes them; `sulfurscope run study.toml --out results` analysed",
         "them like a measured study.",
@@ -80,12 +89,9 @@ def run_demo(
         "- `results/tables/*.parquet` and `results/results.duckdb`: the results store (SQL across cells)",
         "- `results/problems.csv`, `results/provenance.json`: what failed, and what produced what",
         "",
-        "Capacity at C/2.5 (mAh/g_S):",
+        "Capacity at C/2.5 (mAh/g_S), mean of the replicate cells [95 % CI]:",
     ]
-    lines += [
-        f"- {r['Particle size [um]']:g} um: {r['Capacity at C/2.5 [mAh/g]']:.0f}"
-        for _, r in headline["capacity_c2_5"].iterrows()
-    ]
+    lines += [f"- {_capacity_line(r)}" for _, r in headline["capacity_c2_5"].iterrows()]
     atomic_write_bytes(out / "README.md", ("\n".join(lines) + "\n").encode("utf-8"))
     return {
         "note": SIMULATED_NOTE,
@@ -136,7 +142,5 @@ def register(app: typer.Typer) -> None:
             f"{run['cached']} cached, {run['failed']} failed"
         )
         for _, r in result["capacity_c2_5"].iterrows():
-            echo(
-                f"  {r['Particle size [um]']:g} um at C/2.5: {r['Capacity at C/2.5 [mAh/g]']:.0f} mAh/g_S"
-            )
+            echo(f"  {_capacity_line(r)}")
         echo(f"report: {Path(result['report']).resolve()}  ({result['seconds']:.0f} s)")

@@ -96,7 +96,8 @@ def read_model_inputs(folder: Path, n_classes: int) -> tuple[dict[str, Any], dic
         samples = read("samples")
         if samples.empty:
             raise SulfurscopeError(f"{folder}: tables/samples.parquet missing (rerun the study)")
-        return model_inputs(read("cycling_cycles"), read("particles"), samples, n_classes)
+        return model_inputs(read("cycling_cycles"), read("particles"), samples, n_classes,
+                            read("condition_stats"), read("cells"))
     if (folder / "samples.csv").is_file():
         return _legacy_inputs(folder, n_classes)
     raise SulfurscopeError(

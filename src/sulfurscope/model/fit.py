@@ -47,6 +47,9 @@ CYCLE = "Cycle"
 DIS_RATE = "Discharge C-rate"
 CH_RATE = "Charge C-rate"
 DIS_CAP = "Discharge capacity [mAh/g]"
+#: Optional column of a cycle summary: the standard uncertainty of each capacity (e.g. of a
+#: condition mean over replicate cells); when present the fit is weighted by it.
+DIS_CAP_U = "Discharge capacity u [mAh/g]"
 C_RATE = "C-rate"
 CYCLES = "Cycles"
 MEAN_DIS_CAP = "Mean discharge capacity [mAh/g]"
@@ -134,6 +137,7 @@ class _Target:
     groups: list[np.ndarray]  # per data point: indices of discharge steps averaged
     measured: np.ndarray
     labels: pd.DataFrame
+    sigma: np.ndarray | None = None  # standard uncertainty per point (weights), None: unweighted
 
 
 def protocol_from_table(
@@ -171,6 +175,7 @@ def protocol_from_table(
         t = table.sort_values(CYCLE)
         t = t[t[DIS_RATE].notna() & (t[DIS_RATE] > 0)]
         rates = t[DIS_RATE].to_numpy(float)
+        unc = t[DIS_CAP_U].to_numpy(float) if DIS_CAP_U in t.columns else None
         ch = t[CH_RATE].to_numpy(float) if CH_RATE in t.columns else np.full(rates.size, np.nan)
         for n, (cyc, rate, cap) in enumerate(
             zip(t[CYCLE], rates, t[DIS_CAP].to_numpy(float), strict=True)
@@ -189,6 +194,7 @@ def protocol_from_table(
                         C_RATE: float(rate),
                         "Measured [mAh/g]": float(cap),
                         "Group": [len(steps) - 1],
+                        **({} if unc is None else {"Measured u [mAh/g]": float(unc[n])}),
                     }
                 )
     elif C_RATE in table.columns and CYCLES in table.columns:
@@ -236,11 +242,17 @@ def protocol_from_table(
 def _target(table: pd.DataFrame, formation: bool, min_cycle: int) -> _Target:
     protocol, pts = protocol_from_table(table, formation=formation, min_cycle=min_cycle)
     labels = pts.drop(columns=["Group"])
+    sigma = None
+    if "Measured u [mAh/g]" in pts.columns:
+        u = pts["Measured u [mAh/g]"].to_numpy(float)
+        if np.all(np.isfinite(u) & (u > 0)):
+            sigma = u
     return _Target(
         protocol,
         [np.asarray(g) for g in pts["Group"]],
         pts["Measured [mAh/g]"].to_numpy(float),
         labels,
+        sigma,
     )
 
 
@@ -293,19 +305,25 @@ _DEFAULT_BOUNDS: dict[str, tuple[float, float]] = {
 
 
 def _run_fit(
-    residual: Any, params: lmfit.Parameters, names: Sequence[str], n_points: int, what: str
+    residual: Any, params: lmfit.Parameters, names: Sequence[str], n_points: int, what: str,
+    weighted: bool = False,
 ) -> tuple[lmfit.minimizer.MinimizerResult, dict, dict, dict, dict]:
+    """Least squares; unweighted residuals get lmfit's covariance scaled by χ²_red. Weighted
+    residuals ((model − data)/u) keep the covariance of the stated u, scaled by χ²_red only when
+    that exceeds 1 (the data scatter more than their uncertainties say: Birge ratio)."""
     initial = {k: _natural(k, params[k].value) for k in names}
     try:
-        res = lmfit.minimize(residual, params, method="leastsq")
+        res = lmfit.minimize(residual, params, method="leastsq", scale_covar=not weighted)
     except (ValueError, SulfurscopeError) as exc:
         raise FitError(f"{what}: model evaluation failed during the fit: {exc}") from exc
     if not res.success:
         raise FitError(f"{what}: lmfit did not converge: {res.message}")
     values = {k: _natural(k, res.params[k].value) for k in names}
     stderr = {}
+    birge = float(np.sqrt(max(1.0, res.redchi))) if weighted and np.isfinite(res.redchi) else 1.0
     for k in names:
         se = res.params[k].stderr
+        se = None if se is None else se * birge
         if se is None or not np.isfinite(se):
             stderr[k] = float("nan")
         elif k in _LOG_PARAMS:
@@ -380,11 +398,14 @@ def fit_cycling_model(
     def cell_for(p: lmfit.Parameters) -> CellModel:
         return replace(base, cycling=replace(cyc, **{k: _natural(k, p[k].value) for k in vary}))
 
+    scale = 1.0 if target.sigma is None else target.sigma
+
     def residual(p: lmfit.Parameters) -> np.ndarray:
-        return _simulated(target, cell_for(p), formed) - target.measured
+        return (_simulated(target, cell_for(p), formed) - target.measured) / scale
 
     res, values, stderr, corr, initial = _run_fit(
-        residual, params, list(vary), target.measured.size, "fit_cycling_model"
+        residual, params, list(vary), target.measured.size, "fit_cycling_model",
+        weighted=target.sigma is not None,
     )
     fitted_cell = cell_for(res.params)
     tab = target.labels.rename(columns={"Measured [mAh/g]": "Measured [mAh/g]"}).copy()
@@ -445,6 +466,8 @@ def fit_formation_model(
         k: (_as_dist(d), _target(t, has_formation, min_cycle)) for k, (d, t) in samples.items()
     }
     measured = np.concatenate([t.measured for _, t in targets.values()])
+    weighted = all(t.sigma is not None for _, t in targets.values())
+    scale = np.concatenate([t.sigma for _, t in targets.values()]) if weighted else 1.0  # type: ignore[misc]
     b = {**_DEFAULT_BOUNDS, **(bounds or {})}
     params = _make_params(vary, form.to_dict(), b)
 
@@ -458,10 +481,10 @@ def fit_formation_model(
         )
 
     def residual(p: lmfit.Parameters) -> np.ndarray:
-        return simulate(p) - measured
+        return (simulate(p) - measured) / scale
 
     res, values, stderr, corr, initial = _run_fit(
-        residual, params, list(vary), measured.size, "fit_formation_model"
+        residual, params, list(vary), measured.size, "fit_formation_model", weighted=weighted
     )
     fitted = simulate(res.params)
     parts = []

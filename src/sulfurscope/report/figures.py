@@ -160,6 +160,21 @@ FIGURES: dict[str, tuple[FigureSpec, ...]] = {
           "class, and the discharge curve."),
     ),
     "gitt_scaling": (),
+    "replicates": (
+        F("fig1e_condition_rate", "replicates:fig_condition_rate",
+          "Fig 1e per condition — mean discharge capacity of each rate block over the condition's "
+          "cells with its 95 % interval (Student t on the cell-to-cell spread, the shared "
+          "sulfur-fraction uncertainty added in quadrature; n = 1: the cell's mass uncertainty)."),
+        F("fig1ef_condition_capacity", "replicates:fig_condition_capacity",
+          "Fig 1e/f per condition — mean discharge capacity per cycle (line) with its 95 % "
+          "interval (band), one panel per protocol."),
+        F("fig2_condition_tau", "replicates:fig_condition_tau",
+          "Fig 2 per condition — each cell's median relaxation time τ of a half-cycle, averaged "
+          "over the condition's cells, with its 95 % interval."),
+        F("condition_first_discharge", "replicates:fig_condition_first_discharge",
+          "First-discharge capacity of every cell (o) and the condition mean with its 95 % interval; "
+          "red crosses: cells flagged as outliers (table Flagged cells)."),
+    ),
 }
 
 

@@ -200,8 +200,18 @@ def plot_sample_predictions(
         )
         if measured_rate and name in measured_rate:
             m = measured_rate[name]
-            ax_rate.plot(
-                m["Cycle"], m["Discharge capacity [mAh/g]"], "o", ms=3, mfc="none", color=colour
+            y = m["Discharge capacity [mAh/g]"].to_numpy(float)
+            err = None
+            if {"CI95 low [mAh/g]", "CI95 high [mAh/g]"} <= set(m.columns):
+                err = np.vstack([y - m["CI95 low [mAh/g]"].to_numpy(float),
+                                 m["CI95 high [mAh/g]"].to_numpy(float) - y])
+                err = np.where(np.isfinite(err), err, 0.0)
+            n_cells = int(m["Cells"].max()) if "Cells" in m.columns and len(m) else 1
+            ax_rate.errorbar(
+                m["Cycle"], y, yerr=err, fmt="o", ms=3, mfc="none", color=colour, elinewidth=0.8,
+                capsize=1.5,
+                label=f"{name} measured" + (f" (mean of {n_cells} cells, 95 % CI)"
+                                            if err is not None and n_cells > 1 else ""),
             )
         t = predictions.retention[predictions.retention["Sample"] == name]
         t = t[t["Cycle"] >= 2]
@@ -212,7 +222,7 @@ def plot_sample_predictions(
         )
     ax_rate.set_xlabel("Cycle")
     ax_rate.set_ylabel("Discharge capacity [mAh/g$_S$]")
-    ax_rate.set_title("Rate test: model (lines), measured (o)", fontsize=9)
+    ax_rate.set_title("Rate test: model (lines), measured (o, bars: 95 % CI)", fontsize=9)
     ax_rate.legend(fontsize=7)
     ax_ret.set_xlabel("Cycle")
     ax_ret.set_ylabel("Q$_n$/Q$_2$ [%]")

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from sulfurscope.report.html import ReportSection
@@ -197,6 +198,58 @@ def _model_fit(tables: Tables) -> list[tuple[str, pd.DataFrame]]:
     return out
 
 
+def _ci_text(r: pd.Series) -> str:
+    if not np.isfinite(r["mean"]):
+        return "—"
+    lo, hi = r["ci95_low"], r["ci95_high"]
+    ci = f" [{lo:.4g}, {hi:.4g}]" if np.isfinite(lo) and np.isfinite(hi) else " [—]"
+    return f"{r['mean']:.4g}{ci} (n={int(r['n'])})"
+
+
+_HEADLINE = (
+    ("First-discharge capacity", None, "First discharge [mAh/g]"),
+    ("Rate-block discharge capacity", None, "{key} [mAh/g]"),
+    ("Mean coulombic efficiency", None, "Mean CE, cycles ≥ 2 [%]"),
+    ("GITT tau", "first discharge", "τ first discharge [s]"),
+)
+
+
+def _condition_table(stats: pd.DataFrame) -> pd.DataFrame:
+    """One row per condition and protocol: its headline metrics as mean [95 % CI] (n)."""
+    rows: dict[tuple[str, str], dict[str, str]] = {}
+    for metric, only, name in _HEADLINE:
+        s = stats[stats["metric"] == metric]
+        if only is not None:
+            s = s[s["cycle_or_rate"] == only]
+        for _, r in s.sort_values("position", kind="stable").iterrows():
+            key = (str(r["condition"]), str(r["protocol"]))
+            col = name.format(key=r["cycle_or_rate"])
+            rows.setdefault(key, {"Condition": key[0], "Protocol": key[1]})[col] = _ci_text(r)
+    return pd.DataFrame(list(rows.values())).fillna("—")
+
+
+def _replicates(tables: Tables) -> list[tuple[str, pd.DataFrame]]:
+    stats = _get(tables, "condition_stats")
+    out = []
+    if not stats.empty:
+        out.append(("Per condition: mean [95 % CI] (n cells)", _condition_table(stats)))
+    comp = _get(tables, "condition_comparisons")
+    if not comp.empty:
+        keep = ["metric", "protocol", "cycle_or_rate", "condition_a", "condition_b", "n_a", "n_b",
+                "difference", "ci95_low", "ci95_high", "unit", "method", "excludes_zero"]
+        out.append(("Differences between conditions (A − B, Welch 95 % CI)", _keep(comp, keep)))
+    flags = _get(tables, "cell_flags")
+    if not flags.empty:
+        out.append(("Flagged and excluded cells", _keep(
+            flags, ["cell", "condition", "protocol", "code", "excluded", "reason"])))
+    masses = _get(tables, "cell_mass_uncertainty")
+    if not masses.empty:
+        out.append(("Sulfur mass and its standard uncertainty per cell", _keep(
+            masses, ["cell", "condition", "mass_mg", "u_mg", "u_rel_cell", "u_rel_shared",
+                     "components", "error"])))
+    return out
+
+
 _TEXT = {
     "cycling": (
         "Figure 1 — Cycling: voltage profiles, rate capability, retention",
@@ -267,6 +320,19 @@ _TEXT = {
         "t/λ by the log-ratio method; edge integrals above a power-law background fitted in the "
         "pre-edge window, divided by t/λ per pixel, moving average.",
         _eels,
+    ),
+    "replicates": (
+        "Replicate cells — statistics per condition",
+        "Cells belong to a condition (the manifest's condition, by default their sample). Per "
+        "condition and metric: n cells, mean, sd and the 95 % interval of the mean — Student t on "
+        "the cell-to-cell spread with the uncertainty all cells of a sample share (the sulfur "
+        "fraction) added in quadrature (Welch–Satterthwaite degrees of freedom); a single cell's "
+        "interval is its own sulfur-mass uncertainty (GUM product rule: weighing, area, fraction). "
+        "Differences between conditions: Welch. Cells are flagged, never dropped: robust z > 3.5 on "
+        "the first-discharge capacity or mean CE, early end, capacity collapse, CE outside "
+        "90–105 %; only a manifest `exclude = \"reason\"` removes a cell, and the reason is "
+        "listed here.",
+        _replicates,
     ),
     "model_fit": (
         "Figure 5 — Particle-size model: fit and predictions",

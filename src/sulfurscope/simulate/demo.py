@@ -22,7 +22,7 @@ import numpy as np
 
 from sulfurscope._files import atomic_write_bytes
 
-from .study import SIMULATED_NOTE, SimulatedCell, simulate_study
+from .study import SIMULATED_NOTE, CellSpread, SimulatedCell, simulate_study
 
 __all__ = ["DEMO_SAMPLES", "DemoSample", "write_demo_study"]
 
@@ -306,6 +306,7 @@ def write_demo_study(
     seed: int = 2026,
     workers: int = 1,
     samples: tuple[DemoSample, ...] = DEMO_SAMPLES,
+    replicates: int = 3,
 ) -> Path:
     """Simulate every instrument of a study like the reference one into ``folder``; return the manifest.
 
@@ -319,6 +320,9 @@ def write_demo_study(
         Processes for the cycler simulations (the slowest part).
     samples : tuple of DemoSample
         The samples (default: the study's three particle sizes).
+    replicates : int
+        Cells per sample and protocol, with cell-to-cell spread (:class:`CellSpread`: connected
+        sulfur ±5 %, fade and D₀ log-normal, balance error on the recorded mass).
 
     Returns
     -------
@@ -335,6 +339,8 @@ def write_demo_study(
         raw / "cycler",
         sizes_um=tuple(s.particle_size_um for s in samples),
         seed=seed,
+        replicates=replicates,
+        spread=CellSpread() if replicates > 1 else None,
         workers=workers,
     )
     big = max(samples, key=lambda s: s.particle_size_um)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +31,7 @@ from sulfurscope.model import (
 
 __all__ = [
     "SIMULATED_NOTE",
+    "CellSpread",
     "SimulatedCell",
     "default_cell_model",
     "simulate_study",
@@ -57,6 +58,41 @@ def default_cell_model(mean_um: float, sd_um: float) -> CellModel:
 
 
 @dataclass(frozen=True, slots=True)
+class CellSpread:
+    """Cell-to-cell variation of replicate cells (each cell draws its own).
+
+    Attributes
+    ----------
+    connected_sd : float
+        Relative sd of the electrochemically connected fraction of the sulfur (normal, mean 1,
+        clipped to 0.8–1.1): the cell's capacity per recorded gram scales with it.
+    fade_sd : float
+        sd of ln(fade per cycle) (log-normal around the model's value).
+    diffusivity_sd : float
+        sd of ln(D₀ of model B) (first-discharge τ and capacity spread).
+    weighing_u_mg : float
+        Standard uncertainty of the recorded mass (the balance): recorded = true + N(0, u).
+    """
+
+    connected_sd: float = 0.05
+    fade_sd: float = 0.2
+    diffusivity_sd: float = 0.1
+    weighing_u_mg: float = 0.014
+
+    def draw(self, model: CellModel, rng: np.random.Generator) -> tuple[CellModel, float, float]:
+        """(the cell's model, its connected fraction, its weighing error in mg)."""
+        connected = float(np.clip(1.0 + rng.normal(0.0, self.connected_sd), 0.8, 1.1))
+        cyc = replace(model.cycling,
+                      fade_per_cycle=model.cycling.fade_per_cycle
+                      * float(np.exp(rng.normal(0.0, self.fade_sd))))
+        form = replace(model.formation,
+                       diffusivity_m2_s=model.formation.diffusivity_m2_s
+                       * float(np.exp(rng.normal(0.0, self.diffusivity_sd))))
+        return (replace(model, cycling=cyc, formation=form), connected,
+                float(rng.normal(0.0, self.weighing_u_mg)))
+
+
+@dataclass(frozen=True, slots=True)
 class SimulatedCell:
     """What the simulator wrote for one cell (a row of the demo's manifest)."""
 
@@ -69,6 +105,9 @@ class SimulatedCell:
     loading_mg_cm2: float
     geometric_active_fraction: float
     path: str
+    replicate: int = 1
+    connected_fraction: float = 1.0
+    true_sulfur_mass_mg: float = float("nan")
 
 
 def _simulate_cell(
@@ -82,6 +121,8 @@ def _simulate_cell(
     long_c_rate: float,
     rest_s: float,
     cell_model: Callable[[float, float], CellModel],
+    replicate: int = 0,
+    spread: CellSpread | None = None,
 ) -> SimulatedCell:
     from sulfurscope.io import write_mpt  # shell-to-shell import: the writer lives in io
 
@@ -95,11 +136,26 @@ def _simulate_cell(
     model = cell_model(d, sd)
     f_geo = float(electrode_active_fraction(model.distribution, shell_um=1.0))
     sample = f"AC-S_{d:g}um"
-    mass = round(loading * 1.32, 4)
+    true_mass = loading * 1.32
+    connected, weighing = 1.0, 0.0
+    if spread is not None:
+        model, connected, weighing = spread.draw(model, np.random.default_rng(stream.spawn(1)[0]))
+    mass = round(true_mass + weighing, 4)
+    # the cycler sets its currents (and GITT pulse sizes) from the recorded mass; the model
+    # converts only the connected sulfur: in the model's C-units of that mass, every rate is
+    # scaled by recorded / connected mass
+    k = mass / (true_mass * connected)
+    steps = tuple(
+        replace(st, c_rate=st.c_rate * k,
+                max_capacity_mah_g=None if st.max_capacity_mah_g is None
+                else st.max_capacity_mah_g * k,
+                pulse_mah_g=None if st.pulse_mah_g is None else st.pulse_mah_g * k)
+        for st in builders[protocol]()
+    ) if spread is not None else builders[protocol]()
     frame = simulate_protocol(
-        builders[protocol](), model, sulfur_mass_mg=mass, rng=np.random.default_rng(stream)
+        steps, model, sulfur_mass_mg=true_mass * connected, rng=np.random.default_rng(stream),
     )
-    label = f"{sample}_{protocol}"
+    label = f"{sample}_{protocol}" + (f"_{replicate}" if replicate else "")
     path = out / f"{label}.mpt"
     write_mpt(
         frame,
@@ -120,6 +176,9 @@ def _simulate_cell(
         loading_mg_cm2=loading,
         geometric_active_fraction=f_geo,
         path=str(path),
+        replicate=max(replicate, 1),
+        connected_fraction=connected,
+        true_sulfur_mass_mg=float(true_mass),
     )
 
 
@@ -135,6 +194,8 @@ def simulate_study(
     cell_model: Callable[[float, float], CellModel] = default_cell_model,
     seed: int = 2026,
     workers: int = 1,
+    replicates: int = 1,
+    spread: CellSpread | None = None,
 ) -> list[SimulatedCell]:
     """Simulate and write a rate test, a long cycling test and a GITT per particle size.
 
@@ -160,6 +221,10 @@ def simulate_study(
     workers : int
         Processes to simulate the cells in (a picklable ``cell_model`` is needed for more than one);
         the files are the same for any number of workers.
+    replicates : int
+        Cells per size and protocol; with more than one, cells are named ``<sample>_<protocol>_<k>``.
+    spread : CellSpread, optional
+        Cell-to-cell variation (default: none — every cell is the model sample exactly).
 
     Returns
     -------
@@ -173,8 +238,9 @@ def simulate_study(
         for protocol in protocols:
             if protocol not in ("rate", "long", "gitt"):
                 raise ValueError(f"protocols: {protocol!r} is not one of rate, long, gitt")
-            loading = float(rng.uniform(1.7, 2.5))
-            jobs.append((float(d), protocol, loading))
+            for k in range(replicates):
+                loading = float(rng.uniform(1.7, 2.5))
+                jobs.append((float(d), protocol, loading, k + 1 if replicates > 1 else 0))
     # one independent noise stream per cell, so the files do not depend on how many workers ran
     streams = np.random.SeedSequence(seed).spawn(len(jobs))
     args = [
@@ -189,8 +255,10 @@ def simulate_study(
             long_c_rate,
             rest_s,
             cell_model,
+            rep,
+            spread,
         )
-        for (d, protocol, loading), stream in zip(jobs, streams, strict=True)
+        for (d, protocol, loading, rep), stream in zip(jobs, streams, strict=True)
     ]
     if workers > 1 and len(args) > 1:
         with ProcessPoolExecutor(max_workers=workers) as pool:

@@ -23,10 +23,11 @@ __all__ = [
     "builtin_run",
     "combine_gitt_scaling",
     "combine_model",
+    "combine_replicates",
 ]
 _ORDER = {
     "particles": 5, "cycling": 10, "gitt": 20, "gitt_scaling": 21, "eds": 32, "eels": 33,
-    "lattice": 39, "xps": 40, "model": 50, "raman": 60, "tga": 70,
+    "lattice": 39, "xps": 40, "replicates": 45, "model": 50, "raman": 60, "tga": 70,
 }
 
 
@@ -108,6 +109,8 @@ def combine_model(ctx: Any) -> Any:
         ctx.tables.get("particles", pd.DataFrame()),
         ctx.samples,
         opts.n_classes,
+        ctx.tables.get("condition_stats"),
+        getattr(ctx, "cells", None),
     )
     if not dists:
         raise SulfurscopeError(
@@ -115,6 +118,22 @@ def combine_model(ctx: Any) -> Any:
             "with sulfur masses; set [model] enabled = false to skip"
         )
     return analyse_model_fit(rates, dists, opts)
+
+
+def combine_replicates(ctx: Any) -> Any:
+    """Condition statistics, comparisons, outliers and mass uncertainties of the replicate cells
+    (study-level)."""
+    from sulfurscope.analysis.replicates import ReplicateOptions, analyse_replicates
+
+    names = ("cycling_cycles", "cycling_rate_blocks", "cycling_retention", "gitt_steps",
+             "gitt_diffusivity", "tga_fraction")
+    tables = {n: ctx.tables[n] for n in names if n in ctx.tables}
+    cells = getattr(ctx, "cells", None)
+    if cells is None or cells.empty:
+        from sulfurscope.errors import SulfurscopeError
+
+        raise SulfurscopeError("replicates: the study has no cells")
+    return analyse_replicates(cells, tables, ReplicateOptions.from_mapping(ctx.options))
 
 
 def builtin_analyses() -> list[dict[str, Any]]:
@@ -150,6 +169,20 @@ def builtin_analyses() -> list[dict[str, Any]]:
     )
     out.append(
         {
+            "name": "replicates",
+            "kind": "study",
+            "run": None,
+            "report": partial(builtin_report, "replicates"),
+            "tables": tables_of("replicates"),
+            "figure": analysis_spec("replicates").figure,
+            "combine": combine_replicates,
+            "inputs": ("cycling_cycles", "cycling_rate_blocks", "cycling_retention",
+                       "gitt_steps", "gitt_diffusivity", "tga_fraction"),
+            "order": _ORDER["replicates"],
+        }
+    )
+    out.append(
+        {
             "name": "model",
             "kind": "study",
             "run": None,
@@ -157,7 +190,7 @@ def builtin_analyses() -> list[dict[str, Any]]:
             "tables": tables_of("model_fit"),
             "figure": analysis_spec("model_fit").figure,
             "combine": combine_model,
-            "inputs": ("cycling_cycles", "gitt_steps", "particles"),
+            "inputs": ("cycling_cycles", "gitt_steps", "particles", "condition_stats"),
             "order": _ORDER["model"],
         }
     )

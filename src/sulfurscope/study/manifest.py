@@ -66,6 +66,13 @@ from typing import Any
 import pandas as pd
 
 from sulfurscope.errors import SulfurscopeError
+from sulfurscope.study._conditions import (
+    CELL_KEYS,
+    SAMPLE_KEYS,
+    cell_extras,
+    replicates_table,
+    sample_fraction_u,
+)
 from sulfurscope.units import ELECTRODE_AREA_13MM_CM2
 
 if sys.version_info >= (3, 11):
@@ -118,6 +125,7 @@ class SampleEntry:
     sulfur_fraction: float | None = None
     tga: Path | None = None
     line: int = 0
+    sulfur_fraction_u: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict (paths as strings)."""
@@ -139,12 +147,16 @@ class CellEntry:
     options: Mapping[str, Any] = field(default_factory=dict)
     line: int = 0
     electrolyte: str = ""
+    condition: str = ""
+    exclude: str = ""
+    mass_u: Mapping[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict (paths as strings)."""
         d = asdict(self)
         d["files"] = [str(p) for p in self.files]
         d["options"] = dict(self.options)
+        d["mass_u"] = dict(self.mass_u)
         return d
 
 
@@ -225,6 +237,14 @@ class Study:
     data_roots: tuple[Path, ...] = ()
     limits: dict[str, float] = field(default_factory=dict)
     truth: Path | None = None
+    replicates: Mapping[str, Any] = field(default_factory=lambda: {"enabled": True})
+
+    def cells_frame(self) -> pd.DataFrame:
+        """The cells with their conditions, exclusions and mass fields (the replicates step's
+        input; :func:`sulfurscope.study._conditions.cells_frame`)."""
+        from sulfurscope.study._conditions import cells_frame
+
+        return cells_frame(self)
 
     def to_frame(self) -> pd.DataFrame:
         """The samples table (``Sample``, ``Carbon``, ``Particle size label``, ``Particle size [um]``,
@@ -259,6 +279,7 @@ class Study:
             "model": self.model.to_dict(),
             "data_roots": [str(r) for r in self.data_roots],
             "limits": dict(self.limits),
+            "replicates": dict(self.replicates),
         }
 
 
@@ -394,11 +415,11 @@ class _Checker:
         return value
 
 
-_TOP = {"study", "samples", "cells", "images", "spectra", "model", "limits"}
+_TOP = {"study", "samples", "cells", "images", "spectra", "model", "limits", "replicates"}
 _STUDY = {"title", "description", "data_roots", "truth"}
 #: ``[limits]`` keys and their maxima (a day, 1 TB).
 _LIMITS = {"task_timeout_s": 86400.0, "task_memory_mb": 1e6}
-_SAMPLE = {"name", "carbon", "particle_size", "particle_size_um", "sulfur_fraction", "tga"}
+_SAMPLE = {"name", "carbon", "particle_size", "particle_size_um", "sulfur_fraction", "tga"} | SAMPLE_KEYS
 _CELL = {
     "name",
     "sample",
@@ -411,7 +432,7 @@ _CELL = {
     "composite_mass_mg",
     "electrolyte",
     "options",
-}
+} | CELL_KEYS
 _IMAGE = {"name", "sample", "kind", "file", "pixel_size_nm", "options"}
 _SPECTRUM = {"name", "sample", "kind", "files", "file", "options"}
 _MODEL = {"enabled", "n_classes", "n_cells", "options"}
@@ -522,6 +543,7 @@ def _samples(chk: _Checker, data: Mapping[str, Any]) -> list[SampleEntry]:
                 sulfur_fraction=frac,
                 tga=tga,
                 line=chk.lines.table("samples", k),
+                sulfur_fraction_u=sample_fraction_u(chk, e, k),
             )
         )
     _unique(chk, [s.name for s in samples], "samples")
@@ -604,6 +626,7 @@ def _cells(
             options=chk.options(e, "cells", k),
             line=chk.lines.table("cells", k),
             electrolyte=chk.string(e, "electrolyte", "cells", k, required=False) or "",
+            **cell_extras(chk, e, k, sample.name),
             **mass,
         )
         analysis = KIND_OF["gitt" if protocol == "gitt" else "cycling"]
@@ -726,6 +749,7 @@ def parse_study(text: str, path: str | Path = "study.toml") -> Study:
         data_roots=chk.roots[1:],
         limits=_limits(chk, data),
         truth=_truth(chk, data),
+        replicates=replicates_table(chk, data),
     )
 
 

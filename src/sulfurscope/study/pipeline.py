@@ -371,7 +371,8 @@ def _store_tables(run: _Run) -> dict[str, pd.DataFrame]:
 
 
 def _combine_key(run: _Run, a: Analysis, inputs: Mapping[str, pd.DataFrame],
-                 options: Mapping[str, Any], samples: pd.DataFrame) -> str:
+                 options: Mapping[str, Any], samples: pd.DataFrame,
+                 cells: pd.DataFrame | None = None) -> str:
     import hashlib
 
     from sulfurscope.study.store import arrow_safe
@@ -384,6 +385,8 @@ def _combine_key(run: _Run, a: Analysis, inputs: Mapping[str, pd.DataFrame],
         ).encode()
     )
     h.update(pd.util.hash_pandas_object(samples, index=False).to_numpy().tobytes())
+    if cells is not None and len(cells):
+        h.update(pd.util.hash_pandas_object(cells, index=False).to_numpy().tobytes())
     for tname in sorted(inputs):
         h.update(tname.encode() + cache._json(list(inputs[tname].columns)).encode())
         frame = arrow_safe(inputs[tname])
@@ -393,14 +396,14 @@ def _combine_key(run: _Run, a: Analysis, inputs: Mapping[str, pd.DataFrame],
 
 def _combine_one(run: _Run, a: Analysis, store: dict[str, pd.DataFrame], force: bool,
                  errors: Errors) -> None:
-    options = run.study.model.to_dict() if a.name == "model" else {}
-    samples = run.study.to_frame()
+    options = _step_options(run.study, a.name)
+    samples, cells = run.study.to_frame(), run.study.cells_frame()
     if a.applies is not None and not a.applies(
-        AnalysisContext(tables=dict(store), samples=samples, options=options)
+        AnalysisContext(tables=dict(store), samples=samples, options=options, cells=cells)
     ):
         return
     inputs = {n: store[n] for n in a.inputs if n in store}
-    key = _combine_key(run, a, inputs, options, samples)
+    key = _combine_key(run, a, inputs, options, samples, cells)
     ctask = Task(a.name, a.name, "", (), ())
     cdir = cache.cache_dir(run.out, a.name, key)
     hit = None if force else cache.read_entry(cdir)
@@ -409,7 +412,7 @@ def _combine_one(run: _Run, a: Analysis, store: dict[str, pd.DataFrame], force: 
         tables, flags = hit
         run.cached += 1
     else:
-        ctx = AnalysisContext(tables=dict(store), samples=samples, options=options)
+        ctx = AnalysisContext(tables=dict(store), samples=samples, options=options, cells=cells)
         t1 = time.perf_counter()
         outcome = _run_combine(a, ctx, run.limits)
         run.durations[(a.name, a.name)] = time.perf_counter() - t1
@@ -427,6 +430,16 @@ def _combine_one(run: _Run, a: Analysis, store: dict[str, pd.DataFrame], force: 
     run.flags += _flag_rows(flags, ctask)
     for name, t in tables.items():
         store[name] = _tag(t, a.name, "")
+
+
+def _step_options(study: Study, name: str) -> dict[str, Any]:
+    """The manifest table of a study-level step: ``[model]``, ``[replicates]`` (without
+    ``enabled``), {} for the others."""
+    if name == "model":
+        return study.model.to_dict()
+    if name == "replicates":
+        return {k: v for k, v in study.replicates.items() if k != "enabled"}
+    return {}
 
 
 def _combine_in_child(a: Analysis, ctx: AnalysisContext) -> tuple[dict, list]:
@@ -465,6 +478,8 @@ def _combine_steps(run: _Run, store: dict[str, pd.DataFrame], force: bool, error
         if a.per_task or a.combine is None:
             continue
         if a.name == "model" and not run.study.model.enabled:
+            continue
+        if a.name == "replicates" and not run.study.replicates.get("enabled", True):
             continue
         if a.inputs and not any(n in store for n in a.inputs):
             continue  # nothing to combine

@@ -128,11 +128,15 @@ class AnalysisContext:
         ``Particle size [um]``, ``Sulfur fraction``.
     options : mapping of str to Any
         The manifest table named like the analysis (e.g. ``[model]``), {} when absent.
+    cells : DataFrame
+        The manifest's cells (``Cell``, ``Sample``, ``Condition``, ``Protocol``, ``Excluded`` and
+        the sulfur-mass fields; :meth:`Study.cells_frame`).
     """
 
     tables: Mapping[str, pd.DataFrame]
     samples: pd.DataFrame
     options: Mapping[str, Any] = field(default_factory=dict)
+    cells: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def to_dict(self) -> dict[str, Any]:
         """Table names with row counts, samples and options."""

@@ -121,9 +121,10 @@ def write_results(
     tasks = _task_table(run, problems)
     inputs = _input_table(run)
     samples = run.study.to_frame()
+    cells = run.study.cells_frame()
     stage = new_generation(run.out)
     try:
-        write_tables(stage, {**store, "flags": flags, "samples": samples})
+        write_tables(stage, {**store, "flags": flags, "samples": samples, "cells": cells})
         prov = _provenance(run, executor, tasks, inputs)
         (stage / "provenance.json").write_text(json.dumps(prov, indent=1, default=str))
         report_path = None
@@ -145,7 +146,8 @@ def write_results(
                 store=store,
             )
             report_path = run.out / "report.html"
-        meta = {"problems": problems, "tasks": tasks, "inputs": inputs, "samples": samples}
+        meta = {"problems": problems, "tasks": tasks, "inputs": inputs, "samples": samples,
+                "cells": cells}
         write_database(stage, {**store, "flags": flags, **meta})
         problems.to_csv(stage / "problems.csv", index=False)
         commit_generation(stage, run.out)
