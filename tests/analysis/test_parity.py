@@ -177,6 +177,14 @@ def test_spectra(study, tmp_path, analysis, task, args):
     _same(analysis, stored, cli, [task])
 
 
+def test_replicates(study, tmp_path):
+    """``sulfurscope replicates RESULTS`` on the pipeline's own results folder gives the tables
+    the pipeline's replicates step stored."""
+    folder, stored = study
+    cli = _cli(["replicates", str(folder / "out")], tmp_path / "r")
+    _same("replicates", stored, cli, ["replicates"])
+
+
 def test_every_analysis_has_a_parity_test():
     """Every analysis the pipeline runs is compared above; the model's fit is compared in
     tests/cli/test_demo.py (the CLI on the pipeline's own results); model predict and formation
@@ -184,7 +192,7 @@ def test_every_analysis_has_a_parity_test():
     from sulfurscope.analysis import ANALYSES
 
     tested_here = {"cycling", "gitt", "gitt_scaling", "particles", "lattice", "tga", "xps", "raman",
-                   "eds", "eels"}
+                   "eds", "eels", "replicates"}
     elsewhere = {"model_fit"}
     cli_only = {"model_predict", "model_formation"}
     assert set(ANALYSES) == tested_here | elsewhere | cli_only

@@ -105,8 +105,21 @@ def test_demo_model_fits_the_shell_and_scales_the_rate_curve(demo) -> None:
     )
     assert ratio.between(0.75, 1.25).all(), ratio
     comp = _sql(out, "SELECT * FROM model_rate_comparison")
-    err = (comp["Predicted capacity [mAh/g]"] / comp["Measured capacity [mAh/g]"] - 1.0).abs()
-    assert err.max() < 0.05  # the fitted model reproduces every sample's rate test
+    # the fitted model reproduces every sample's rate test within the replicate cells' spread:
+    # inside the 95 % interval of the condition mean (three cells differing by ~5 % among
+    # themselves), and within 15 % in any case
+    from sulfurscope.replicates.metrics import rate_label
+
+    stats = _sql(out, """SELECT condition, cycle_or_rate, ci95_low, ci95_high FROM condition_stats
+                         WHERE metric = 'Rate-block discharge capacity' AND protocol = 'rate'""")
+    for _, r in comp.iterrows():
+        lab = rate_label(r["C-rate"])
+        m = stats[(stats["condition"] == r["Sample"])
+                  & stats["cycle_or_rate"].str.startswith(lab)].iloc[-1]
+        pred = r["Predicted capacity [mAh/g]"]
+        assert m["ci95_low"] <= pred <= m["ci95_high"], (r.to_dict(), m.to_dict())
+        diff = abs(pred - r["Measured capacity [mAh/g]"])
+        assert diff < 0.15 * r["Measured capacity [mAh/g]"]
 
 
 def test_demo_replicate_statistics(demo) -> None:

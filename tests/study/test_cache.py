@@ -36,8 +36,8 @@ def test_code_change_of_one_analysis_invalidates_only_its_tasks(study, monkeypat
 
     monkeypatch.setattr(cache, "run_version", bumped)
     result = pipeline.run_study(study / "study.toml", study / "out", workers=1, report=False)
-    assert (result.done, result.cached) == (2, 4)  # the two GITT cells; cycling and the τ step kept
-    # (the τ step's inputs are the GITT tables, which are recomputed identical: still cached)
+    assert (result.done, result.cached) == (2, 5)  # the two GITT cells; cycling and the τ step kept
+    # (the τ and replicates steps' inputs are the GITT tables, recomputed identical: still cached)
 
 
 def test_code_version_follows_the_source_closure(tmp_path, monkeypatch):

@@ -23,12 +23,12 @@ def test_run_json_then_cached_text(tmp_path):
     res = runner.invoke(app, ["run", str(manifest), "--out", str(out), "--workers", "1", "--json"])
     assert res.exit_code == 0, res.output
     summary = json.loads(res.stdout)
-    # 5 tasks and the study-level GITT τ ∝ L^n step (two particle sizes)
-    assert (summary["done"], summary["cached"], summary["failed"]) == (6, 0, 0)
+    # 5 tasks, the study-level GITT τ ∝ L^n step (two particle sizes) and the replicates step
+    assert (summary["done"], summary["cached"], summary["failed"]) == (7, 0, 0)
     assert summary["report"] == str(out / "report.html")
     res = runner.invoke(app, ["run", str(manifest), "--out", str(out), "--workers", "1"])
     assert res.exit_code == 0, res.output
-    assert "6 tasks: 0 done, 6 cached, 0 failed" in res.output
+    assert "7 tasks: 0 done, 7 cached, 0 failed" in res.output
     assert "failed estimate: big_long" in res.output  # the linear fade has no exponential fit
     assert f"report: {out / 'report.html'}" in res.output
 
@@ -125,7 +125,7 @@ def test_init_scans_and_writes_a_manifest_with_todos(tmp_path):
     )
     assert res.exit_code == 0, res.output
     summary = json.loads(res.stdout)
-    assert summary["failed"] == 0 and summary["done"] == 3
+    assert summary["failed"] == 0 and summary["done"] == 4  # + the replicates step
 
 
 def test_init_errors(tmp_path):

@@ -59,7 +59,8 @@ def test_hang_crash_memory_and_oversized_inputs_fail_alone(faulty, tmp_path):
         manifest, tmp_path / "out", workers=2, task_timeout_s=8, task_memory_mb=400
     )
     assert time.perf_counter() - t0 < 120  # the hang was stopped at its limit
-    assert result.failed == 5 and result.done == len(CELLS) + 1 + 1  # + gitt_scaling, ok
+    # + gitt_scaling, ok, replicates
+    assert result.failed == 5 and result.done == len(CELLS) + 1 + 1 + 1
     _check_failures(result, {
         "faulty_hang": "Timeout", "faulty_crash": "Crash", "faulty_memory": "OutOfMemory",
         "faulty_oserror": "OSError", "faulty_big": "FileFormatError",
@@ -239,7 +240,7 @@ def test_sigkill_then_rerun(tmp_path):
     proc.send_signal(signal.SIGKILL)
     proc.communicate()
     result = pipeline.run_study(manifest, out, workers=1)  # lock released with the process
-    assert result.failed == 0 and result.done + result.cached == 6
+    assert result.failed == 0 and result.done + result.cached == 7
     assert len(list((out / store.GENERATIONS).iterdir())) == 1  # leftovers cleaned
     assert store.query(out, "SELECT count(*) FROM cycling_cycles").iloc[0, 0] > 0
 

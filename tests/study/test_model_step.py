@@ -48,7 +48,7 @@ def test_gitt_scaling_across_samples(tmp_path, enabled):
     tables = store.read_tables(tmp_path / "out")
     # the model (enabled) has no rate test to fit: a problem; the τ scaling runs either way
     assert result.failed == int(enabled)
-    assert result.tasks == 3 + int(enabled)
+    assert result.tasks == 4 + int(enabled)  # 2 cells, the τ step, the replicates step
     scaling = tables["gitt_scaling"].set_index("Half cycle label")
     # simulate_gitt: τ ∝ L² in the first discharge, size-independent afterwards
     assert scaling.loc["first discharge", "Exponent n"] == pytest.approx(2.0, abs=0.2)
@@ -113,10 +113,18 @@ def test_fit_and_predictions_wiring_with_fast_fits(tmp_path, monkeypatch):
     manifest.write_text(text)
     result = run_study(manifest, tmp_path / "out", workers=1, isolate=False)  # calls seen here
     assert result.failed == 0, result.problems.to_dict(orient="records")
-    # model C, model C again with the SEM mean size moved by its standard error, model B
-    assert len(calls) == 3
+    # model C, model C again with the SEM mean size moved by its standard error, model C with the
+    # condition's mean curve moved by its uncertainty, model B
+    assert len(calls) == 4
     reference_table, reference_dist = calls[0][0], calls[0][1]
-    assert set(reference_table["Task"]) == {"small_rate"}  # the smallest particles' rate test
+    # the smallest particles' rate test: the mean over the condition's cells (one here), with the
+    # uncertainty of each cycle's mean as the fit's weights
+    assert (reference_table["Cells"] == 1).all()
+    assert (reference_table["Discharge capacity u [mAh/g]"] > 0).all()
+    np.testing.assert_allclose(
+        calls[2][0]["Discharge capacity [mAh/g]"],
+        reference_table["Discharge capacity [mAh/g]"] + reference_table["Discharge capacity u [mAh/g]"],
+    )
     assert reference_dist.kind == "measured"  # from the SEM particle table
     u_rel = reference_dist.parameters["mean_relative_stderr"]
     assert 0 < u_rel < 0.2
@@ -128,7 +136,8 @@ def test_fit_and_predictions_wiring_with_fast_fits(tmp_path, monkeypatch):
     assert set(tables["model_parameters"]["Model"]) >= {"C (cycling)", "B (formation)"}
     c = tables["model_parameters"].query("Model == 'C (cycling)'").iloc[0]
     assert c["Standard error (size distribution)"] == pytest.approx(0.05)  # the refit's shift
-    assert c["Standard error"] == pytest.approx(np.hypot(0.1, 0.05))
+    assert c["Standard error (replicate level)"] == pytest.approx(0.10)
+    assert c["Standard error"] == pytest.approx(np.sqrt(0.1**2 + 0.05**2 + 0.10**2))
     af = tables["model_active_fraction"].set_index("Sample")
     assert af.loc["big", "Geometric active fraction (1 um shell)"] == pytest.approx(
         1 - (1 - 2 / 8) ** 3, abs=1e-9

@@ -48,7 +48,8 @@ def test_first_run_writes_store_database_report(base):
     folder, result = base
     out = folder / "out"
     # five tasks and the study-level GITT τ ∝ L^n step (two particle sizes)
-    assert (result.tasks, result.done, result.cached, result.failed) == (6, 6, 0, 0)
+    # 5 cells + the GITT D step + the replicates step
+    assert (result.tasks, result.done, result.cached, result.failed) == (7, 7, 0, 0)
     assert result.executor == "serial"
     tables = store.read_tables(out)
     cycles = tables["cycling_cycles"]
@@ -89,16 +90,17 @@ def test_cache_rerun_touch_force_and_version(study, monkeypatch):
     out = study / "out"
     manifest = study / "study.toml"
     again = pipeline.run_study(manifest, out, workers=1, report=False)
-    assert (again.done, again.cached, again.failed) == (0, 6, 0)
+    assert (again.done, again.cached, again.failed) == (0, 7, 0)
     # touching a file (same content) keeps the cache: the key is the content hash
     raw = study / "raw" / "big_rate.mpt"
     os.utime(raw, (1e9, 1e9))
-    assert pipeline.run_study(manifest, out, workers=1, report=False).cached == 6
+    assert pipeline.run_study(manifest, out, workers=1, report=False).cached == 7
     # changing one input reruns only its task
     before = store.read_tables(out)["cycling_cycles"]
     write_rate(raw, 250.0, 2.64, 9)
     changed = pipeline.run_study(manifest, out, workers=1, report=False)
-    assert (changed.done, changed.cached) == (1, 5)  # the GITT step's inputs did not change
+    # the cell and the replicates step that reads its table; the GITT step's inputs did not change
+    assert (changed.done, changed.cached) == (2, 5)
     after = store.read_tables(out)["cycling_cycles"]
     b = before[before["Task"] == "big_rate"]["Discharge capacity [mAh/g]"].max()
     a = after[after["Task"] == "big_rate"]["Discharge capacity [mAh/g]"].max()
@@ -109,11 +111,11 @@ def test_cache_rerun_touch_force_and_version(study, monkeypatch):
     )
     # --force redoes everything
     forced = pipeline.run_study(manifest, out, workers=1, force=True, report=False)
-    assert (forced.done, forced.cached) == (6, 0)
+    assert (forced.done, forced.cached) == (7, 0)
     # a new sulfurscope version invalidates the cache
     monkeypatch.setattr(pipeline, "_version", lambda: "999.0")
     bumped = pipeline.run_study(manifest, out, workers=1, report=False)
-    assert (bumped.done, bumped.cached) == (6, 0)
+    assert (bumped.done, bumped.cached) == (7, 0)
 
 
 def test_options_change_invalidates_only_that_task(study):
@@ -121,7 +123,9 @@ def test_options_change_invalidates_only_that_task(study):
     text = manifest.read_text().replace("sulfur_mass_mg = 2.5", "sulfur_mass_mg = 2.4")
     manifest.write_text(text)
     result = pipeline.run_study(manifest, study / "out", workers=1, report=False)
-    assert (result.done, result.cached) == (1, 5)
+    # the changed cell, the replicates step (its input table and the cells changed) and the
+    # GITT D step (the manifest's cells are part of every study step's cache key)
+    assert (result.done, result.cached) == (3, 4)
 
 
 def test_corrupt_file_becomes_a_problem_and_the_rest_completes(study):
@@ -233,7 +237,7 @@ def test_study_level_combine_step_sees_every_cell(study):
     )
     try:
         result = pipeline.run_study(study / "study.toml", study / "out", workers=1, report=False)
-        assert (result.tasks, result.done, result.cached) == (7, 1, 6)
+        assert (result.tasks, result.done, result.cached) == (8, 1, 7)
         best = store.read_tables(study / "out")["test_best_capacity"]
         assert set(best["Task"]) == {"test_best"}
         assert best.set_index("Sample")["Particle size [um]"].to_dict() == {
@@ -241,7 +245,7 @@ def test_study_level_combine_step_sees_every_cell(study):
             "big": 8.0,
         }
         again = pipeline.run_study(study / "study.toml", study / "out", workers=1, report=False)
-        assert (again.done, again.cached) == (0, 7)
+        assert (again.done, again.cached) == (0, 8)
     finally:
         unregister_analysis("test_best")
     assert "test_best" not in analyses()
@@ -250,7 +254,7 @@ def test_study_level_combine_step_sees_every_cell(study):
 def test_local_process_executor(study):
     result = pipeline.run_study(study / "study.toml", study / "out_p", workers=2, report=False)
     assert result.executor == "processes(2)"
-    assert (result.done, result.failed) == (6, 0)
+    assert (result.done, result.failed) == (7, 0)
     ref = store.read_tables(study / "out")["cycling_cycles"].sort_values(["Task", "Cycle"])
     got = store.read_tables(study / "out_p")["cycling_cycles"].sort_values(["Task", "Cycle"])
     pd.testing.assert_frame_equal(ref.reset_index(drop=True), got.reset_index(drop=True))
@@ -264,7 +268,8 @@ def test_dask_local_cluster_runs_the_same_tasks(study):
     result = pipeline.run_study(study / "study.toml", study / "out_d", dask_local=1, report=False)
     assert result.executor == "dask-local(1)"
     # 4 good cells + the study-level GITT D step (it runs on the one GITT cell with a size left)
-    assert (result.done, result.failed) == (5, 1), result.problems.to_dict(orient="records")
+    # + the replicates step
+    assert (result.done, result.failed) == (6, 1), result.problems.to_dict(orient="records")
     assert result.problems.iloc[0]["Task"] == "big_gitt"
     ref = store.read_tables(study / "out")["cycling_cycles"].sort_values(["Task", "Cycle"])
     got = store.read_tables(study / "out_d")["cycling_cycles"].sort_values(["Task", "Cycle"])
@@ -296,7 +301,7 @@ def test_scheduler_address_connects_a_client(study):
             study / "study.toml", study / "out_s", scheduler=address, report=False
         )
     assert result.executor == f"dask({address})"
-    assert (result.done, result.failed) == (6, 0)
+    assert (result.done, result.failed) == (7, 0)
     assert set(store.read_tables(study / "out_s")["gitt_steps"]["Task"]) == GITT
 
 
@@ -315,14 +320,15 @@ def test_tga_sample_gives_the_composite_cells_sulfur_mass(study):
     )
     (study / "study.toml").write_text(text)
     result = pipeline.run_study(study / "study.toml", study / "out", workers=1, report=False)
-    assert result.failed == 0 and result.tasks == 7  # + the TGA task of sample "big"
+    assert result.failed == 0 and result.tasks == 8  # + the TGA task of sample "big"
     tables = store.read_tables(study / "out")
     fraction = tables["tga_fraction"].set_index("Sample")["Sulfur fraction"]["big"]
     assert fraction == pytest.approx(0.49, abs=0.01)
     masses = tables["cycling_cycles"].groupby("Task")["Sulfur mass [mg]"].first()
     assert masses["big_long"] == pytest.approx(4.0 * fraction, rel=1e-9)
     # the TGA task, the composite cell and the GITT step (its samples table changed) rerun
-    assert (result.done, result.cached) == (3, 4)
+    # the TGA task, the composite cell, the GITT D and replicates steps (the cells changed)
+    assert (result.done, result.cached) == (4, 4)
 
 
 def _broken_report(tables, figdir):
@@ -379,7 +385,8 @@ def test_asymmetric_protocol_gets_its_table(study):
     )
     (study / "study.toml").write_text(text)
     result = pipeline.run_study(study / "study.toml", study / "out", workers=1)
-    assert (result.done, result.failed) == (1, 0)
+    # the cell, and the study steps that see the manifest's cells (its protocol changed)
+    assert (result.done, result.failed) == (3, 0)
     tables = store.read_tables(study / "out")
     assert set(tables["cycling_asymmetric"]["Task"]) == {"big_rate"}
     assert set(tables["cycling_rate_blocks"]["Task"]) == {"small_rate"}
@@ -412,7 +419,7 @@ def test_a_cell_continued_in_a_second_file_is_one_record(tmp_path):
         'protocol = "cycling"\nsulfur_mass_mg = 2.0\n\n[model]\nenabled = false\n'
     )
     result = pipeline.run_study(tmp_path / "study.toml", tmp_path / "out", workers=1, report=False)
-    assert result.failed == 0 and result.tasks == 2
+    assert result.failed == 0 and result.tasks == 3  # 2 cells + the replicates step
     cycles = store.read_tables(tmp_path / "out")["cycling_cycles"]
     assert set(cycles["Task"]) == {"whole", "split"}
     cols = ["Cycle", "Discharge capacity [mAh/g]", "Charge capacity [mAh/g]"]

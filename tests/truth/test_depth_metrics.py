@@ -90,3 +90,31 @@ def test_model_free_depths_of_a_dense_layer_with_a_dilute_tail():
         assert "poor_fit" in m.flags
         assert m.e_folding_profile_nm == pytest.approx(true_e, rel=0.20)
         assert m.detection_profile_nm == pytest.approx(true_d, rel=0.20)
+
+
+def test_model_free_depth_intervals_cover_the_noise_free_depths():
+    """The 95 % intervals of the model-free depths cover the depths of the noise-free profile
+    (the same estimator applied to the truth): a dense 100 nm layer with an 8 % tail over 350 nm,
+    Poisson counts in rings of a 1.7 µm particle. Measured over 300 replicates (200 resamples):
+    detection depth 98 % (A = 30) / 99 % (A = 10), 1/e depth 95 % / 97 %."""
+    from sulfurscope.simulate.eds import f_shell_profile
+    from sulfurscope.spectra.eds_depth import _model_free
+
+    z = np.arange(0.0, 1700.0, 30.0) + 15.0
+    n = np.maximum(20.0, np.floor(2 * np.pi * (1680.0 - z) / 30.0))
+    y_true = 2.0 + 30.0 * f_shell_profile(z, shell_nm=100.0, roughness_nm=25.0,
+                                          tail_fraction=0.08, tail_nm=350.0)
+    det_t, e_t = _model_free(z, y_true, float(np.sqrt(2.0 / np.median(n))))
+    rng = np.random.default_rng(5)
+    hit = np.zeros(2)
+    width = []
+    for k in range(80):
+        m = depth_metrics(z, rng.poisson(y_true * n) / n, n, bootstrap=100, seed=k)
+        lo_d, hi_d = m.detection_profile_ci95_nm
+        lo_e, hi_e = m.e_folding_profile_ci95_nm
+        hit += [lo_d <= det_t <= hi_d, lo_e <= e_t <= hi_e]
+        width.append(hi_d - lo_d)
+    assert hit[0] / 80 >= 0.9 and hit[1] / 80 >= 0.88, hit
+    # an interval, not "anything": the estimator itself scatters by sd ≈ 180 nm here (its 2.5–97.5
+    # percentiles over replicates span ≈ 730 nm), and the median interval is that wide (≈ 700 nm)
+    assert 0.3 * det_t < np.median(width) < 1.0 * det_t

@@ -8,7 +8,7 @@ mass × sulfur fraction (``composite_mass_mg`` with ``sulfur_fraction`` or a TGA
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sulfurscope.analysis._options import Options, number
 from sulfurscope.units import ELECTRODE_AREA_13MM_CM2, Q_THEORETICAL_SULFUR_MAH_G
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
     from sulfurscope.cycling import Cell
 
-__all__ = ["CellOptions", "cell_of"]
+__all__ = ["CellOptions", "cell_of", "mass_uncertainty_of"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +61,26 @@ class CellOptions(Options):
         minimum=1.0,
         maximum=10000.0,
     )
+    sulfur_mass_u_mg: float | None = number(
+        None, "Standard uncertainty of sulfur_mass_mg (default: two weighings on a 0.01 mg "
+        "balance, 0.014 mg).", unit="mg", minimum=0.0, per_input=True,
+    )
+    loading_u_mg_cm2: float | None = number(
+        None, "Standard uncertainty of loading_mg_cm2 (default 0.014 mg / area).", unit="mg/cm²",
+        minimum=0.0, per_input=True,
+    )
+    area_u_cm2: float | None = number(
+        None, "Standard uncertainty of area_cm2 (default 0.77 %: a 13 mm punch ± 0.05 mm).",
+        unit="cm²", minimum=0.0,
+    )
+    composite_mass_u_mg: float | None = number(
+        None, "Standard uncertainty of composite_mass_mg (default 0.014 mg).", unit="mg",
+        minimum=0.0, per_input=True,
+    )
+    sulfur_fraction_u: float | None = number(
+        None, "Standard uncertainty of the sulfur fraction (default 0.005, or the TGA's own sd "
+        "when larger).", minimum=0.0, maximum=1.0,
+    )
 
 
 def cell_of(options: CellOptions, tga: pd.DataFrame | None = None) -> Cell:
@@ -85,3 +105,32 @@ def cell_of(options: CellOptions, tga: pd.DataFrame | None = None) -> Cell:
         sulfur_fraction=fraction if composite is not None else None,
         theoretical_capacity_mah_g=options.theoretical_capacity_mah_g,
     )
+
+
+def mass_uncertainty_of(options: CellOptions, tga: pd.DataFrame | None = None) -> Any:
+    """The cell's sulfur mass with its standard uncertainty
+    (:func:`sulfurscope.replicates.sulfur_mass_uncertainty`: the GUM product rule over the route's
+    factors); the fraction's uncertainty from the TGA analysis when the fraction comes from
+    ``tga``. None when the mass route is incomplete (the cell analysis then has no mass at all)."""
+    from sulfurscope.errors import SulfurscopeError
+    from sulfurscope.replicates import FRACTION_U, sulfur_mass_uncertainty
+
+    fraction, fraction_u = options.sulfur_fraction, options.sulfur_fraction_u
+    composite = options.composite_mass_mg
+    if composite is not None and fraction is None and tga is not None:
+        from sulfurscope.analysis.tga import sulfur_fraction_with_sd
+
+        fraction, sd = sulfur_fraction_with_sd(tga)
+        fraction_u = max(sd, FRACTION_U) if fraction_u is None else fraction_u
+    try:
+        return sulfur_mass_uncertainty(
+            sulfur_mass_mg=options.sulfur_mass_mg, sulfur_mass_u_mg=options.sulfur_mass_u_mg,
+            loading_mg_cm2=options.loading_mg_cm2, loading_u_mg_cm2=options.loading_u_mg_cm2,
+            area_cm2=options.area_cm2 if options.loading_mg_cm2 is not None else None,
+            area_u_cm2=options.area_u_cm2, composite_mass_mg=composite,
+            composite_mass_u_mg=options.composite_mass_u_mg,
+            sulfur_fraction=fraction if composite is not None else None,
+            sulfur_fraction_u=fraction_u,
+        )
+    except SulfurscopeError:
+        return None

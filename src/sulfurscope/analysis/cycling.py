@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sulfurscope.analysis._cell import CellOptions, cell_of
+from sulfurscope.analysis._cell import CellOptions, cell_of, mass_uncertainty_of
 from sulfurscope.analysis._common import decimate, finish, read_cycler_files
 from sulfurscope.analysis._options import choice, integer, number
 from sulfurscope.analysis._result import AnalysisResult, Flag
@@ -232,6 +232,17 @@ def _constant_rate(cycles: pd.DataFrame) -> bool:
     return bool(i.size == 0 or i.max() <= 1.5 * i.min())
 
 
+def _with_mass_uncertainty(cycles: pd.DataFrame, m: Any) -> None:
+    """``Sulfur mass u [mg]`` and the specific capacities' standard uncertainties Q·u_m/m (the
+    charge itself is known far better than the mass)."""
+    rel = float("nan") if m is None else m.u_rel
+    cycles["Sulfur mass u [mg]"] = float("nan") if m is None else m.u_mg
+    for q in ("Discharge", "Charge"):
+        col = f"{q} capacity [mAh/g]"
+        if col in cycles.columns:
+            cycles[f"{q} capacity u [mAh/g]"] = cycles[col].abs() * rel
+
+
 def analyse_cycling(
     frame: pd.DataFrame,
     options: CyclingOptions | None = None,
@@ -271,6 +282,7 @@ def analyse_cycling(
     cycles.insert(0, "Protocol", options.protocol)
     cycles["Cycle convention"] = f"{summary.first}-first"
     cycles["Sulfur mass [mg]"] = cell.sulfur_mass_mg
+    _with_mass_uncertainty(cycles, mass_uncertainty_of(options, tga))
     cycles["Mass source"] = cell.mass_source
     cycles["Format"] = file_format
     tables: dict[str, Any] = {"cycling_cycles": cycles}

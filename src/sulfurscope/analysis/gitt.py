@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sulfurscope.analysis._cell import CellOptions, cell_of
+from sulfurscope.analysis._cell import CellOptions, cell_of, mass_uncertainty_of
 from sulfurscope.analysis._common import decimate, finish, read_cycler_files
 from sulfurscope.analysis._options import Options, choice, integer
 from sulfurscope.analysis._result import AnalysisResult, Flag
@@ -202,6 +202,8 @@ def analyse_gitt(
         raise SulfurscopeError("no current pulse found (is this a GITT run?)")
     times = relaxation_times(frame, steps, v0=options.v0, v_inf=options.v_inf)  # type: ignore[arg-type]
     table = _step_table(steps, times, cell.sulfur_mass_mg)
+    m = mass_uncertainty_of(options, tga)
+    table["Sulfur mass u [mg]"] = float("nan") if m is None else m.u_mg
     trace = frame[[TIME, VOLTAGE, CHARGE]].copy()
     if cell.sulfur_mass_mg:
         trace["Charge [mAh/g]"] = trace[CHARGE] / (cell.sulfur_mass_mg * 1e-3)

@@ -72,6 +72,14 @@ def sulfur_fraction_of(curve: pd.DataFrame, options: TgaOptions | None = None) -
     return float(_fraction(curve, options or TgaOptions()).sulfur_fraction)
 
 
+def sulfur_fraction_with_sd(
+    curve: pd.DataFrame, options: TgaOptions | None = None
+) -> tuple[float, float]:
+    """The sulfur mass fraction of a composite from its TGA curve and its standard deviation."""
+    r = _fraction(curve, options or TgaOptions())
+    return float(r.sulfur_fraction), float(r.sulfur_fraction_sd)
+
+
 def analyse_tga(
     curve: pd.DataFrame,
     options: TgaOptions | None = None,

@@ -18,7 +18,7 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from sulfurscope.cli import cycling, demo, microscopy, model, spectra, study
+from sulfurscope.cli import cycling, demo, microscopy, model, replicates, spectra, study
 from sulfurscope.cli._output import SETTINGS, UsageError
 
 __all__ = ["app", "main"]
@@ -167,7 +167,7 @@ def _root(
         logging.basicConfig(level=logging.DEBUG, format="%(name)s: %(message)s")
 
 
-for _module in (cycling, microscopy, spectra, model, study, demo):
+for _module in (cycling, microscopy, spectra, model, replicates, study, demo):
     _module.register(app)
 
 

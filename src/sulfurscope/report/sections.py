@@ -31,7 +31,7 @@ def _cycling(tables: Tables) -> list[tuple[str, pd.DataFrame]]:
     cycles = _get(tables, "cycling_cycles")
     if cycles.empty:
         return []
-    cols = ["Sample", "Protocol", "Sulfur mass [mg]", "Mass source", "Format"]
+    cols = ["Sample", "Protocol", "Sulfur mass [mg]", "Sulfur mass u [mg]", "Mass source", "Format"]
     overview = cycles.groupby("Task", sort=False)[[c for c in cols if c in cycles]].first()
     overview = overview.reset_index()
     overview["Cycles"] = cycles.groupby("Task", sort=False)["Cycle"].max().to_numpy()

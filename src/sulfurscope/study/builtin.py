@@ -125,15 +125,25 @@ def combine_replicates(ctx: Any) -> Any:
     (study-level)."""
     from sulfurscope.analysis.replicates import ReplicateOptions, analyse_replicates
 
-    names = ("cycling_cycles", "cycling_rate_blocks", "cycling_retention", "gitt_steps",
-             "gitt_diffusivity", "tga_fraction")
-    tables = {n: ctx.tables[n] for n in names if n in ctx.tables}
+    tables = {n: ctx.tables[n] for n in (*_CELL_TABLES, "tga_fraction") if n in ctx.tables}
     cells = getattr(ctx, "cells", None)
     if cells is None or cells.empty:
         from sulfurscope.errors import SulfurscopeError
 
         raise SulfurscopeError("replicates: the study has no cells")
     return analyse_replicates(cells, tables, ReplicateOptions.from_mapping(ctx.options))
+
+
+_CELL_TABLES = ("cycling_cycles", "cycling_rate_blocks", "cycling_retention", "gitt_steps",
+                "gitt_diffusivity")
+
+
+def _has_cells(ctx: Any) -> bool:
+    """The replicates step applies when the study has cells with cycling or GITT results."""
+    cells = getattr(ctx, "cells", None)
+    return cells is not None and not cells.empty and any(
+        n in ctx.tables and not ctx.tables[n].empty for n in _CELL_TABLES
+    )
 
 
 def builtin_analyses() -> list[dict[str, Any]]:
@@ -176,8 +186,8 @@ def builtin_analyses() -> list[dict[str, Any]]:
             "tables": tables_of("replicates"),
             "figure": analysis_spec("replicates").figure,
             "combine": combine_replicates,
-            "inputs": ("cycling_cycles", "cycling_rate_blocks", "cycling_retention",
-                       "gitt_steps", "gitt_diffusivity", "tga_fraction"),
+            "inputs": (*_CELL_TABLES, "tga_fraction"),
+            "applies": _has_cells,
             "order": _ORDER["replicates"],
         }
     )

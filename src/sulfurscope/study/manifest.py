@@ -447,6 +447,8 @@ def cell_options(cell: CellEntry, sample: SampleEntry) -> dict[str, Any]:
         "area_cm2": cell.area_cm2 if cell.loading_mg_cm2 is not None else None,
         "composite_mass_mg": cell.composite_mass_mg,
         "sulfur_fraction": sample.sulfur_fraction if cell.composite_mass_mg else None,
+        "sulfur_fraction_u": sample.sulfur_fraction_u if cell.composite_mass_mg else None,
+        **dict(cell.mass_u),
     }
     if cell.protocol != "gitt":
         opts["protocol"] = cell.protocol
