@@ -114,7 +114,7 @@ def test_fit_and_predictions_wiring_with_fast_fits(tmp_path, monkeypatch):
     result = run_study(manifest, tmp_path / "out", workers=1, isolate=False)  # calls seen here
     assert result.failed == 0, result.problems.to_dict(orient="records")
     # model C, model C again with the SEM mean size moved by its standard error, model C with the
-    # condition's mean curve moved by its uncertainty, model B
+    # condition's mean curve moved by its uncertainty (one cell: no jackknife), model B
     assert len(calls) == 4
     reference_table, reference_dist = calls[0][0], calls[0][1]
     # the smallest particles' rate test: the mean over the condition's cells (one here), with the
@@ -136,7 +136,7 @@ def test_fit_and_predictions_wiring_with_fast_fits(tmp_path, monkeypatch):
     assert set(tables["model_parameters"]["Model"]) >= {"C (cycling)", "B (formation)"}
     c = tables["model_parameters"].query("Model == 'C (cycling)'").iloc[0]
     assert c["Standard error (size distribution)"] == pytest.approx(0.05)  # the refit's shift
-    assert c["Standard error (replicate level)"] == pytest.approx(0.10)
+    assert c["Standard error (replicate cells)"] == pytest.approx(0.10)  # one cell: its mass u
     assert c["Standard error"] == pytest.approx(np.sqrt(0.1**2 + 0.05**2 + 0.10**2))
     af = tables["model_active_fraction"].set_index("Sample")
     assert af.loc["big", "Geometric active fraction (1 um shell)"] == pytest.approx(

@@ -204,6 +204,10 @@ def _rate_tests(cycles: pd.DataFrame) -> dict[str, pd.DataFrame]:
     return out
 
 
+#: Per-cell capacity columns of a condition-mean rate table (the replicate jackknife's input).
+CELL_PREFIX = "Cell: "
+
+
 def _condition_rates(
     cycles: pd.DataFrame, stats: pd.DataFrame, cells: pd.DataFrame
 ) -> dict[str, pd.DataFrame]:
@@ -227,13 +231,17 @@ def _condition_rates(
         if c.empty or mine.empty:
             continue
         rates = mine.groupby("Cycle")[["Discharge C-rate", "Charge C-rate"]].median()
+        per_cell = mine.pivot_table(index="Cycle", columns="Task",
+                                    values="Discharge capacity [mAh/g]", aggfunc="first")
+        per_cell.columns = [f"{CELL_PREFIX}{c}" for c in per_cell.columns]
         t = pd.DataFrame({"Cycle": c["position"].astype(int).to_numpy(),
                           "Discharge capacity [mAh/g]": c["mean"].to_numpy(float),
                           "Discharge capacity u [mAh/g]": c["u_mean"].to_numpy(float),
                           "CI95 low [mAh/g]": c["ci95_low"].to_numpy(float),
                           "CI95 high [mAh/g]": c["ci95_high"].to_numpy(float),
                           "Cells": c["n"].to_numpy(int)})
-        t = t.merge(rates.reset_index(), on="Cycle", how="inner").sort_values("Cycle")
+        t = t.merge(rates.reset_index(), on="Cycle", how="inner")
+        t = t.merge(per_cell.reset_index(), on="Cycle", how="left").sort_values("Cycle")
         out[str(sample)] = t.reset_index(drop=True)
     return out
 
@@ -483,8 +491,8 @@ def _rate_comparison(rates: Mapping[str, pd.DataFrame], predicted: pd.DataFrame)
 
 
 def _with_size_uncertainty(fit: Any, rate: pd.DataFrame, dist: Any, options: Any) -> pd.DataFrame:
-    """Model C's parameters with the size distribution's and the replicate level's contributions
-    to their uncertainty (:func:`_level_shift`).
+    """Model C's parameters with the size distribution's and the replicate cells' contributions
+    to their uncertainty (:func:`_replicate_spread`).
 
     The fit's own standard error covers the capacities' scatter; the reference sample's mean size
     is itself uncertain (SEM sampling, u_rel = s/(d̄ √N)). The fit is repeated with every class
@@ -510,8 +518,8 @@ def _with_size_uncertainty(fit: Any, rate: pd.DataFrame, dist: Any, options: Any
         except (FitError, SulfurscopeError):
             pass
     frame["Standard error (size distribution)"] = shift
-    level = _level_shift(fit, rate, dist, options, list(frame["Parameter"]))
-    frame["Standard error (replicate level)"] = level
+    level = _replicate_spread(fit, rate, dist, options, list(frame["Parameter"]))
+    frame["Standard error (replicate cells)"] = level
     fit_se = frame["Standard error (fit)"].to_numpy(float)
     frame["Standard error"] = np.sqrt(
         fit_se**2 + np.nan_to_num(shift) ** 2 + np.nan_to_num(level) ** 2
@@ -520,27 +528,43 @@ def _with_size_uncertainty(fit: Any, rate: pd.DataFrame, dist: Any, options: Any
     return frame
 
 
-def _level_shift(fit: Any, rate: pd.DataFrame, dist: Any, options: Any,
-                 names: list[str]) -> Any:
-    """The parameter shift when the reference condition's whole mean curve moves by its standard
-    uncertainty (``Discharge capacity u [mAh/g]``): the errors of a condition mean are correlated
-    over its cycles (a cell's mass scales all of them; the sample's sulfur fraction every cell), so
-    the fit's independent-point covariance misses this part. NaN without replicate uncertainties."""
+def _replicate_spread(fit: Any, rate: pd.DataFrame, dist: Any, options: Any,
+                      names: list[str]) -> Any:
+    """The replicate cells' share of the parameters' uncertainty.
+
+    The errors of a condition mean are correlated over its cycles (a cell's mass and connected
+    sulfur scale all of them, its own fade tilts all of them), so the fit's independent-point
+    covariance misses them. With n ≥ 2 cells (``Cell: <name>`` columns): the delete-one-cell
+    jackknife (Efron & Stein 1981), SE² = (n − 1)/n Σ (θ₍ᵢ₎ − θ̄₍·₎)², θ₍ᵢ₎ fitted to the mean of the
+    other cells. With one cell: the shift when its curve moves by its mass uncertainty
+    (``Discharge capacity u [mAh/g]``). NaN when neither is available or a refit fails."""
     import numpy as np
 
     from sulfurscope.errors import FitError, SulfurscopeError
     from sulfurscope.model import fit_cycling_model
 
-    col = "Discharge capacity u [mAh/g]"
-    if col not in rate.columns or not np.isfinite(rate[col].to_numpy(float)).all():
+    cap, col = "Discharge capacity [mAh/g]", "Discharge capacity u [mAh/g]"
+    cells = [c for c in rate.columns if str(c).startswith(CELL_PREFIX)]
+    if len(cells) >= 2:
+        curves = [rate.assign(**{cap: rate[[c for c in cells if c != out]].mean(axis=1)})
+                  for out in cells]
+    elif col in rate.columns and np.isfinite(rate[col].to_numpy(float)).all():
+        curves = [rate.assign(**{cap: rate[cap] + rate[col]})]
+    else:
         return np.full(len(names), np.nan)
-    moved = rate.assign(**{"Discharge capacity [mAh/g]": rate["Discharge capacity [mAh/g]"]
-                           + rate[col]})
-    try:
-        again = fit_cycling_model(moved, dist, cycling=fit.cycling, n_cells=options.n_cells)
-    except (FitError, SulfurscopeError):
-        return np.full(len(names), np.nan)
-    return np.array([abs(again.values[k] - fit.values[k]) for k in names])
+    thetas = []
+    for curve in curves:
+        try:
+            again = fit_cycling_model(curve[curve[cap].notna()], dist, cycling=fit.cycling,
+                                      n_cells=options.n_cells)
+        except (FitError, SulfurscopeError):
+            return np.full(len(names), np.nan)
+        thetas.append([again.values[k] for k in names])
+    th = np.asarray(thetas)
+    if len(cells) >= 2:
+        n = th.shape[0]
+        return np.sqrt((n - 1) / n * np.sum((th - th.mean(axis=0)) ** 2, axis=0))
+    return np.abs(th[0] - np.array([fit.values[k] for k in names]))
 
 
 def _fit_bc(

@@ -306,24 +306,24 @@ _DEFAULT_BOUNDS: dict[str, tuple[float, float]] = {
 
 def _run_fit(
     residual: Any, params: lmfit.Parameters, names: Sequence[str], n_points: int, what: str,
-    weighted: bool = False,
 ) -> tuple[lmfit.minimizer.MinimizerResult, dict, dict, dict, dict]:
-    """Least squares; unweighted residuals get lmfit's covariance scaled by χ²_red. Weighted
-    residuals ((model − data)/u) keep the covariance of the stated u, scaled by χ²_red only when
-    that exceeds 1 (the data scatter more than their uncertainties say: Birge ratio)."""
+    """Least squares with lmfit's covariance scaled by χ²_red. Weighted residuals ((model −
+    data)/u) set the points' relative weights only: the u of a condition mean are
+    correlated over its cycles (a cell's mass and connected sulfur scale all its cycles), so they
+    are not independent point errors; their common part enters the parameters' uncertainty as a
+    level shift (:func:`sulfurscope.analysis.model._level_shift`), and the scatter about the model
+    sets the rest."""
     initial = {k: _natural(k, params[k].value) for k in names}
     try:
-        res = lmfit.minimize(residual, params, method="leastsq", scale_covar=not weighted)
+        res = lmfit.minimize(residual, params, method="leastsq")
     except (ValueError, SulfurscopeError) as exc:
         raise FitError(f"{what}: model evaluation failed during the fit: {exc}") from exc
     if not res.success:
         raise FitError(f"{what}: lmfit did not converge: {res.message}")
     values = {k: _natural(k, res.params[k].value) for k in names}
     stderr = {}
-    birge = float(np.sqrt(max(1.0, res.redchi))) if weighted and np.isfinite(res.redchi) else 1.0
     for k in names:
         se = res.params[k].stderr
-        se = None if se is None else se * birge
         if se is None or not np.isfinite(se):
             stderr[k] = float("nan")
         elif k in _LOG_PARAMS:
@@ -404,8 +404,7 @@ def fit_cycling_model(
         return (_simulated(target, cell_for(p), formed) - target.measured) / scale
 
     res, values, stderr, corr, initial = _run_fit(
-        residual, params, list(vary), target.measured.size, "fit_cycling_model",
-        weighted=target.sigma is not None,
+        residual, params, list(vary), target.measured.size, "fit_cycling_model"
     )
     fitted_cell = cell_for(res.params)
     tab = target.labels.rename(columns={"Measured [mAh/g]": "Measured [mAh/g]"}).copy()
@@ -484,7 +483,7 @@ def fit_formation_model(
         return (simulate(p) - measured) / scale
 
     res, values, stderr, corr, initial = _run_fit(
-        residual, params, list(vary), measured.size, "fit_formation_model", weighted=weighted
+        residual, params, list(vary), measured.size, "fit_formation_model"
     )
     fitted = simulate(res.params)
     parts = []

@@ -272,14 +272,18 @@ def _truth_rows(samples: Sequence[DemoSample], big: DemoSample, small: DemoSampl
         {"quantity": "EDS: LiF-rich layer (F, 1/e depth, model-free)", "sample": big.name,
          "assumed": DEMO_EDS["shell_nm"], "unit": "nm", "table": "eds_depth",
          "column": "1/e depth, model-free [nm]", "where": {"Line": "F_Ka"},
+         "interval": ["1/e depth, model-free CI95 low [nm]", "1/e depth, model-free CI95 high [nm]"],
          "note": "erfc edge at 100 nm plus a dilute tail: 1/e of the surface excess at ≈110 nm"},
         {"quantity": "EDS: F detectable to (model-free)", "sample": big.name,
          "assumed": 1000.0, "unit": "nm", "table": "eds_depth",
          "column": "Detection depth, model-free [nm]", "where": {"Line": "F_Ka"},
+         "interval": ["Detection depth, model-free CI95 low [nm]",
+                      "Detection depth, model-free CI95 high [nm]"],
          "note": "tail of 8 % decaying over 350 nm: 'detectable to ~1 µm'"},
         {"quantity": "EELS: LiF-rich layer (Li K, 1/e depth, model-free)", "sample": big.name,
          "assumed": 100.0, "unit": "nm", "table": "eels_depth",
          "column": "1/e depth, model-free [nm]", "where": {"Edge": "Li_K"},
+         "interval": ["1/e depth, model-free CI95 low [nm]", "1/e depth, model-free CI95 high [nm]"],
          "note": "a sigmoid step at 100 nm, not an exponential"},
     ]
     cp = CyclingParameters()
