@@ -21,6 +21,8 @@ import numpy as np
 
 
 def one_study(k: int, folder: Path) -> dict[str, tuple[float, float, float]]:
+    import pandas as pd
+
     from sulfurscope.analysis import run_files
     from sulfurscope.analysis.model import (
         ModelFitOptions,
@@ -30,8 +32,6 @@ def one_study(k: int, folder: Path) -> dict[str, tuple[float, float, float]]:
     from sulfurscope.analysis.replicates import analyse_replicates
     from sulfurscope.model import fit_cycling_model
     from sulfurscope.simulate.study import CellSpread, default_cell_model, simulate_study
-
-    import pandas as pd
 
     cells = simulate_study(folder, sizes_um=(1.0,), protocols=("rate",), replicates=3,
                            spread=CellSpread(), seed=1000 + k)
