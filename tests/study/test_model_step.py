@@ -138,6 +138,11 @@ def test_fit_and_predictions_wiring_with_fast_fits(tmp_path, monkeypatch):
     assert c["Standard error (size distribution)"] == pytest.approx(0.05)  # the refit's shift
     assert c["Standard error (replicate cells)"] == pytest.approx(0.10)  # one cell: its mass u
     assert c["Standard error"] == pytest.approx(np.sqrt(0.1**2 + 0.05**2 + 0.10**2))
+    from scipy.stats import t as student
+
+    half = student.ppf(0.975, c["Degrees of freedom"]) * c["Standard error"]
+    assert c["CI95 high"] - c["Value"] == pytest.approx(half)
+    assert c["Value"] - c["CI95 low"] == pytest.approx(half)
     af = tables["model_active_fraction"].set_index("Sample")
     assert af.loc["big", "Geometric active fraction (1 um shell)"] == pytest.approx(
         1 - (1 - 2 / 8) ** 3, abs=1e-9
