@@ -76,7 +76,6 @@ def main() -> None:
         print(f"wrote {args.conditions * args.cells_per_condition} cells in "
               f"{time.perf_counter() - t0:.0f} s")
         best = {True: float("inf"), False: float("inf")}
-        step = 0.0
         for _ in range(REPEAT):
             for on in (False, True):
                 out = folder / f"out_{on}"
@@ -85,11 +84,6 @@ def main() -> None:
                 res = run_study(manifests[on], out, workers=args.workers)
                 best[on] = min(best[on], time.perf_counter() - t)
                 assert res.failed == 0, res.problems
-                if on:
-                    import json
-
-                    prov = json.loads((out / "provenance.json").read_text())
-                    step = max(step, float(prov.get("steps", {}).get("replicates", 0.0) or 0.0))
         print(f"without statistics  {best[False]:7.1f} s")
         print(f"with statistics     {best[True]:7.1f} s   ratio {best[True] / best[False]:.3f}×"
               "  (bar: ≤ 1.2×)")
