@@ -51,6 +51,13 @@ def run_version(fn: Any) -> str:
             pass
     target = getattr(fn, "func", fn)
     module = getattr(target, "__module__", "") or ""
+    name = getattr(target, "__name__", "")
+    if module == "sulfurscope.study.builtin" and name in _BUILTIN_COMBINE:
+        # a built-in study step: its analysis's code and the step's own module file (hashing the
+        # closure of the whole study package would cost a second per run for nothing)
+        own = inspect.getsourcefile(target) or ""
+        digest = hashlib.sha256(Path(own).read_bytes()).hexdigest()[:8] if own else ""
+        return code_version(analysis_spec(_BUILTIN_COMBINE[name]).module) + digest
     if module.startswith("sulfurscope."):
         return code_version(module)
     try:
@@ -58,6 +65,14 @@ def run_version(fn: Any) -> str:
         return hashlib.sha256(Path(source).read_bytes()).hexdigest()[:16] if source else ""
     except (TypeError, OSError):
         return ""
+
+
+#: Built-in study steps (``sulfurscope.study.builtin``) → the analysis whose code they run.
+_BUILTIN_COMBINE = {
+    "combine_gitt_scaling": "gitt_scaling",
+    "combine_model": "model_fit",
+    "combine_replicates": "replicates",
+}
 
 
 def task_key(payload: Mapping[str, Any]) -> str:

@@ -398,11 +398,14 @@ def _combine_one(run: _Run, a: Analysis, store: dict[str, pd.DataFrame], force: 
                  errors: Errors) -> None:
     options = _step_options(run.study, a.name)
     samples, cells = run.study.to_frame(), run.study.cells_frame()
+    # a step sees the tables it declares (its cache key), not the whole store: less to send to
+    # its isolated process; a step that declares none sees every table
+    inputs = {n: store[n] for n in a.inputs if n in store}
+    view = inputs if a.inputs else dict(store)
     if a.applies is not None and not a.applies(
-        AnalysisContext(tables=dict(store), samples=samples, options=options, cells=cells)
+        AnalysisContext(tables=view, samples=samples, options=options, cells=cells)
     ):
         return
-    inputs = {n: store[n] for n in a.inputs if n in store}
     key = _combine_key(run, a, inputs, options, samples, cells)
     ctask = Task(a.name, a.name, "", (), ())
     cdir = cache.cache_dir(run.out, a.name, key)
@@ -412,7 +415,7 @@ def _combine_one(run: _Run, a: Analysis, store: dict[str, pd.DataFrame], force: 
         tables, flags = hit
         run.cached += 1
     else:
-        ctx = AnalysisContext(tables=dict(store), samples=samples, options=options, cells=cells)
+        ctx = AnalysisContext(tables=view, samples=samples, options=options, cells=cells)
         t1 = time.perf_counter()
         outcome = _run_combine(a, ctx, run.limits)
         run.durations[(a.name, a.name)] = time.perf_counter() - t1

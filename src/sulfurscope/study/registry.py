@@ -21,8 +21,9 @@ Contract
     concatenation over all tasks of the analysis, with ``"Task"`` and ``"Sample"`` as the first two
     columns (an empty DataFrame when no task produced it). Writes figures (PNG) into ``figdir``.
 ``combine(context) -> dict[str, DataFrame] | AnalysisResult`` (optional, study-level steps)
-    Runs once after every per-task analysis, on an :class:`AnalysisContext`: the per-task store tables
-    (``context.tables``, with ``Task``/``Sample``), the manifest's samples table and the options of
+    Runs once after every per-task analysis, on an :class:`AnalysisContext`: the store tables it
+    declares in ``inputs`` (``context.tables``, with ``Task``/``Sample``; every table when it declares
+    none), the manifest's samples and cells tables and the options of
     the manifest table named like the analysis (``[model]`` for ``name="model"``). Cached by the content
     of its ``inputs`` tables, its options and the sulfurscope version. Its tables get ``Task`` =
     the analysis name and ``Sample`` = "" unless it returns a ``Sample`` column itself.
@@ -122,7 +123,8 @@ class AnalysisContext:
     Attributes
     ----------
     tables : mapping of str to DataFrame
-        Every per-task store table (all tasks concatenated, ``Task`` and ``Sample`` columns first).
+        The store tables the step declares in ``inputs`` (all tasks concatenated, ``Task`` and
+        ``Sample`` columns first); every store table for a step that declares none.
     samples : DataFrame
         The manifest's samples: ``Sample``, ``Carbon``, ``Particle size label``,
         ``Particle size [um]``, ``Sulfur fraction``.
