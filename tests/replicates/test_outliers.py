@@ -77,3 +77,9 @@ def test_false_positive_rate_of_three_replicates_with_realistic_spread() -> None
         for _ in range(1000)
     )
     assert hits / 1000 < 0.01
+
+
+def test_a_cell_without_results_is_named() -> None:
+    f = cell_flags(_cells(["a", "b", "c"]), _first(["a", "b"], [900.0, 905.0]))
+    row = f[f["code"] == "no_results"]
+    assert list(row["cell"]) == ["c"] and "problems" in row["reason"].iloc[0]

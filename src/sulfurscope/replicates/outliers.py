@@ -18,7 +18,9 @@ A cell is flagged (table ``cell_flags``) when, among the cells of its condition 
   highest capacity after the first cycle (cell death; any number of cells).
 
 A cell the manifest excludes (``exclude = "reason"``) appears with code ``excluded`` and its reason;
-it is the only way a cell leaves the condition statistics.
+it is the only way a cell leaves the condition statistics. A cell that is neither excluded nor
+present in any result (its file could not be read or its analysis failed: see the problems table)
+appears with code ``no_results``, so a condition's n never shrinks without a word.
 """
 
 from __future__ import annotations
@@ -127,6 +129,12 @@ def cell_flags(
     rows = [_row(str(c.Cell), str(c.Condition), str(c.Protocol), "excluded", "", float("nan"),
                  float("nan"), f"excluded by the manifest: {c.Excluded}", True)
             for c in cells.itertuples(index=False) if str(c.Excluded or "")]
+    seen = set(values["cell"].astype(str)) if len(values) else set()
+    rows += [_row(str(c.Cell), str(c.Condition), str(c.Protocol), "no_results", "", float("nan"),
+                  float("nan"), "no result to include (the cell's file could not be read or its "
+                  "analysis failed: see the problems table)")
+             for c in cells.itertuples(index=False)
+             if not str(c.Excluded or "") and str(c.Cell) not in seen]
     if len(values):
         rows += _robust(values, "First-discharge capacity", "outlier_first_discharge", z_max,
                         floor, 0.0)
