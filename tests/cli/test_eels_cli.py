@@ -164,7 +164,8 @@ def test_errors(scan, tmp_path):
     res = runner.invoke(app, ["eels", "--out", str(tmp_path)])
     assert res.exit_code == 2 and "give --low-loss FILE, --core-loss FILE or both" in res.output
     lsmo = realdata_path(*EELS, "LSMO_linescan_coreloss.hspy")
-    res = runner.invoke(app, ["eels", "--core-loss", str(lsmo), "--out", str(tmp_path)])
+    res = runner.invoke(app, ["eels", "--core-loss", str(lsmo), "--edges", "Li_K",
+                              "--out", str(tmp_path)])
     assert res.exit_code == 1
     assert "LSMO_linescan_coreloss.hspy" in res.output and "Li_K integral window" in res.output
     assert "Traceback" not in res.output
@@ -300,3 +301,19 @@ enabled = false
     html = res.report.read_text(encoding="utf-8")
     assert "EELS line scans from the surface" in html
     assert "fig3g_eels_profile_lsmo.png" in html and "eels_core_loss_sto.png" in html
+
+
+def test_default_edges_only_where_the_spectrum_covers_them(tmp_path):
+    """A real SrTiO3 core-loss spectrum (350–862 eV) lies outside the default Li K / S L2,3
+    windows: the edges of the table inside its axis are integrated instead (Ti L2,3 and O K among
+    them), with a note; edges the user names are used as named (outside the axis: an error)."""
+    path = realdata_path("spectro", "eels", "SrTiO3_coreloss_TiL_OK.dm3")
+    res = runner.invoke(app, ["eels", "--core-loss", str(path), "--out", str(tmp_path / "a"), "--json"])
+    assert res.exit_code == 0, res.output
+    codes = [f["code"] for f in json.loads(res.stdout)["inputs"][0]["flags"]]
+    assert "edges_defaulted" in codes
+    edges = set(pd.read_csv(tmp_path / "a" / "eels_integrals.csv")["Edge"])
+    assert {"Ti_L23", "O_K"} <= edges and not edges & {"Li_K", "S_L23"}
+    res = runner.invoke(app, ["eels", "--core-loss", str(path), "--edges", "Li_K",
+                              "--out", str(tmp_path / "b")])
+    assert res.exit_code == 1 and "Li_K integral window" in res.output

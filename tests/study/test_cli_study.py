@@ -97,7 +97,7 @@ def test_init_scans_and_writes_a_manifest_with_todos(tmp_path):
     assert res.exit_code == 0, res.output
     assert "2 cycler" in res.output and "sulfur masses" in res.output
     text = manifest.read_text()
-    assert text.count("TODO REQUIRED: the sulfur mass") == 2
+    assert text.count("TODO REQUIRED unless the sample has loading_mg_cm2: the sulfur mass") == 2
     assert (
         'core_loss = "../raw/eels/scan_coreloss.dm3", low_loss = "../raw/eels/scan_lowloss.dm3"'
         in text
@@ -126,6 +126,34 @@ def test_init_scans_and_writes_a_manifest_with_todos(tmp_path):
     assert res.exit_code == 0, res.output
     summary = json.loads(res.stdout)
     assert summary["failed"] == 0 and summary["done"] == 4  # + the replicates step
+
+
+def test_init_guesses_samples_and_takes_one_loading_per_sample(tmp_path):
+    """File names with a size token (``8um``) give one sample each, with its size and its TGA file;
+    one ``loading_mg_cm2`` per sample then applies to every cell of it (a cell's own mass wins)."""
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    other = _raw_folder(tmp_path / "x")
+    mpt = other / "echem" / "cell 1.mpt"
+    for name in ("AC_8um_rate_1.mpt", "AC_8um_rate_2.mpt", "AC_1um_rate_1.mpt"):
+        (raw / name).write_bytes(mpt.read_bytes())
+    tga = next(other.rglob("tga.csv"))
+    (raw / "AC_8um_tga.csv").write_bytes(tga.read_bytes())
+    manifest = tmp_path / "study.toml"
+    res = runner.invoke(app, ["init", str(raw), "--out", str(manifest)])
+    assert res.exit_code == 0, res.output
+    text = manifest.read_text()
+    assert 'name = "AC_8um"' in text and 'name = "AC_1um"' in text
+    assert "particle_size_um = 8" in text and 'tga = "raw/AC_8um_tga.csv"' in text
+    assert text.count('sample = "AC_8um"') == 2 and text.count('sample = "AC_1um"') == 1
+    edited = text.replace("# loading_mg_cm2 = ...     # TODO", "loading_mg_cm2 = 2.0  # TODO", 2)
+    cells = edited.split("[[cells]]")
+    cells[2] = cells[2].replace("# sulfur_mass_mg = ...", "sulfur_mass_mg = 3.1")  # its own mass
+    manifest.write_text("[[cells]]".join(cells))
+    study = load_study(manifest)
+    got = {c.name: (c.sulfur_mass_mg, c.loading_mg_cm2, c.area_cm2) for c in study.cells}
+    assert got == {"AC_1um_rate_1": (None, 2.0, 1.32), "AC_8um_rate_1": (3.1, None, 1.32),
+                   "AC_8um_rate_2": (None, 2.0, 1.32)}
 
 
 def test_init_errors(tmp_path):

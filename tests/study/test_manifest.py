@@ -208,3 +208,21 @@ def test_paths_are_relative_to_the_manifest(folder, tmp_path, monkeypatch):
     monkeypatch.chdir(elsewhere)
     study = load_study(path)
     assert study.cells[0].files[0] == (folder / "a.mpt").resolve()
+
+
+def test_sample_loading_applies_to_its_cells_and_a_cell_mass_overrides_it(folder):
+    text = GOOD.replace('sulfur_fraction = 0.49\n', 'sulfur_fraction = 0.49\nloading_mg_cm2 = 1.8\n'
+                        'area_cm2 = 1.2\nloading_u_mg_cm2 = 0.05\n')
+    text = text.replace('protocol = "rate"\nsulfur_mass_mg = 2.5\n', 'protocol = "rate"\n')
+    _write(folder, text)
+    study = load_study(folder / "study.toml")
+    c1, c2 = study.cells[0], study.cells[1]
+    assert (c1.sulfur_mass_mg, c1.loading_mg_cm2, c1.area_cm2) == (None, 1.8, 1.2)
+    assert c1.mass_u == {"loading_u_mg_cm2": 0.05}
+    assert (c2.loading_mg_cm2, c2.area_cm2) == (2.0, 1.5)  # its own loading and area win
+
+
+def test_sample_area_without_loading_is_an_error(folder):
+    _write(folder, GOOD.replace('sulfur_fraction = 0.49\n', 'sulfur_fraction = 0.49\narea_cm2 = 1.2\n'))
+    with pytest.raises(SulfurscopeError, match=r"samples\[0\]\.area_cm2: only used with loading"):
+        load_study(folder / "study.toml")

@@ -104,6 +104,31 @@ def _edges(options: EelsOptions) -> list[Any]:
     return [edge_window(n, edges=table) for n in options.edges]
 
 
+def _inside(w: Any, energy: Any) -> bool:
+    lo, hi = float(min(energy[0], energy[-1])), float(max(energy[0], energy[-1]))
+    return bool(lo <= w.background_ev[0] and w.integral_ev[1] <= hi)
+
+
+def _default_edges(options: EelsOptions, energy: Any, flags: list[Flag]) -> list[Any]:
+    """The edges to integrate. Edges the user named are used as named (a window outside the axis is
+    an error naming it); the *default* edges only where the spectrum covers them — else the
+    table's edges that lie inside its energy axis, with a note saying so."""
+    from sulfurscope.spectra.eels import EDGE_TABLE
+
+    edges = _edges(options)
+    if options.edges != EelsOptions().edges or all(_inside(w, energy) for w in edges):
+        return edges
+    kept = [w for w in edges if _inside(w, energy)] or [
+        w for w in EDGE_TABLE.values() if _inside(w, energy)
+    ]
+    axis = f"{float(min(energy[0], energy[-1])):.0f}–{float(max(energy[0], energy[-1])):.0f} eV"
+    names = ", ".join(w.name for w in kept) or "none"
+    flags.append(Flag("edges_defaulted", f"the default edges {', '.join(options.edges)} are not "
+                      f"all inside the core-loss axis ({axis}); integrated: {names} (set --edges)",
+                      "note"))
+    return kept
+
+
 def _positions(data: Any) -> np.ndarray:
     import numpy as np
 
@@ -333,7 +358,12 @@ def analyse_eels(
             thick, tables["eels_thickness"] = _thickness(low_loss, options)
             spectra.append(_spectrum("low-loss pixel 0", low_loss))
         if core_loss is not None:
-            edges = _edges(options)
+            edges = _default_edges(options, core_loss.energy_ev, flags)
+            if not edges:
+                raise SulfurscopeError(
+                    "no edge of the table lies inside the core-loss energy axis; name edges with "
+                    "--edges and their windows with --edge-windows"
+                )
             integ, tables["eels_integrals"] = _integrals(core_loss, edges, thick, options)
             spectra.append(_spectrum("core-loss pixel 0", core_loss))
             prof = _profile(core_loss, integ, thick, options)

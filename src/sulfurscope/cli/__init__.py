@@ -21,7 +21,7 @@ from typer.core import TyperGroup
 from sulfurscope.cli import cycling, demo, microscopy, model, replicates, spectra, study
 from sulfurscope.cli._output import SETTINGS, UsageError
 
-__all__ = ["app", "main"]
+__all__ = ["app", "main"]  # and click_command (lazy: the CLI reference)
 
 
 def _flagged(message: str) -> str:
@@ -174,3 +174,10 @@ for _module in (cycling, microscopy, spectra, model, replicates, study, demo):
 def main() -> None:
     """Console-script entry point."""
     app()
+
+
+def __getattr__(name: str) -> Any:
+    """``click_command``: the app as a click command (for the generated CLI reference)."""
+    if name == "click_command":
+        return typer.main.get_command(app)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

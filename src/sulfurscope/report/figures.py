@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["FIGURES", "FigureSpec", "draw_figures", "save_figures"]
+__all__ = ["FIGURES", "FigureSpec", "draw_figures", "save_figures", "show"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,3 +256,14 @@ def save_figures(
         used.add(name)
         saved.append((save_figure(fig, folder / f"{name}.png"), spec.caption))
     return saved, failed
+
+
+def show(figure: Any) -> Any:
+    """Hand a report Figure (made without pyplot) to pyplot, so that a notebook, an interactive
+    session or the documentation gallery displays it like any pyplot figure; returns the figure."""
+    import matplotlib.pyplot as plt
+
+    manager = plt.figure(figsize=figure.get_size_inches()).canvas.manager
+    manager.canvas.figure = figure
+    figure.set_canvas(manager.canvas)
+    return figure

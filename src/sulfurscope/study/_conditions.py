@@ -36,7 +36,10 @@ __all__ = [
 #: Uncertainty keys of a cell (standard uncertainties, same unit as the value).
 CELL_U_KEYS = ("sulfur_mass_u_mg", "loading_u_mg_cm2", "area_u_cm2", "composite_mass_u_mg")
 CELL_KEYS = {"condition", "exclude", *CELL_U_KEYS}
-SAMPLE_KEYS = {"sulfur_fraction_u"}
+SAMPLE_KEYS = {"sulfur_fraction_u", "loading_mg_cm2", "area_cm2", "loading_u_mg_cm2", "area_u_cm2"}
+#: A sample's electrode keys that its cells inherit (a cell's own mass entry overrides them).
+_INHERITED = ("loading_mg_cm2", "area_cm2", "loading_u_mg_cm2", "area_u_cm2")
+_MASS_ROUTES = ("sulfur_mass_mg", "loading_mg_cm2", "composite_mass_mg")
 
 
 def _u(chk: Any, e: Mapping[str, Any], key: str, table: str, k: int) -> float | None:
@@ -57,6 +60,27 @@ def cell_extras(chk: Any, e: Mapping[str, Any], k: int, sample: str) -> dict[str
     u = {key: _u(chk, e, key, "cells", k) for key in CELL_U_KEYS}
     return {"condition": condition, "exclude": exclude, "mass_u": {a: b for a, b in u.items()
                                                                    if b is not None}}
+
+
+def sample_cell_defaults(chk: Any, e: Mapping[str, Any], k: int) -> dict[str, float]:
+    """A sample's electrode entries applied to each of its cells (``loading_mg_cm2``, ``area_cm2``
+    and their uncertainties): one loading per sample instead of one per cell."""
+    out = {}
+    for key in _INHERITED:
+        value = _u(chk, e, key, "samples", k) if "_u_" in key else chk.number(e, key, "samples", k)
+        if value is not None:
+            out[key] = value
+    if "area_cm2" in out and "loading_mg_cm2" not in out:
+        raise chk.fail("samples", k, "area_cm2", "only used with loading_mg_cm2")
+    return out
+
+
+def with_sample_defaults(e: Mapping[str, Any], defaults: Mapping[str, float]) -> dict[str, Any]:
+    """A cell entry with its sample's electrode entries filled in where the cell gives no sulfur
+    mass of its own (a cell's ``sulfur_mass_mg``/``composite_mass_mg``/``loading_mg_cm2`` wins)."""
+    if not defaults or any(key in e for key in _MASS_ROUTES):
+        return dict(e)
+    return {**defaults, **e}
 
 
 def sample_fraction_u(chk: Any, e: Mapping[str, Any], k: int) -> float | None:

@@ -71,7 +71,9 @@ from sulfurscope.study._conditions import (
     SAMPLE_KEYS,
     cell_extras,
     replicates_table,
+    sample_cell_defaults,
     sample_fraction_u,
+    with_sample_defaults,
 )
 from sulfurscope.units import ELECTRODE_AREA_13MM_CM2
 
@@ -126,6 +128,7 @@ class SampleEntry:
     tga: Path | None = None
     line: int = 0
     sulfur_fraction_u: float | None = None
+    cell_defaults: Mapping[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict (paths as strings)."""
@@ -546,6 +549,7 @@ def _samples(chk: _Checker, data: Mapping[str, Any]) -> list[SampleEntry]:
                 tga=tga,
                 line=chk.lines.table("samples", k),
                 sulfur_fraction_u=sample_fraction_u(chk, e, k),
+                cell_defaults=sample_cell_defaults(chk, e, k),
             )
         )
     _unique(chk, [s.name for s in samples], "samples")
@@ -590,8 +594,9 @@ def _cell_mass(
             "cells",
             k,
             "sulfur_mass_mg",
-            "required when no loading is given (or loading_mg_cm2 with area_cm2, or "
-            "composite_mass_mg with the sample's sulfur_fraction/tga); there is no default mass",
+            "required when no loading is given (or loading_mg_cm2 with area_cm2 — here or in the "
+            "sample —, or composite_mass_mg with the sample's sulfur_fraction/tga); there is no "
+            "default mass",
         )
     if mass["composite_mass_mg"] is not None and sample.sulfur_fraction is None and sample.tga is None:
         raise chk.fail(
@@ -611,6 +616,7 @@ def _cells(
         chk.keys(e, _CELL, "cells", k)
         name = chk.string(e, "name", "cells", k, required=True)
         sample = by_name[_sample_of(chk, by_name, e, "cells", k, required=True)]
+        e = with_sample_defaults(e, sample.cell_defaults)
         files = _cell_files(chk, e, k)
         protocol = chk.string(e, "protocol", "cells", k, required=True)
         if protocol not in CELL_PROTOCOLS:

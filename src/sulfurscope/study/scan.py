@@ -214,18 +214,50 @@ def _roots_line(files: list[ScannedFile], manifest_dir: Path) -> list[str]:
     return [f"data_roots = [{_q(root)}]  # the scanned folder (files outside it are refused)"]
 
 
-_SAMPLE_LINES = [
-    "# TODO: one [[samples]] entry per material; entries below refer to samples by name.",
-    "[[samples]]",
-    'name = "sample_1"',
-    'carbon = ""               # TODO: e.g. "activated carbon"',
-    'particle_size = ""        # TODO: label, e.g. "8 um"',
-    "# particle_size_um = 8.0  # TODO: mean diameter in um (used by the model)",
-    '# sulfur_fraction = 0.49  # TODO: S mass fraction 0-1, or tga = "path/to/tga.csv"',
-    "",
-]
+_SIZE = re.compile(r"(?<![0-9.])(\d+(?:[.p]\d+)?)\s*(?:um|µm|micron)", re.IGNORECASE)
+
+
+def _size_token(path: Path) -> tuple[str, float] | None:
+    """The sample a file name points at: (the name up to its particle-size token, the size in um),
+    e.g. ``AC-S_8um_rate_1.mpt`` → ("AC-S_8um", 8.0); None without a size token."""
+    m = _SIZE.search(path.stem)
+    if m is None:
+        return None
+    return path.stem[: m.end()].strip("_- ") or m.group(0), float(m.group(1).replace("p", "."))
+
+
+def guess_samples(files: Iterable[ScannedFile]) -> dict[str, float]:
+    """Sample names and particle sizes guessed from the files' names (empty when no name has a size
+    token such as ``8um``): one ``[[samples]]`` entry each, every file assigned to its own."""
+    out: dict[str, float] = {}
+    for f in files:
+        token = _size_token(f.path)
+        if token is not None:
+            out.setdefault(*token)
+    return dict(sorted(out.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def _sample_lines(name: str, size_um: float | None, tga: str | None) -> list[str]:
+    guessed = size_um is not None
+    return [
+        "[[samples]]",
+        f"name = {_q(name)}" + ("  # guessed from the file names" if guessed else ""),
+        'carbon = ""               # TODO: e.g. "activated carbon"',
+        (f'particle_size = "{size_um:g} um"' if guessed else
+         'particle_size = ""        # TODO: label, e.g. "8 um"'),
+        (f"particle_size_um = {size_um:g}  # mean diameter in um (used by the model): check it"
+         if guessed else "# particle_size_um = 8.0  # TODO: mean diameter in um (used by the model)"),
+        (f"tga = {tga}  # found by name: check it" if tga else
+         '# sulfur_fraction = 0.49  # TODO: S mass fraction 0-1, or tga = "path/to/tga.csv"'),
+        "# loading_mg_cm2 = ...     # TODO: areal sulfur loading of this sample's electrodes, applied",
+        "#                          to each of its cells (a cell's own sulfur mass overrides it)",
+        "# area_cm2 = 1.32          # electrode area with loading_mg_cm2 (13 mm disc)",
+        "",
+    ]
+
+
 _MASS_TODO = [
-    "# TODO REQUIRED: the sulfur mass — one of",
+    "# TODO REQUIRED unless the sample has loading_mg_cm2: the sulfur mass — one of",
     "# sulfur_mass_mg = ...",
     "# loading_mg_cm2 = ...  (with area_cm2 = 1.32)",
     "# composite_mass_mg = ...  (with the sample's sulfur_fraction or tga)",
@@ -237,9 +269,16 @@ _SAMPLE_TODO = 'sample = "sample_1"       # TODO: which sample'
 class _Entries:
     """Writes the manifest's entries: paths relative to the manifest, unique names."""
 
-    def __init__(self, manifest_dir: Path) -> None:
+    def __init__(self, manifest_dir: Path, samples: Iterable[str] = ()) -> None:
         self.dir = manifest_dir.resolve()
         self.used: set[str] = set()
+        self.samples = set(samples)
+
+    def sample(self, p: Path) -> str:
+        token = _size_token(p)
+        if token is not None and token[0] in self.samples:
+            return f"sample = {_q(token[0])}"
+        return _SAMPLE_TODO if not self.samples else _SAMPLE_TODO.replace("sample_1", sorted(self.samples)[0])
 
     def rel(self, p: Path) -> str:
         return _q(Path(os.path.relpath(p.resolve(), self.dir)).as_posix())
@@ -252,32 +291,36 @@ class _Entries:
         protocol = (f'protocol = "{guess}"  # guessed from the file name; check: rate | cycling | '
                     "gitt | asymmetric" if guess else
                     'protocol = "cycling"      # TODO: rate | cycling | gitt | asymmetric')
-        return ["[[cells]]", self.name(f.path), _SAMPLE_TODO,
+        return ["[[cells]]", self.name(f.path), self.sample(f.path),
                 f"files = [{self.rel(f.path)}]  # {f.detail}", protocol, *_MASS_TODO]
 
     def image(self, f: ScannedFile) -> list[str]:
         kind = "hrtem" if f.kind == "hrtem" else "sem"
-        return ["[[images]]", self.name(f.path), _SAMPLE_TODO,
+        return ["[[images]]", self.name(f.path), self.sample(f.path),
                 f'kind = "{kind}"            # TODO: sem (particle sizes) or hrtem (lattice fringes)',
                 f"file = {self.rel(f.path)}", "# pixel_size_nm = ...     # TODO if the file has no "
                 "calibration", ""]
 
     def spectrum(self, f: ScannedFile) -> list[str]:
         role = "project" if f.kind == "eds" else "file"
-        return ["[[spectra]]", self.name(f.path), _SAMPLE_TODO, f'kind = "{f.kind}"',
+        return ["[[spectra]]", self.name(f.path), self.sample(f.path), f'kind = "{f.kind}"',
                 f"files = {{ {role} = {self.rel(f.path)} }}",
                 "# options = { }           # TODO: analysis options", ""]
 
     def eels(self, pair: dict[str, Path]) -> list[str]:
         roles = ", ".join(f"{r} = {self.rel(p)}" for r, p in pair.items())
         note = "" if len(pair) == 2 else "  # TODO: add the low_loss/core_loss partner if any"
-        return ["[[spectra]]", self.name(next(iter(pair.values()))), _SAMPLE_TODO,
+        first = next(iter(pair.values()))
+        return ["[[spectra]]", self.name(first), self.sample(first),
                 'kind = "eels"', f"files = {{ {roles} }}" + note, ""]
 
 
 def manifest_text(files: list[ScannedFile], manifest_dir: Path, *, title: str = "My study") -> str:
     """A starting ``study.toml`` for the scanned files (paths relative to ``manifest_dir``)."""
-    w = _Entries(manifest_dir)
+    samples = guess_samples(files)
+    w = _Entries(manifest_dir, samples)
+    tga = [f for f in files if f.kind == "tga"]
+    tga_of = {s: [f for f in tga if (_size_token(f.path) or ("",))[0] == s] for s in samples}
     lines = [
         "# study.toml written by `sulfurscope init` — edit every TODO, then run",
         "#   sulfurscope run study.toml --out results",
@@ -288,11 +331,15 @@ def manifest_text(files: list[ScannedFile], manifest_dir: Path, *, title: str = 
         'description = ""  # TODO: what the study is',
         *_roots_line(files, manifest_dir),
         "",
-        *_SAMPLE_LINES,
+        "# One [[samples]] entry per material; entries below refer to samples by name.",
     ]
-    tga = [f for f in files if f.kind == "tga"]
-    lines += [f"# TGA file found: {w.rel(f.path)} — use it as tga = ... of its sample" for f in tga]
-    lines += [""] if tga else []
+    for name, size in samples.items() or [("sample_1", None)]:
+        mine = tga_of.get(name, [])
+        lines += _sample_lines(name, size, w.rel(mine[0].path) if len(mine) == 1 else None)
+    unmatched = [f for f in tga if f not in [g for v in tga_of.values() if len(v) == 1 for g in v]]
+    lines += [f"# TGA file found: {w.rel(f.path)} — use it as tga = ... of its sample"
+              for f in unmatched]
+    lines += [""] if unmatched else []
     for f in files:
         if f.kind == "cycler":
             lines += w.cell(f)
