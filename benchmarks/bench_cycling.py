@@ -88,8 +88,15 @@ def main() -> None:
     )
     tot = {"g": 0.0, "r": 0.0, "s": 0.0, "f": 0.0, "n": 0.0, "s_nav": 0.0, "f_nav": 0.0}
     nav_ok = nav is not None
+    from sulfurscope.errors import SulfurscopeError
+
     for f in files:
         n_pts = len(read_cycler(f).frame)
+        try:
+            ours_summary(f)
+        except SulfurscopeError as exc:  # not a cycling file (OCV, impedance): nothing to summarise
+            print(f"{f.name[:44]:44s} {n_pts:7d}  skipped: {str(exc)[:70]}")
+            continue
         g = best_of(lambda f=f: galvani_raw(f), args.repeats)
         r = best_of(lambda f=f: read_cycler(f), args.repeats)
         su = best_of(lambda f=f: ours_summary(f), args.repeats)

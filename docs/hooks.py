@@ -27,7 +27,7 @@ def _cli_reference() -> str:
 
 
 def _cell(text: object) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
+    return str(text).replace("|", "\\|").replace("[", "\\[").replace("\n", " ")
 
 
 def _options_table(name: str) -> str:

@@ -96,4 +96,9 @@ def check_report_in_browser(browser, report: Path, screenshot: Path, *, min_imag
     page.screenshot(path=str(screenshot), full_page=True)
     data = screenshot.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 50_000
+    artefacts = os.environ.get("SULFURSCOPE_ARTIFACTS")  # CI keeps the screenshots (.ci/run)
+    if artefacts:
+        Path(artefacts).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(artefacts) / f"{screenshot.stem}-viewport.png"))
+        (Path(artefacts) / screenshot.name).write_bytes(data)
     return page

@@ -40,7 +40,7 @@ name = "eds_jeol"
 sample = "big"
 kind = "eds"
 files = {{ project = "{eds}" }}
-options = {{ lines = ["S_Ka", "Fe_Ka"], downsample = 4, moving_average_bins = 3 }}
+options = {{ lines = ["S_Ka", "Fe_Ka"], downsample = 4, moving_average_points = 3 }}
 
 [[spectra]]
 name = "eels_lsmo"
@@ -158,7 +158,7 @@ def test_tga(study, tmp_path):
         ("xps", "xps_npl", ["xps", "{xps}", "--region", "S 2p", "--shift-ev", "0.2"]),
         ("raman", "raman_txt", ["raman", "{raman}", "--models", "sadezky", "--baseline", "asls"]),
         ("eds", "eds_jeol", ["eds", "{eds}", "--lines", "S_Ka,Fe_Ka", "--downsample", "4",
-                             "--moving-average-bins", "3"]),
+                             "--moving-average-points", "3"]),
         ("eels", "eels_lsmo", ["eels", "--low-loss", "{ll}", "--core-loss", "{cl}", "--edges",
                                "O_K,Mn_L23", "--background-method", "two_area"]),
     ],

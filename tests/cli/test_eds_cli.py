@@ -62,7 +62,7 @@ def test_cli_polyline_json(sim_file, tmp_path):
             "F_Ka",
             "--surface-px",
             "0,20,47,20",
-            "--moving-average-bins",
+            "--moving-average-points",
             "3",
             "--edge-policy",
             "valid",

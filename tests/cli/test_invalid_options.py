@@ -24,7 +24,7 @@ COMMANDS = {
     "tga": ["tga", "{file}"],
     "eds": ["eds", "{file}"],
     "eels": ["eels", "--core-loss", "{file}"],
-    "model_predict": ["model", "predict", "--reference", "{file}"],
+    "model_predict": ["model", "predict", "--reference-rates", "{file}"],
     "model_formation": ["model", "formation"],
     "model_fit": ["model", "fit", "{folder}"],
 }

@@ -173,7 +173,7 @@ def test_lattice_json(tmp_path):
         (["particles", "nope.png"], "does not exist"),
         (["lattice", "nope.tif"], "does not exist"),
         (["particles", "BAD", "--threshold", "triangle"], "--threshold"),
-        (["particles", "BAD", "--split-depth", "deep"], "--split-depth"),
+        (["particles", "BAD", "--split-depth-px", "deep"], "--split-depth-px"),
     ],
 )
 def test_errors_are_one_line(tmp_path, args, match):

@@ -42,11 +42,11 @@ def test_predict_json_and_files(tmp_path):
         [
             "model",
             "predict",
-            "--sizes-um",
+            "--particle-sizes-um",
             "1,4,8",
             "--shell-um",
             "1",
-            "--reference",
+            "--reference-rates",
             str(_reference(tmp_path)),
             "--out",
             str(out),
@@ -70,11 +70,11 @@ def test_predict_with_distribution_text_output(tmp_path):
         [
             "model",
             "predict",
-            "--sizes-um",
+            "--particle-sizes-um",
             "1,8",
-            "--sd-um",
+            "--particle-size-sd-um",
             "0.3,4",
-            "--reference",
+            "--reference-rates",
             str(_reference(tmp_path)),
             "--out",
             str(tmp_path / "o"),
@@ -91,7 +91,7 @@ def test_formation_command(tmp_path):
         [
             "model",
             "formation",
-            "--sizes-um",
+            "--particle-sizes-um",
             "8",
             "--c-rate",
             "0.1",
@@ -171,10 +171,10 @@ def test_fit_command(tmp_path):
 
 def test_errors_are_one_line_exit_1(tmp_path):
     res = runner.invoke(
-        app, ["model", "predict", "--sizes-um", "1,x", "--reference", str(_reference(tmp_path))]
+        app, ["model", "predict", "--particle-sizes-um", "1,x", "--reference-rates", str(_reference(tmp_path))]
     )
     assert res.exit_code == 2
-    assert "--sizes-um" in res.output and "Traceback" not in res.output
+    assert "--particle-sizes-um" in res.output and "Traceback" not in res.output
     empty = tmp_path / "empty"
     empty.mkdir()
     res = runner.invoke(app, ["model", "fit", str(empty)])
@@ -188,7 +188,7 @@ def test_formation_gitt_option(tmp_path):
         [
             "model",
             "formation",
-            "--sizes-um",
+            "--particle-sizes-um",
             "4",
             "--n-cells",
             "14",

@@ -36,7 +36,7 @@ def test_figures():
     from sulfurscope.analysis.model import ModelFormationOptions, analyse_model_formation
 
     formation = analyse_model_formation(
-        ModelFormationOptions(sizes_um=(8.0,), sd_um=(2.4,), n_classes=4, n_cells=14)
+        ModelFormationOptions(particle_sizes_um=(8.0,), particle_size_sd_um=(2.4,), n_classes=4, n_cells=14)
     )
     profiles = formation.tables["formation_profiles"]
     assert profiles["Diameter [um]"].nunique() == 4

@@ -15,7 +15,11 @@ def test_report_has_the_figures_in_study_order(reported_study):
     assert result.failed == 0, result.problems.to_dict(orient="records")
     html = (folder / "out" / "report.html").read_text(encoding="utf-8")
     titles = re.findall(r"<h2 id='s\d+'>(.*?)</h2>", html)
-    assert titles[0] == "Study"
+    assert titles[:2] == ["Summary", "Study"]
+    summary = html.split("<h2 id='s1'>")[0]  # read, failed, flagged, versions — before anything else
+    for what in ("Inputs read", "Failed", "Flagged results", "Versions", "sulfurscope 0.1.0"):
+        assert what in summary, what
+    assert ">None<" not in html and ">nan<" not in html  # empty cells are "—" with a footnote
     order = [
         next(k for k, t in enumerate(titles) if t.startswith(p))
         for p in ("Figure 1a", "Figure 1 ", "Figure 2", "Figure 4a", "Provenance")

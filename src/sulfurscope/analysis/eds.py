@@ -82,7 +82,7 @@ class EdsOptions(Options):
     edge_line: str | None = text(
         None, "Line whose gross map gives the particle edge (default: the first line)."
     )
-    moving_average_bins: int = integer(
+    moving_average_points: int = integer(
         5, "Moving-average window of the depth profile.", minimum=1, maximum=10_000
     )
     edge_policy: str = choice(
@@ -240,7 +240,7 @@ def _profile_tables(lm: Any, si: Any, options: EdsOptions) -> dict[str, pd.DataF
         dm,
         lines=lm.lines,
         pixel_size_nm=si.pixel_size_nm if np.isfinite(si.pixel_size_nm) else 1.0,
-        window=options.moving_average_bins,
+        window=options.moving_average_points,
         edge=options.edge_policy,  # type: ignore[arg-type]
         max_depth_nm=options.max_depth_nm,
     )

@@ -60,15 +60,15 @@ _DIAM = "Equivalent diameter [um]"
 
 @dataclass(frozen=True, slots=True)
 class _Sizes(Options):
-    sizes_um: tuple[float, ...] = numbers(
+    particle_sizes_um: tuple[float, ...] = numbers(
         (1.0, 4.0, 8.0), "Mean particle diameters, e.g. 1,4,8.", unit="µm", positive=True
     )
-    sd_um: tuple[float, ...] | None = numbers(
+    particle_size_sd_um: tuple[float, ...] | None = numbers(
         None, "Standard deviations (one, or one per size; 0 = a single size).", unit="µm",
         minimum=0.0,
     )
     distribution: str = choice(
-        "gaussian", ("gaussian", "lognormal"), "Shape of each size distribution (with sd_um)."
+        "gaussian", ("gaussian", "lognormal"), "Shape of each size distribution (with particle_size_sd_um)."
     )
 
 
@@ -77,7 +77,7 @@ class ModelPredictOptions(_Sizes):
     """Options of :func:`analyse_model_predict`."""
 
     shell_um: float = number(1.0, "Active shell thickness δ.", unit="µm", positive=True)
-    reference_size_um: float = number(
+    reference_particle_size_um: float = number(
         1.0, "Diameter of the reference sample.", unit="µm", positive=True
     )
     rate_correction: bool = flag(True, "Apply the C/F rate correction (MODEL.md A.2).")
@@ -129,10 +129,10 @@ def distribution_of(mean_um: float, sd_um: float, kind: str, n_classes: int) -> 
 def _distributions(options: _Sizes, n_classes: int) -> dict[str, Any]:
     from sulfurscope.analysis._options import OptionError
 
-    sizes = options.sizes_um
-    sd = options.sd_um or (0.0,)
+    sizes = options.particle_sizes_um
+    sd = options.particle_size_sd_um or (0.0,)
     if len(sd) not in (1, len(sizes)):
-        raise OptionError("sd_um", f"give one value or one per size ({len(sizes)}), got {len(sd)}")
+        raise OptionError("particle_size_sd_um", f"give one value or one per size ({len(sizes)}), got {len(sd)}")
     sd = sd * len(sizes) if len(sd) == 1 else sd
     return {
         f"{d:g} um": distribution_of(d, s, options.distribution, n_classes)
@@ -298,7 +298,7 @@ def analyse_model_predict(
             dist,
             shell_um=options.shell_um,
             rate_correction=options.rate_correction,
-            reference_distribution=options.reference_size_um,
+            reference_distribution=options.reference_particle_size_um,
         )
         f = p.to_frame()
         f.insert(0, "Sample", name)

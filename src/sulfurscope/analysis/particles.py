@@ -99,7 +99,7 @@ class ParticleOptions(Options):
     min_distance_px: int = integer(
         3, "Smallest distance between two particle seeds.", minimum=1, maximum=10_000
     )
-    split_depth: float | str = number_or(
+    split_depth_px: float | str = number_or(
         "auto", ("auto",), "Depth a watershed seed must have.", unit="px", positive=True
     )
     exclude_edge: bool = flag(True, "Leave out particles touching the image border.")
@@ -118,8 +118,9 @@ class ParticleOptions(Options):
     )
 
 
+_OPTION = {"split_depth": "split_depth_px"}  # core keyword → option name where they differ
 _CLASSIC_ONLY = {"threshold": "auto", "background": "auto", "background_radius_px": "auto",
-                 "split": "distance", "split_depth": "auto", "min_area_px": "auto",
+                 "split": "distance", "split_depth_px": "auto", "min_area_px": "auto",
                  "fill_holes": False, "min_distance_px": 3}
 
 
@@ -163,7 +164,7 @@ def _segment(
 def _segment_classic(image: np.ndarray, options: ParticleOptions) -> tuple[np.ndarray, dict[str, Any]]:
     from sulfurscope.microscopy.particles import segment_particles, segmentation_parameters
 
-    kw = {k: getattr(options, k) for k in _SEGMENT}
+    kw = {k: getattr(options, _OPTION.get(k, k)) for k in _SEGMENT}
     if kw["min_area_px"] != "auto":
         kw["min_area_px"] = int(kw["min_area_px"])
     settings = segmentation_parameters(image, **kw)

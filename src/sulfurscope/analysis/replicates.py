@@ -47,9 +47,9 @@ class ReplicateOptions(Options):
     outlier_floor: float = number(0.05, "Smallest robust scale of the first-discharge capacity, "
                                   "relative to the median (the usual cell-to-cell spread).",
                                   minimum=0.0, maximum=1.0)
-    ce_low: float = number(90.0, "Lowest plausible mean coulombic efficiency.", unit="%",
+    ce_low_pct: float = number(90.0, "Lowest plausible mean coulombic efficiency.", unit="%",
                            positive=True)
-    ce_high: float = number(105.0, "Highest plausible mean coulombic efficiency.", unit="%",
+    ce_high_pct: float = number(105.0, "Highest plausible mean coulombic efficiency.", unit="%",
                             positive=True)
     collapse: float = number(0.2, "A cell whose last capacity falls below this fraction of its "
                              "highest is flagged as collapsed.", positive=True, maximum=1.0)
@@ -113,7 +113,7 @@ def analyse_replicates(
     comparisons = rp.compare_conditions(stats, metrics=COMPARED_METRICS,
                                         confidence=options.confidence)
     flags = rp.cell_flags(cells, values, z_max=options.outlier_z,
-                          ce_range=(options.ce_low, options.ce_high), collapse=options.collapse,
+                          ce_range=(options.ce_low_pct, options.ce_high_pct), collapse=options.collapse,
                           floor=options.outlier_floor)
     pos = values.groupby(["metric", "protocol", "cycle_or_rate"], sort=False)["position"].first()
     stats = stats.merge(pos.reset_index(), on=["metric", "protocol", "cycle_or_rate"], how="left")

@@ -69,10 +69,17 @@ def run_demo(
     from sulfurscope.simulate.study import SIMULATED_NOTE
     from sulfurscope.study.pipeline import run_study
 
+    import sys
+
     t0 = time.perf_counter()
     n = workers if workers is not None else 2
+    if show_progress:
+        sys.stderr.write(f"[{0.0:6.1f} s] simulating the study: every cell's cycler file, SEM, HRTEM, "
+                         f"TGA, XPS, Raman, EDS, EELS ({n} processes; about 45 s)\n")
     manifest = write_demo_study(out, seed=seed, workers=n)
     t_sim = time.perf_counter() - t0
+    if show_progress:
+        sys.stderr.write(f"[{t_sim:6.1f} s] simulated; running the study pipeline on it\n")
     result = run_study(manifest, out / "results", workers=n, show_progress=show_progress)
     headline = _headline(out / "results")
     lines = [

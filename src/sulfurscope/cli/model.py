@@ -117,7 +117,7 @@ def predict_command(values: dict[str, Any], common: Common) -> None:
 
     scalar, _ = option_values(ModelPredictOptions, values)
     opts = ModelPredictOptions.from_mapping(scalar)
-    _single("model_predict", analyse_model_predict(_read_csv(values["reference"]), opts), common)
+    _single("model_predict", analyse_model_predict(_read_csv(values["reference_rates"]), opts), common)
 
 
 def formation_command(values: dict[str, Any], common: Common) -> None:
@@ -149,12 +149,12 @@ def register(app: typer.Typer) -> None:
         out_name="model-predict",
         arguments=[
             _P(
-                "reference",
+                "reference_rates",
                 _P.KEYWORD_ONLY,
                 annotation=Annotated[
                     Path,
                     typer.Option(
-                        "--reference",
+                        "--reference-rates",
                         help="Reference rate table CSV (C-rate and a discharge-capacity column).",
                         exists=True,
                         dir_okay=False,

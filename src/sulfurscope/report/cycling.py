@@ -40,7 +40,7 @@ def plot_voltage_profiles(
     """
     fig, ax = new_figure()
     a = ax[0, 0]
-    colours = cell_colours(len(profiles))
+    colours = cell_colours(list(profiles))
     for (label, prof), colour in zip(profiles.items(), colours, strict=True):
         t = prof.table
         qcol = (
@@ -86,7 +86,7 @@ def plot_rate_capability(
     """Discharge capacity vs cycle with the C-rate blocks labelled (Fig 1e)."""
     fig, ax = new_figure(6.0, 3.6)
     a = ax[0, 0]
-    colours = cell_colours(len(rates))
+    colours = cell_colours(list(rates))
     labelled = None
     for (label, rc), colour in zip(rates.items(), colours, strict=True):
         c = rc.cycles
@@ -123,7 +123,7 @@ def plot_retention(
     """Retention vs cycle (Fig 1f): Q_n/Q_2 above, Q_n/Q_n−1 below; early-fade fit where it converged."""
     fig, ax = new_figure(5.0, 5.0, nrows=2)
     top, bottom = ax[0, 0], ax[1, 0]
-    colours = cell_colours(len(retentions))
+    colours = cell_colours(list(retentions))
     for (label, r), colour in zip(retentions.items(), colours, strict=True):
         t = r.table[r.table["Cycle"] >= r.reference_cycle]  # the formation cycle is not a retention
         top.plot(t["Cycle"], t["Retention [%]"], "o", ms=3, color=colour, label=label)
@@ -152,7 +152,7 @@ def plot_dqdv(
     """Differential capacity vs voltage; discharge below the axis (negative), charge above."""
     fig, ax = new_figure()
     a = ax[0, 0]
-    colours = cell_colours(len(curves))
+    colours = cell_colours(list(curves))
     for (label, d), colour in zip(curves.items(), colours, strict=True):
         t = d.table
         ycol = [c for c in t.columns if c.startswith("dQ/dV")][0]

@@ -223,6 +223,9 @@ def draw_figures(
     [(figure stem, reason)] for the figures that could not be drawn)."""
     import warnings
 
+    from sulfurscope.report._style import register_colours
+
+    register_colours(tables)  # one colour per sample in all of them (unless a report fixed them)
     drawn: list[tuple[str, Any, FigureSpec]] = []
     failed: list[tuple[str, str]] = []
     for spec in FIGURES.get(analysis, ()):

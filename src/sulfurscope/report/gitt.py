@@ -92,7 +92,7 @@ def _per_half(steps: pd.DataFrame, column: str, ylabel: str, *, log: bool) -> Fi
     tasks = list(dict.fromkeys(steps["Task"]))
     xcol = "Specific capacity [mAh/g]" if "Specific capacity [mAh/g]" in steps.columns else "Step"
     for ax, half in zip(axes[0], halves, strict=True):
-        for k, (task, colour) in enumerate(zip(tasks, cell_colours(len(tasks)), strict=True)):
+        for k, (task, colour) in enumerate(zip(tasks, cell_colours(list(tasks)), strict=True)):
             g = steps[(steps["Task"] == task) & (steps["Half cycle label"] == half)]
             g = g[np.isfinite(g[column].astype(float))]
             if not g.empty:
@@ -154,7 +154,7 @@ def fig_relaxation_curves(tables: Mapping[str, pd.DataFrame]) -> Figure | None:
     fig, axes = new_figure(3.2 * len(halves), 3.0, ncols=len(halves))
     tasks = list(dict.fromkeys(curves["Task"]))
     for ax, half in zip(axes[0], halves, strict=True):
-        for task, colour in zip(tasks, cell_colours(len(tasks)), strict=True):
+        for task, colour in zip(tasks, cell_colours(list(tasks)), strict=True):
             g = curves[(curves["Task"] == task) & (curves["Half cycle label"] == half)]
             for k, (_, rest) in enumerate(g.groupby("Step", sort=True)):
                 ax.plot(

@@ -44,22 +44,53 @@ th{background:#f3f3f3} caption{text-align:left;font-weight:600;padding:.3em 0}
 .flags{list-style:none;padding-left:0} .flag{padding:.2em .5em;margin:.15em 0;border-left:4px solid #999}
 .flag.failed{border-color:#c0392b;background:#fdecea} .flag.warning{border-color:#e0a800;background:#fff8e1}
 .flag.note{border-color:#7f8c8d;background:#f4f6f6} .file{color:#999}
+.foot{font-size:.75em;color:#666;margin:.2em 0}
+.summary td:first-child{font-weight:600}
 """
+
+
+#: What an empty cell of a report table means (its footnote).
+EMPTY = "—"
+EMPTY_NOTE = (
+    "— : no value — not given, not applicable, or not determined (the section's flags say why)."
+)
+
+
+def _blank(value: object) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, float) and value != value:
+        return True
+    return isinstance(value, str) and value.strip() in ("", "nan", "NaN", "None", "<NA>")
+
+
+def _show_empty(table: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
+    """Empty cells as "—" (numeric columns keep their type; the renderer's na_rep does it)."""
+    out = table.copy()
+    any_empty = bool(out.isna().to_numpy().any()) if len(out) else False
+    for col in out.columns:
+        if out[col].dtype == object:
+            blank = out[col].map(_blank)
+            if blank.any():
+                any_empty = True
+                out[col] = out[col].where(~blank, EMPTY)
+    return out, any_empty
 
 
 def _table_html(
     title: str, table: pd.DataFrame, max_rows: int, more_rows_in: str = "the CSV"
 ) -> str:
-    shown = table.head(max_rows)
+    shown, any_empty = _show_empty(table.head(max_rows))
     body = shown.to_html(
-        index=False, float_format=lambda x: f"{x:.4g}", border=0, na_rep="", escape=True
+        index=False, float_format=lambda x: f"{x:.4g}", border=0, na_rep=EMPTY, escape=True
     )
     more = (
         f"<p><em>{len(table) - max_rows} more rows in {html.escape(more_rows_in)}.</em></p>"
         if len(table) > max_rows
         else ""
     )
-    return f"<div class='tbl'><strong>{html.escape(title)}</strong>{body}{more}</div>"
+    note = f"<p class='foot'>{html.escape(EMPTY_NOTE)}</p>" if any_empty else ""
+    return f"<div class='tbl'><strong>{html.escape(title)}</strong>{body}{note}{more}</div>"
 
 
 def _flags_html(flags: pd.DataFrame) -> str:

@@ -12,6 +12,7 @@ from matplotlib.patches import Ellipse
 from scipy import stats
 
 from sulfurscope.microscopy.particles import ParticleSizeDistribution
+from sulfurscope.report._style import scale_bar
 
 __all__ = [
     "fig_lattice",
@@ -39,7 +40,7 @@ def particle_overlay_figure(
         Label image of the accepted particles.
     title : str
     pixel_size_nm : float, optional
-        Adds the field width in the title when given.
+        Adds the field width in the title and a scale bar when given.
 
     Returns
     -------
@@ -64,6 +65,7 @@ def particle_overlay_figure(
     extra = f", field {img.shape[1] * pixel_size_nm / 1000:.3g} µm" if pixel_size_nm else ""
     ax.set_title(f"{title} — {n} particles{extra}".strip(" —"), fontsize=9)
     ax.set_axis_off()
+    scale_bar(ax, pixel_size_nm, img.shape[1])
     return fig
 
 
@@ -188,8 +190,11 @@ def fig_lattice(tables: Mapping[str, pd.DataFrame]) -> Figure | None:
     ncol = 3 if filtered is not None and not filtered.empty else 2
     fig = Figure(figsize=(4.2 * ncol, 4.6), layout="constrained")
     axes = fig.subplots(1, ncol)
-    axes[0].imshow(_grid(image), cmap="gray")
+    shown = _grid(image)
+    axes[0].imshow(shown, cmap="gray")
     axes[0].set_title(str(image["Task"].iloc[0]) if "Task" in image else "image", fontsize=9)
+    if px is not None and np.isfinite(px):  # the stored image is strided: its own pixel size
+        scale_bar(axes[0], float(px) * float(summary["Columns"]) / shown.shape[1], shown.shape[1])
     lo, hi = np.percentile(p, [50, 99.95])
     cy, cx = p.shape[0] / 2, p.shape[1] / 2  # the stored crop is centred on the zero frequency
     axes[1].imshow(p, cmap="magma", vmin=lo, vmax=hi)

@@ -59,7 +59,7 @@ def plot_active_fraction(
     )
     ax2 = ax.twinx()
     for colour, (name, dist) in zip(
-        cell_colours(len(distributions)), distributions.items(), strict=False
+        cell_colours(list(distributions)), distributions.items(), strict=False
     ):
         w = class_weights(dist, weighting="volume")
         width = (
@@ -171,7 +171,7 @@ def plot_model_fit(table: pd.DataFrame, *, title: str = "") -> Figure:
     t = table
     x_col = "Cycle" if "Cycle" in t.columns else "Block"
     groups = list(t.groupby("Sample", sort=False)) if "Sample" in t.columns else [("", t)]
-    for colour, (name, g) in zip(cell_colours(len(groups)), groups, strict=False):
+    for colour, (name, g) in zip(cell_colours([n for n, _ in groups]), groups, strict=False):
         ax.plot(
             g[x_col], g["Measured [mAh/g]"], "o", mfc="none", color=colour, label=f"{name} measured"
         )
@@ -193,7 +193,7 @@ def plot_sample_predictions(
     fig, axes = new_figure(11.0, 3.4, ncols=3)
     ax_rate, ax_ret, ax_form = axes[0]
     names = list(dict.fromkeys(predictions.rate["Sample"]))
-    for name, colour in zip(names, cell_colours(len(names)), strict=True):
+    for name, colour in zip(names, cell_colours(list(names)), strict=True):
         r = predictions.rate[predictions.rate["Sample"] == name]
         ax_rate.plot(
             r["Cycle"], r["Discharge capacity [mAh/g]"], "-", color=colour, label=f"{name} model"
@@ -244,7 +244,7 @@ def plot_first_discharge_comparison(
     fig, axes = new_figure(5.5, 3.6)
     ax = axes[0, 0]
     names = list(dict.fromkeys(predicted["Sample"]))
-    for name, colour in zip(names, cell_colours(len(names)), strict=True):
+    for name, colour in zip(names, cell_colours(list(names)), strict=True):
         p = predicted[predicted["Sample"] == name]
         ax.plot(
             p["Specific capacity [mAh/g]"],
@@ -376,7 +376,7 @@ def fig_model_comparison(tables: Mapping[str, pd.DataFrame]) -> Figure | None:
     fig, axes = new_figure(4.2, 4.0)
     ax = axes[0, 0]
     names = list(dict.fromkeys(comp["Sample"]))
-    for name, colour in zip(names, cell_colours(len(names)), strict=True):
+    for name, colour in zip(names, cell_colours(list(names)), strict=True):
         g = comp[comp["Sample"] == name]
         ax.plot(
             g["Measured capacity [mAh/g]"], g["Predicted capacity [mAh/g]"], "o", color=colour,

@@ -109,7 +109,7 @@ def plot_raman_spectra(
     """
     fig, axes = new_figure(4.6, 1.6 + 1.1 * max(1, len(curves_by_label)))
     ax = axes[0, 0]
-    colours = cell_colours(len(curves_by_label))
+    colours = cell_colours(list(curves_by_label))
     for k, ((label, c), colour) in enumerate(zip(curves_by_label.items(), colours, strict=True)):
         x = c[_SHIFT].to_numpy()
         net = (c["Intensity [counts]"] - c["Baseline [counts]"]).to_numpy()
@@ -209,7 +209,7 @@ def fig_raman_line(tables: Mapping[str, pd.DataFrame]) -> dict[str, Figure]:
     """I_D/I_G and band positions over the spectra of a line or map, per model."""
     s = tables.get("raman_summary", pd.DataFrame())
     line = s[s["Spectrum"] >= 0] if not s.empty else s
-    if len(line) <= 1:
+    if line.empty or line["Spectrum"].nunique() <= 1:  # one spectrum: shown as spectrum + fit
         return {}
     task = str(s["Task"].iloc[0]) if "Task" in s.columns else ""
     return {

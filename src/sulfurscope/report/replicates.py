@@ -29,7 +29,7 @@ def _stats(tables: Mapping[str, pd.DataFrame], metric: str) -> pd.DataFrame:
 def _colours(tables: Mapping[str, pd.DataFrame]) -> dict[str, str]:
     s = tables.get("condition_stats", pd.DataFrame())
     conds = list(dict.fromkeys(s["condition"].astype(str))) if len(s) else []
-    return dict(zip(conds, cell_colours(len(conds)), strict=True))
+    return dict(zip(conds, cell_colours(list(conds)), strict=True))
 
 
 def _err(g: pd.DataFrame) -> np.ndarray:

@@ -21,7 +21,7 @@ def fig_tga_curves(tables: Mapping[str, pd.DataFrame]) -> Figure | None:
     fractions = per_task(tables.get("tga_fraction", pd.DataFrame()))
     fig, axes = new_figure()
     ax = axes[0, 0]
-    for (task, c), colour in zip(curves.items(), cell_colours(len(curves)), strict=True):
+    for (task, c), colour in zip(curves.items(), cell_colours(list(curves)), strict=True):
         f = fractions.get(task)
         label = task if f is None else f"{task}: S = {100 * f['Sulfur fraction'].iloc[0]:.1f} wt%"
         ax.plot(c["Temperature [°C]"], c["Mass [%]"], color=colour, label=label)

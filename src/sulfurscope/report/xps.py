@@ -42,7 +42,7 @@ def plot_xps_curves(curves: pd.DataFrame, *, title: str = "") -> Figure:
     fig = Figure(figsize=(4.6, 4.2), layout="constrained")
     ax, axr = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [4, 1]})
     comps = [k for k in by if k not in CURVES]
-    for name, colour in zip(comps, cell_colours(len(comps)), strict=True):
+    for name, colour in zip(comps, cell_colours(list(comps)), strict=True):
         c = by[name][INTENSITY].to_numpy() + bg
         ax.fill_between(e, bg, c, color=colour, alpha=0.35, lw=0)
         ax.plot(e, c, color=colour, lw=1.0, label=name)

@@ -320,6 +320,15 @@ def _progress(show: bool) -> Any:
     )
 
 
+def _say(show: bool, t0: float, message: str) -> None:
+    """One log line per phase on stderr (with the progress bar: nothing stalls silently)."""
+    if show:
+        import sys
+
+        sys.stderr.write(f"[{time.perf_counter() - t0:6.1f} s] {message}\n")
+        sys.stderr.flush()
+
+
 def _execute(run: _Run, executor: str, runner: Iterator[tuple[Task, Outcome]], show: bool,
              errors: Errors) -> None:
     with _progress(show) as progress:
@@ -475,7 +484,8 @@ def _run_combine(a: Analysis, ctx: AnalysisContext, limits: TaskLimits) -> Outco
     return Outcome(True, tables=tables, flags=flags)
 
 
-def _combine_steps(run: _Run, store: dict[str, pd.DataFrame], force: bool, errors: Errors) -> None:
+def _combine_steps(run: _Run, store: dict[str, pd.DataFrame], force: bool, errors: Errors,
+                   say: Any = None) -> None:
     """Study-level steps, in order, each on the store as it stands (earlier steps' tables in it)."""
     for a in run.registry.values():
         if a.per_task or a.combine is None:
@@ -486,6 +496,8 @@ def _combine_steps(run: _Run, store: dict[str, pd.DataFrame], force: bool, error
             continue
         if a.inputs and not any(n in store for n in a.inputs):
             continue  # nothing to combine
+        if say is not None:
+            say(f"study step {a.name} ({a.figure})" if a.figure else f"study step {a.name}")
         _combine_one(run, a, store, force, errors)
 
 
@@ -574,15 +586,21 @@ def _run_locked(run: _Run, force: bool, errors: Errors, where: tuple, show_progr
                 report: bool, t0: float) -> RunResult:
     from sulfurscope.study.results import write_results
 
+    def say(message: str) -> None:
+        _say(show_progress, t0, message)
+
     _plan(run, force, errors)
+    say(f"{len(run.tasks)} tasks: {len(run.jobs)} to run, {run.cached} from the cache")
     preload(sorted({t.analysis for _, t in run.jobs}))
     executor, runner = _executor(run.jobs, *where, run.limits)
     _execute(run, executor, runner, show_progress, errors)
     store = _store_tables(run)
-    _combine_steps(run, store, force, errors)
+    _combine_steps(run, store, force, errors, say)
     problems = pd.DataFrame(run.problems, columns=PROBLEM_COLUMNS)
     flags = pd.DataFrame(run.flags, columns=FLAG_STORE_COLUMNS)
+    say("writing the store (Parquet, DuckDB)" + (" and the report" if report else ""))
     report_path, problems = write_results(run, store, problems, flags, executor, report)
+    say(f"done: {run.done} analysed, {run.cached} cached, {run.failed} failed")
     return RunResult(
         out=run.out,
         report=report_path,

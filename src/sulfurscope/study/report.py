@@ -174,6 +174,36 @@ def _manifest_tables(
     return tuple(out)
 
 
+def _summary(
+    sections: Sequence[ReportSection], problems: pd.DataFrame, inputs: pd.DataFrame,
+    tasks: pd.DataFrame, versions: Mapping[str, Any],
+) -> ReportSection:
+    """The report's first section: what was read, what failed, how many flags, which versions."""
+    n_files = int(inputs["File"].nunique()) if len(inputs) and "File" in inputs else 0
+    ok = int((tasks["Status"] == "ok").sum()) if len(tasks) else 0
+    counts = {"failed": 0, "warning": 0, "note": 0}
+    for s in sections:
+        if s.flags is not None and len(s.flags) and "Severity" in s.flags.columns:
+            for sev, n in s.flags["Severity"].value_counts().items():
+                counts[str(sev)] = counts.get(str(sev), 0) + int(n)
+    main = ", ".join(f"{k} {versions[k]}" for k in ("sulfurscope", "python", "numpy", "pandas",
+                                                     "scipy") if k in versions)
+    rows = [
+        ("Inputs read", f"{n_files} files in {len(tasks)} tasks; {ok} analysed"),
+        ("Failed", f"{len(problems)} inputs or steps (listed under 'Failed inputs')"
+         if len(problems) else "none"),
+        ("Flagged results", f"{counts['failed']} failed, {counts['warning']} warnings, "
+         f"{counts['note']} notes — each listed, with its reason, at the top of its section"),
+        ("Versions", main + " (all under Provenance)"),
+    ]
+    return ReportSection(
+        "Summary",
+        "A number that could not be determined is shown as — and its section says why; a doubtful "
+        "one is flagged there. Every figure caption says what is shown and how it was computed.",
+        tables=(("Summary", pd.DataFrame(rows, columns=["", "Value"])),),
+    )
+
+
 def _no_failures(overview: ReportSection) -> ReportSection:
     from dataclasses import replace
 
@@ -226,9 +256,10 @@ def write_study_report(
         ),
     )
     first = [problem_section, overview] if len(problems) else [_no_failures(overview)]
+    summary = _summary(sections, problems, inputs, tasks, versions)
     return write_html_report(
         path,
-        [*first, *sections, provenance],
+        [summary, *first, *sections, provenance],
         title=study.title,
         max_rows=60,
         more_rows_in="the results store (tables/*.parquet, results.duckdb)",

@@ -129,9 +129,12 @@ def write_results(
         (stage / "provenance.json").write_text(json.dumps(prov, indent=1, default=str))
         report_path = None
         if report:
-            sections, report_problems = analysis_sections(
-                store, flags, run.registry, stage / "figures"
-            )
+            from sulfurscope.report._style import study_colours
+
+            with study_colours({**store, "samples": samples, "cells": cells}):
+                sections, report_problems = analysis_sections(
+                    store, flags, run.registry, stage / "figures"
+                )
             if report_problems:
                 problems = pd.concat([problems, pd.DataFrame(report_problems)], ignore_index=True)
             write_study_report(
