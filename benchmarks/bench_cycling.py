@@ -88,7 +88,6 @@ def main() -> None:
     )
     tot = {"g": 0.0, "r": 0.0, "s": 0.0, "f": 0.0, "n": 0.0, "s_nav": 0.0, "f_nav": 0.0}
     nav_ok = nav is not None
-    from sulfurscope.errors import SulfurscopeError
 
     for f in files:
         n_pts = len(read_cycler(f).frame)

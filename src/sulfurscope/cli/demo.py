@@ -64,12 +64,12 @@ def run_demo(
 ) -> dict[str, Any]:
     """Simulate the study into ``out`` (raw files + ``study.toml``) and run the pipeline on it into
     ``out/results``; return a JSON-ready summary."""
+    import sys
+
     from sulfurscope._files import atomic_write_bytes
     from sulfurscope.simulate.demo import write_demo_study
     from sulfurscope.simulate.study import SIMULATED_NOTE
     from sulfurscope.study.pipeline import run_study
-
-    import sys
 
     t0 = time.perf_counter()
     n = workers if workers is not None else 2
