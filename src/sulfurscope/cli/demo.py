@@ -17,7 +17,7 @@ from typing import Annotated, Any
 
 import typer
 
-from sulfurscope.cli._output import echo, jsonable
+from sulfurscope.cli._output import SETTINGS, echo, jsonable
 
 __all__ = ["register", "run_demo"]
 
@@ -137,7 +137,8 @@ def register(app: typer.Typer) -> None:
 
         if (out / "study.toml").exists() and not force:
             raise UsageError(f"{out} holds a study already: give --force to overwrite it")
-        result = run_demo(out, seed=seed, workers=workers, show_progress=not as_json)
+        result = run_demo(out, seed=seed, workers=workers,
+                          show_progress=not (as_json or SETTINGS.quiet))
         if as_json:
             sys.stdout.write(json.dumps(jsonable(result), indent=1) + "\n")
             return

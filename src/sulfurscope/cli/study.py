@@ -9,7 +9,14 @@ from typing import Annotated, Literal
 
 import typer
 
-from sulfurscope.cli._output import EXIT_DATA, EXIT_FAILURES, UsageError, echo, jsonable
+from sulfurscope.cli._output import (
+    EXIT_DATA,
+    EXIT_FAILURES,
+    SETTINGS,
+    UsageError,
+    echo,
+    jsonable,
+)
 
 __all__ = ["register"]
 
@@ -113,7 +120,7 @@ def run(
         workers=workers,
         dask_local=dask_local,
         scheduler=scheduler,
-        show_progress=not as_json,
+        show_progress=not (as_json or SETTINGS.quiet),
         task_timeout_s=task_timeout,
         task_memory_mb=task_memory,
         wait=wait,

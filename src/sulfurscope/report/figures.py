@@ -159,7 +159,13 @@ FIGURES: dict[str, tuple[FigureSpec, ...]] = {
           "Conversion θ against depth below the surface after the formation discharge, per size "
           "class, and the discharge curve."),
     ),
-    "gitt_scaling": (),
+    "gitt_scaling": (
+        F("fig2_tau_scaling", "gitt:fig_tau_scaling",
+          "Fig 2 — relaxation time τ against particle size per half-cycle (log–log): every rest "
+          "(open: pulse-limited, τ then measures the pulse, not D), the median per size (red), "
+          "the exponent n of τ ∝ L^n and the D fitted across sizes with τ = G(t_p D/R²)·R²/D, each "
+          "with its 95 % interval."),
+    ),
     "replicates": (
         F("fig1e_condition_rate", "replicates:fig_condition_rate",
           "Fig 1e per condition — mean discharge capacity of each rate block over the condition's "

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.ticker import NullFormatter
 
 from sulfurscope.report._style import cell_colours, legend, new_figure, per_task
 from sulfurscope.units import TIME, VOLTAGE
@@ -22,6 +23,7 @@ __all__ = [
     "fig_overpotential",
     "fig_relaxation_curves",
     "fig_relaxation_times",
+    "fig_tau_scaling",
 ]
 
 #: The half-cycles the study's Fig 2 shows (first discharge: CEI formation; afterwards alike).
@@ -172,4 +174,52 @@ def fig_relaxation_curves(tables: Mapping[str, pd.DataFrame]) -> Figure | None:
         ax.set_xlabel("Rest time (s)")
     axes[0, 0].set_ylabel("Normalised voltage")
     legend(axes[0, 0])
+    return fig
+
+
+def _scaling_text(row: pd.Series | None) -> str:
+    if row is None:
+        return ""
+    n = f"n = {row['Exponent n']:.2f} [{row['Exponent CI95 low']:.2f}, {row['Exponent CI95 high']:.2f}]"
+    d = row.get("D [m2/s]")
+    if d is None or not np.isfinite(d) or d <= 0:
+        return n + "\nD not determined"
+    return (n + f"\nD = {d:.2g} [{row['D CI95 low [m2/s]']:.2g}, {row['D CI95 high [m2/s]']:.2g}]"
+            " m²/s")
+
+
+def fig_tau_scaling(tables: Mapping[str, pd.DataFrame]) -> Figure | None:
+    """Fig 2 — τ against particle size per half-cycle (log–log): every rest (open: pulse-limited),
+    the median per size, and the fitted exponent n of τ ∝ L^n and the D fitted across sizes
+    (``gitt_scaling``), each with its 95 % interval."""
+    rests = tables.get("gitt_diffusivity", pd.DataFrame())
+    fits = tables.get("gitt_scaling", pd.DataFrame())
+    if rests.empty or not {"Size [um]", "Tau [s]", "Half cycle label"} <= set(rests.columns):
+        return None
+    halves = [h for h in FIG2_HALVES if h in set(rests["Half cycle label"])]
+    if not halves:
+        return None
+    fig, axes = new_figure(3.2 * len(halves), 3.0, ncols=len(halves))
+    for ax, half in zip(axes[0], halves, strict=True):
+        g = rests[(rests["Half cycle label"] == half) & np.isfinite(rests["Tau [s]"].astype(float))]
+        limited = g["Pulse limited"].eq(True) if "Pulse limited" in g else pd.Series(False, g.index)
+        ax.plot(g.loc[~limited, "Size [um]"], g.loc[~limited, "Tau [s]"], "o", ms=3, color="#3b6ea8",
+                alpha=0.6, label="rest")
+        ax.plot(g.loc[limited, "Size [um]"], g.loc[limited, "Tau [s]"], "o", ms=3, mfc="none",
+                color="#3b6ea8", alpha=0.6, label="rest, pulse-limited")
+        med = g.groupby("Size [um]")["Tau [s]"].median()
+        ax.plot(med.index, med.to_numpy(), "s-", color="#d62728", ms=5, lw=1, label="median")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        sizes = sorted(set(g["Size [um]"].round(2)))
+        ax.set_xticks(sizes, [f"{s:g}" for s in sizes])
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.yaxis.set_minor_formatter(NullFormatter())
+        row = fits[fits["Half cycle label"] == half] if "Half cycle label" in fits else fits.iloc[:0]
+        ax.text(0.03, 0.97, _scaling_text(row.iloc[0] if len(row) else None),
+                transform=ax.transAxes, va="top", fontsize=7)
+        ax.set_title(half, fontsize=9)
+        ax.set_xlabel("Particle size (µm)")
+    axes[0, 0].set_ylabel("τ (s)")
+    legend(axes[0, -1], loc="lower right")
     return fig
