@@ -14,6 +14,7 @@ from sulfurscope._files import atomic_path
 
 __all__ = [
     "cell_colours",
+    "flag_figure",
     "legend",
     "new_figure",
     "per_task",
@@ -164,3 +165,10 @@ def scale_bar(ax, pixel_size_nm: float | None, width_px: float) -> None:  # type
     ax.plot([left, left + bar], [bottom, bottom], color="black", lw=1.5, solid_capstyle="butt")
     ax.text(left + bar / 2, bottom - 0.02 * abs(y1 - y0), text, color="white", ha="center",
             va="bottom", fontsize=8, fontweight="bold")
+
+
+def flag_figure(fig: Figure, reason: str) -> Figure:
+    """Mark a figure whose result is flagged (a doubtful or failed fit): a red line on top that says
+    why, so that it never looks like a good one."""
+    fig.suptitle(f"FLAGGED — {reason}", color="#c0392b", fontsize=8, fontweight="bold")
+    return fig

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from sulfurscope.report._style import cell_colours, new_figure
+from sulfurscope.report._style import cell_colours, flag_figure, new_figure
 
 __all__ = [
     "fig_raman_fits",
@@ -201,7 +201,12 @@ def fig_raman_fits(tables: Mapping[str, pd.DataFrame]) -> dict[str, Figure]:
         srow = summary[(summary["Model"] == m) & (summary["Spectrum"] == rep)] if len(summary) else summary
         ratios = srow.iloc[0].to_dict() if len(srow) else None
         title = f"{task}: {m}".strip(": ") + (" (mean spectrum)" if rep < 0 else "")
-        out[str(m)] = plot_raman_fit(_representative(curves, m), title=title, ratios=ratios)
+        fig = plot_raman_fit(_representative(curves, m), title=title, ratios=ratios)
+        if ratios is not None and not bool(ratios.get("Success", True)):
+            flag_figure(fig, f"fit failed: {ratios.get('Message', '')}"[:90])
+        elif ratios is not None and str(ratios.get("Identifiable", True)) == "False":
+            flag_figure(fig, "bands not identifiable: quote the two-band I_D/I_G")
+        out[str(m)] = fig
     return out
 
 

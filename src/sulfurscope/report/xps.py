@@ -9,7 +9,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from sulfurscope.errors import MissingColumnError, SulfurscopeError
-from sulfurscope.report._style import cell_colours
+from sulfurscope.report._style import cell_colours, flag_figure
 from sulfurscope.spectra.peaks import PeakFit
 from sulfurscope.spectra.xps import CURVES, ENERGY, INTENSITY, fit_curves
 
@@ -92,10 +92,16 @@ def fig_xps_fits(tables: Mapping[str, pd.DataFrame]) -> dict[str, Figure]:
     if curves.empty:
         return {}
     task = str(curves["Task"].iloc[0]) if "Task" in curves.columns else ""
-    return {
-        str(region): plot_xps_curves(g, title=f"{task}: {region}".strip(": "))
-        for region, g in curves.groupby("Region", sort=False)
-    }
+    quality = tables.get("xps_fit_quality", pd.DataFrame())
+    verdict = (dict(zip(quality["Region"].astype(str), quality["Verdict"].astype(str), strict=True))
+               if {"Region", "Verdict"} <= set(quality.columns) else {})
+    out = {}
+    for region, g in curves.groupby("Region", sort=False):
+        fig = plot_xps_curves(g, title=f"{task}: {region}".strip(": "))
+        if verdict.get(str(region), "ok") != "ok":
+            flag_figure(fig, f"fit {verdict[str(region)]}: read its areas with care (see the flags)")
+        out[str(region)] = fig
+    return out
 
 
 def fig_xps_depth_profile(tables: Mapping[str, pd.DataFrame]) -> Figure | None:
