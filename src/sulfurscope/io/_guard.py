@@ -173,7 +173,7 @@ def reader(
     *,
     isolate: bool | Callable[[Path], bool] = True,
     folder: bool = False,
-    modules: tuple[str, ...] = (),
+    modules: tuple[str, ...] | Callable[[Path, dict[str, Any]], tuple[str, ...]] = (),
 ) -> Callable[[F], F]:
     """Decorate a public reader ``fn(path, ...)`` with the guard described in the module docstring.
 
@@ -185,9 +185,10 @@ def reader(
         Read in a child process with limits (True, the default; or a predicate of the path).
     folder : bool
         The reader also takes a folder (a JEOL project).
-    modules : tuple of str
+    modules : tuple of str, or callable
         Libraries the reader imports: imported in this process before a child is forked (see
-        :func:`preload`).
+        :func:`preload`). A callable of the path and the call's keyword arguments names only those
+        this call needs (a heavy library a call does not use is not imported for it).
     """
 
     def decorate(fn: F) -> F:
@@ -201,7 +202,7 @@ def reader(
             if not (wanted and limits.isolate):
                 return _run(fn, p, args, kwargs, kind)
             size = p.stat().st_size if p.is_file() else 0
-            preload(modules)
+            preload(modules(p, kwargs) if callable(modules) else modules)
             try:
                 return call_isolated(
                     _run, fn, p, args, kwargs, kind,

@@ -14,7 +14,7 @@ import os
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from sulfurscope.errors import FileFormatError
 from sulfurscope.io._canonical import CyclerData
@@ -97,7 +97,20 @@ _CYCLER_MODULES = (
 )
 
 
-@reader("cycler", modules=_CYCLER_MODULES)
+_MPR_SETTINGS_MODULES = ("yadg.extractors.eclab.mpr", "yadg.extractors.eclab.mpr_columns")
+
+
+def _cycler_modules(path: Path, kwargs: dict[str, Any]) -> tuple[str, ...]:
+    """The libraries one read needs: yadg (~0.6 s to import) only for .mpr technique settings."""
+    suffix = path.suffix.lower()
+    if suffix == ".mpr":
+        return ("galvani.BioLogic",) + (_MPR_SETTINGS_MODULES if kwargs.get("settings", True) else ())
+    if suffix in (".nda", ".ndax"):
+        return ("fastnda",)
+    return ()
+
+
+@reader("cycler", modules=_cycler_modules)
 def read_cycler(
     path: str | os.PathLike[str],
     *,

@@ -187,8 +187,9 @@ def _mpr_settings(mpr: Any) -> dict[str, Any]:
 
 @reader(
     "BioLogic .mpr",
-    modules=(
-        "galvani.BioLogic", "yadg.extractors.eclab.mpr", "yadg.extractors.eclab.mpr_columns"
+    modules=lambda path, kwargs: ("galvani.BioLogic",) + (
+        ("yadg.extractors.eclab.mpr", "yadg.extractors.eclab.mpr_columns")
+        if kwargs.get("settings", True) else ()
     ),
 )
 def read_biologic_mpr(path: str | os.PathLike[str], *, settings: bool = True) -> CyclerData:
