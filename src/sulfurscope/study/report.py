@@ -200,7 +200,7 @@ def _summary(
         "Summary",
         "A number that could not be determined is shown as — and its section says why; a doubtful "
         "one is flagged there. Every figure caption says what is shown and how it was computed.",
-        tables=(("Summary", pd.DataFrame(rows, columns=["", "Value"])),),
+        tables=(("Summary", pd.DataFrame(rows, columns=["Item", "Value"])),),
     )
 
 
