@@ -24,9 +24,11 @@ def one_study(k: int, folder: Path) -> dict[str, tuple[float, float, float]]:
     import pandas as pd
 
     from sulfurscope.analysis import run_files
+    from sulfurscope.analysis._refits import refit_values
     from sulfurscope.analysis.model import (
         ModelFitOptions,
         _condition_rates,
+        _refit_calls,
         _with_size_uncertainty,
     )
     from sulfurscope.analysis.replicates import analyse_replicates
@@ -49,7 +51,10 @@ def one_study(k: int, folder: Path) -> dict[str, tuple[float, float, float]]:
     dist = default_cell_model(1.0, 0.3).distribution
     opts = ModelFitOptions()
     fit = fit_cycling_model(rate, dist, n_cells=opts.n_cells)
-    frame = _with_size_uncertainty(fit, rate, dist, opts).set_index("Parameter")
+    names = list(fit.to_frame()["Parameter"])
+    calls, n_size = _refit_calls(fit, rate, dist, opts, names)
+    refits = [refit_values(*c) for c in calls]
+    frame = _with_size_uncertainty(fit, rate, dist, refits, n_size).set_index("Parameter")
     return {p: (float(frame.loc[p, "Value"]), float(frame.loc[p, "Standard error (fit)"]),
                 float(frame.loc[p, "Standard error"])) for p in frame.index}
 

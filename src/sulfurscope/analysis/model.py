@@ -490,9 +490,29 @@ def _rate_comparison(rates: Mapping[str, pd.DataFrame], predicted: pd.DataFrame)
     return pd.DataFrame(rows)
 
 
-def _with_size_uncertainty(fit: Any, rate: pd.DataFrame, dist: Any, options: Any) -> pd.DataFrame:
+def _refit_calls(fit: Any, rate: pd.DataFrame, dist: Any, options: Any,
+                 names: list[str]) -> tuple[list[tuple[Any, ...]], int]:
+    """The model C refits behind the parameters' uncertainty, as ``refit_values`` arguments: first the
+    fit with the size distribution moved by its relative standard error (when it has one), then the
+    replicate refits of :func:`_replicate_curves`; and how many of the first kind there are (0/1)."""
+    import dataclasses
+
+    import numpy as np
+
+    u_rel = float(dist.parameters.get("mean_relative_stderr", np.nan))
+    calls: list[tuple[Any, ...]] = []
+    if np.isfinite(u_rel) and u_rel > 0:
+        moved = dataclasses.replace(dist, diameter_um=dist.diameter_um * (1.0 + u_rel))
+        calls.append((rate, moved, fit.cycling, options.n_cells, names))
+    n_size = len(calls)
+    calls += [(curve, dist, fit.cycling, options.n_cells, names) for curve in _replicate_curves(rate)]
+    return calls, n_size
+
+
+def _with_size_uncertainty(fit: Any, rate: pd.DataFrame, dist: Any, refits: list[Any],
+                           n_size: int) -> pd.DataFrame:
     """Model C's parameters with the size distribution's and the replicate cells' contributions
-    to their uncertainty (:func:`_replicate_spread`).
+    to their uncertainty, from the refits of :func:`_refit_calls` (values, or None: failed).
 
     The fit's own standard error covers the capacities' scatter; the reference sample's mean size
     is itself uncertain (SEM sampling, u_rel = s/(d̄ √N)). The fit is repeated with every class
@@ -500,25 +520,16 @@ def _with_size_uncertainty(fit: Any, rate: pd.DataFrame, dist: Any, options: Any
     u² = u_fit² + (θ(d̄(1+u_rel)) − θ(d̄))². Without SEM particles (a size from the manifest) the
     size contribution is unknown and NaN, and only the fit's error is given.
     """
-    import dataclasses
-
     import numpy as np
-
-    from sulfurscope.errors import FitError, SulfurscopeError
-    from sulfurscope.model import fit_cycling_model
 
     frame = fit.to_frame().rename(columns={"Standard error": "Standard error (fit)"})
     u_rel = float(dist.parameters.get("mean_relative_stderr", np.nan))
+    names = list(frame["Parameter"])
     shift = np.full(len(frame), np.nan)
-    if np.isfinite(u_rel) and u_rel > 0:
-        moved = dataclasses.replace(dist, diameter_um=dist.diameter_um * (1.0 + u_rel))
-        try:
-            again = fit_cycling_model(rate, moved, cycling=fit.cycling, n_cells=options.n_cells)
-            shift = np.array([abs(again.values[k] - fit.values[k]) for k in frame["Parameter"]])
-        except (FitError, SulfurscopeError):
-            pass
+    if n_size and refits[0] is not None:
+        shift = np.abs(np.asarray(refits[0]) - np.array([fit.values[k] for k in names]))
     frame["Standard error (size distribution)"] = shift
-    level = _replicate_spread(fit, rate, dist, options, list(frame["Parameter"]))
+    level = _replicate_spread(fit, rate, refits[n_size:], names)
     frame["Standard error (replicate cells)"] = level
     fit_se = frame["Standard error (fit)"].to_numpy(float)
     frame["Standard error"] = np.sqrt(
@@ -556,20 +567,11 @@ def _with_interval(frame: pd.DataFrame, fit: Any, rate: pd.DataFrame) -> pd.Data
     return frame
 
 
-def _replicate_spread(fit: Any, rate: pd.DataFrame, dist: Any, options: Any,
-                      names: list[str]) -> Any:
-    """The replicate cells' share of the parameters' uncertainty.
-
-    The errors of a condition mean are correlated over its cycles (a cell's mass and connected
-    sulfur scale all of them, its own fade tilts all of them), so the fit's independent-point
-    covariance misses them. With n ≥ 2 cells (``Cell: <name>`` columns): the delete-one-cell
-    jackknife (Efron & Stein 1981), SE² = (n − 1)/n Σ (θ₍ᵢ₎ − θ̄₍·₎)², θ₍ᵢ₎ fitted to the mean of the
-    other cells. With one cell: the shift when its curve moves by its mass uncertainty
-    (``Discharge capacity u [mAh/g]``). NaN when neither is available or a refit fails."""
+def _replicate_curves(rate: pd.DataFrame) -> list[pd.DataFrame]:
+    """The rate curves the replicate refits fit: with n ≥ 2 cells (``Cell: <name>`` columns) the mean
+    of the other cells for each cell left out; with one cell its curve moved by its mass uncertainty
+    (``Discharge capacity u [mAh/g]``); none when neither is available."""
     import numpy as np
-
-    from sulfurscope.errors import FitError, SulfurscopeError
-    from sulfurscope.model import fit_cycling_model
 
     cap, col = "Discharge capacity [mAh/g]", "Discharge capacity u [mAh/g]"
     cells = [c for c in rate.columns if str(c).startswith(CELL_PREFIX)]
@@ -579,16 +581,26 @@ def _replicate_spread(fit: Any, rate: pd.DataFrame, dist: Any, options: Any,
     elif col in rate.columns and np.isfinite(rate[col].to_numpy(float)).all():
         curves = [rate.assign(**{cap: rate[cap] + rate[col]})]
     else:
+        return []
+    return [c[c[cap].notna()] for c in curves]
+
+
+def _replicate_spread(fit: Any, rate: pd.DataFrame, thetas: list[Any], names: list[str]) -> Any:
+    """The replicate cells' share of the parameters' uncertainty, from the refits to
+    :func:`_replicate_curves` (``thetas``: their values, None where a refit failed).
+
+    The errors of a condition mean are correlated over its cycles (a cell's mass and connected
+    sulfur scale all of them, its own fade tilts all of them), so the fit's independent-point
+    covariance misses them. With n ≥ 2 cells: the delete-one-cell jackknife (Efron & Stein 1981),
+    SE² = (n − 1)/n Σ (θ₍ᵢ₎ − θ̄₍·₎)², θ₍ᵢ₎ fitted to the mean of the other cells. With one cell: the
+    shift when its curve moves by its mass uncertainty. NaN when neither is available or a refit
+    fails."""
+    import numpy as np
+
+    if not thetas or any(t is None for t in thetas):
         return np.full(len(names), np.nan)
-    thetas = []
-    for curve in curves:
-        try:
-            again = fit_cycling_model(curve[curve[cap].notna()], dist, cycling=fit.cycling,
-                                      n_cells=options.n_cells)
-        except (FitError, SulfurscopeError):
-            return np.full(len(names), np.nan)
-        thetas.append([again.values[k] for k in names])
-    th = np.asarray(thetas)
+    th = np.asarray(thetas, dtype=float)
+    cells = [c for c in rate.columns if str(c).startswith(CELL_PREFIX)]
     if len(cells) >= 2:
         n = th.shape[0]
         return np.sqrt((n - 1) / n * np.sum((th - th.mean(axis=0)) ** 2, axis=0))
@@ -599,20 +611,30 @@ def _fit_bc(
     rates: Mapping[str, pd.DataFrame], dists: Mapping[str, Any], options: ModelFitOptions
 ) -> tuple[Any, Any, dict[str, Any]]:
     """Model C on the reference (smallest) sample, model B's D₀ on all samples."""
+    from sulfurscope.analysis._refits import refit_pool, refit_values, results
     from sulfurscope.model import fit_cycling_model, fit_formation_model
 
     ref = next(iter(dists))
     fit_c = fit_cycling_model(rates[ref], dists[ref], n_cells=options.n_cells)
+    names = list(fit_c.to_frame()["Parameter"])
+    calls, n_size = _refit_calls(fit_c, rates[ref], dists[ref], options, names)
+    fit_b = None
+    # the refits behind model C's uncertainty run on a second core while model B is fitted here
+    with refit_pool(len(calls), caller_busy=len(dists) > 1) as pool:
+        futures = [pool.submit(refit_values, *c) for c in calls]
+        if len(dists) > 1:
+            fit_b = fit_formation_model(
+                {k: (dists[k], rates[k]) for k in dists}, cycling=fit_c.cycling,
+                n_cells=options.n_cells,
+            )
+        refits = results(futures, calls)
     tables: dict[str, Any] = {
-        "params": [_with_size_uncertainty(fit_c, rates[ref], dists[ref], options)
+        "params": [_with_size_uncertainty(fit_c, rates[ref], dists[ref], refits, n_size)
                    .assign(Model="C (cycling)", Reference=ref)],  # fmt: skip
         "model_cycling_fit": fit_c.table.copy(),
     }
     formation = fit_c.formation
-    if len(dists) > 1:
-        fit_b = fit_formation_model(
-            {k: (dists[k], rates[k]) for k in dists}, cycling=fit_c.cycling, n_cells=options.n_cells
-        )
+    if fit_b is not None:
         formation = fit_b.formation
         tables["params"].append(fit_b.to_frame().assign(Model="B (formation)", Reference=ref))
         tables["model_fitted_vs_measured"] = fit_b.table.copy()
