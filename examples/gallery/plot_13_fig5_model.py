@@ -12,8 +12,8 @@ predicted as the smallest's × their active fraction. CLI: ``sulfurscope model f
 # The demo study — **simulated data**, labelled so in every file — is simulated and run through the
 # study pipeline once (``sulfurscope demo`` does the same); later examples reuse its results folder.
 from sulfurscope.report.figures import draw_figures, show
-from sulfurscope.simulate.demo import demo_results
 from sulfurscope.study import read_tables
+from sulfurscope.study.demo import demo_results
 
 results = demo_results()
 tables = read_tables(results)

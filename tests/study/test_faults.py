@@ -7,6 +7,7 @@ lock, a run killed with SIGKILL, a read-only results folder."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -272,7 +273,8 @@ def test_read_only_results_folder_is_one_clean_error(tmp_path):
         with pytest.raises(SulfurscopeError, match="cannot write the results.*Read-only"):
             pipeline.run_study(manifest, out, workers=1)
         res = _cli_run(manifest, out)
-    errors = [line for line in res.stderr.splitlines() if not line.startswith("tasks (")]
+    progress = re.compile(r"tasks \(|\[\s*[\d.]+ s\] ")  # the progress bar and the phase lines
+    errors = [line for line in res.stderr.splitlines() if not progress.match(line)]
     assert res.returncode == 1 and len(errors) == 1 and errors[0].startswith("error: "), res.stderr
     assert "Read-only file system" in errors[0]
 
@@ -284,6 +286,7 @@ def test_full_results_disk_is_one_clean_error_and_keeps_nothing_half_written(tmp
             pipeline.run_study(manifest, out, workers=1)
         res = _cli_run(manifest, out)
         assert not (out / store.CURRENT).exists()  # no generation was committed
-    errors = [line for line in res.stderr.splitlines() if not line.startswith("tasks (")]
+    progress = re.compile(r"tasks \(|\[\s*[\d.]+ s\] ")  # the progress bar and the phase lines
+    errors = [line for line in res.stderr.splitlines() if not progress.match(line)]
     assert res.returncode == 1 and len(errors) == 1 and errors[0].startswith("error: "), res.stderr
     assert "No space left" in errors[0] and "Traceback" not in res.stderr
