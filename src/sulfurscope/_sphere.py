@@ -61,6 +61,7 @@ def sphere_roots(n: int = 40) -> np.ndarray:
 _ROOTS = _tan_roots(_N_ROOTS)
 _ROOTS_SQ = _ROOTS**2
 _X_TAIL = _ROOTS[-1] + 0.5 * np.pi
+_INV_SQ = 1.0 / _ROOTS_SQ
 
 
 def sphere_g(t_dimless: np.ndarray | float) -> np.ndarray:
@@ -73,15 +74,33 @@ def sphere_g(t_dimless: np.ndarray | float) -> np.ndarray:
     >>> round(float(sphere_g(1.0)), 6)  # 3T + 1/5 once the transient has died out
     3.2
     """
+    if np.ndim(t_dimless) == 0:  # one time (root solvers call this ~10⁵ times): math, one exp
+        return np.float64(_g_scalar(float(t_dimless)))
     t = np.atleast_1d(np.asarray(t_dimless, dtype=float))
     tt = np.clip(t, 0.0, None)
-    s = np.exp(-np.multiply.outer(tt, _ROOTS_SQ)) / _ROOTS_SQ
-    series = s.sum(axis=-1)
+    # modes with T x_n² > 40 add < e⁻⁴⁰/x_n² each (below double precision of the sum): left out
+    pos = tt[tt > 0]
+    k = _ROOTS.size if pos.size == 0 else int(np.searchsorted(_ROOTS_SQ, 40.0 / pos.min())) + 1
+    roots_sq = _ROOTS_SQ[: min(k, _ROOTS.size)]
+    series = (np.exp(-np.multiply.outer(tt, roots_sq)) / roots_sq).sum(axis=-1)
     rt = np.sqrt(tt)
     tail = (np.exp(-tt * _X_TAIL**2) / _X_TAIL - np.sqrt(np.pi * tt) * _erfc()(_X_TAIL * rt)) / np.pi
     out = 3.0 * tt + 0.2 - 2.0 * (series + tail)
     out = np.where(tt > 0, out, 0.0)
     return out if np.ndim(t_dimless) else out[0]
+
+
+def _g_scalar(tt: float) -> float:
+    """:func:`sphere_g` of one time (the same sums; e⁻⁴⁰-small modes left out)."""
+    import math
+
+    if not tt > 0:
+        return 0.0
+    k = min(int(_ROOTS_SQ.searchsorted(40.0 / tt)) + 1, _ROOTS.size)
+    series = float(np.exp(-tt * _ROOTS_SQ[:k]) @ _INV_SQ[:k])
+    tail = (math.exp(-tt * _X_TAIL**2) / _X_TAIL
+            - math.sqrt(math.pi * tt) * math.erfc(_X_TAIL * math.sqrt(tt))) / math.pi
+    return 3.0 * tt + 0.2 - 2.0 * (series + tail)
 
 
 def sphere_relaxation_fraction(t_after_dimless: np.ndarray, pulse_dimless: float) -> np.ndarray:
