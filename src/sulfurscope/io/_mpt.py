@@ -474,7 +474,11 @@ def write_mpt(
     row_format = "\t".join(f for _, f, _ in cols)
     columns = [c.tolist() for _, _, c in cols]
     body = newline.join([row_format % row for row in zip(*columns, strict=True)]) + newline
-    body = _EXPONENT_RE.sub(r"E\g<1>0\g<2>", body)  # Python writes E+05, EC-Lab E+005
+    # Python writes E+05, EC-Lab E+005: a plain replace unless some exponent already has 3 digits
+    if re.search(r"E[+-]\d{3}", body):
+        body = _EXPONENT_RE.sub(r"E\g<1>0\g<2>", body)
+    else:
+        body = body.replace("E+", "E+0").replace("E-", "E-0")
     if decimal != ".":
         body = body.replace(".", decimal)  # the body holds only numbers and tabs
     text = newline.join(lines) + newline + body
