@@ -83,6 +83,10 @@ def test_every_command_has_help_out_and_json(name: str) -> None:
     flags = _flags(cmd)
     assert "--out" in flags, f"{name} lacks --out"
     assert "--json" in flags, f"{name} lacks --json"
+    out = next(p for p in cmd.params if "--out" in getattr(p, "opts", ()))  # type: ignore[attr-defined]
+    assert not out.required, f"{name}: --out is required"
+    default = str(out.default)  # one default scheme: sulfurscope-<what>; init writes a manifest
+    assert default == "study.toml" if name == "init" else default.startswith("sulfurscope-"), default
     res = runner.invoke(app, [*name.split(), "--help"])
     assert res.exit_code == 0 and "--out" in res.output, res.output
 
