@@ -105,6 +105,7 @@ def test_fit_and_predictions_wiring_with_fast_fits(tmp_path, monkeypatch):
 
     monkeypatch.setattr(model_step, "fit_cycling_model", fake_fit)
     monkeypatch.setattr(model_step, "fit_formation_model", fake_fit)
+    monkeypatch.setenv("SULFURSCOPE_MODEL_PROCESSES", "0")  # the refits in this process: counted
     manifest = make_study(tmp_path, model=True)
     add_images(tmp_path, manifest)
     text = manifest.read_text().replace(
