@@ -526,8 +526,9 @@ def _with_size_uncertainty(fit: Any, rate: pd.DataFrame, dist: Any, refits: list
     u_rel = float(dist.parameters.get("mean_relative_stderr", np.nan))
     names = list(frame["Parameter"])
     shift = np.full(len(frame), np.nan)
-    if n_size and refits[0] is not None:
-        shift = np.abs(np.asarray(refits[0]) - np.array([fit.values[k] for k in names]))
+    if n_size and refits[0] is not None and np.isfinite(refits[0]).all():
+        with np.errstate(invalid="ignore", over="ignore"):
+            shift = np.abs(np.asarray(refits[0]) - np.array([fit.values[k] for k in names]))
     frame["Standard error (size distribution)"] = shift
     level = _replicate_spread(fit, rate, refits[n_size:], names)
     frame["Standard error (replicate cells)"] = level
@@ -600,6 +601,8 @@ def _replicate_spread(fit: Any, rate: pd.DataFrame, thetas: list[Any], names: li
     if not thetas or any(t is None for t in thetas):
         return np.full(len(names), np.nan)
     th = np.asarray(thetas, dtype=float)
+    if not np.isfinite(th).all():  # a refit that ran off to infinity says nothing: unknown
+        return np.full(len(names), np.nan)
     cells = [c for c in rate.columns if str(c).startswith(CELL_PREFIX)]
     if len(cells) >= 2:
         n = th.shape[0]

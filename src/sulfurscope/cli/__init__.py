@@ -35,6 +35,18 @@ def _fail(code: int, message: str) -> None:
     sys.exit(code)
 
 
+def _where(exc: BaseException) -> str:
+    """`` at file:line`` of the innermost frame that raised (what a bug report needs)."""
+    import os
+    import traceback
+
+    frames = traceback.extract_tb(exc.__traceback__)
+    if not frames:
+        return ""
+    last = frames[-1]
+    return f" at {os.path.basename(last.filename)}:{last.lineno}"
+
+
 def _handle(exc: BaseException) -> None:
     """Exit with the code and one-line message of an error (re-raise it under ``--debug``)."""
     from sulfurscope.analysis import OptionError
@@ -61,7 +73,7 @@ def _handle(exc: BaseException) -> None:
         _fail(1, _flagged(str(exc)))
     if isinstance(exc, OSError):
         _fail(1, f"{exc.strerror or exc}: {exc.filename or ''}".strip(": "))
-    _fail(1, f"internal error {type(exc).__name__}: {exc} (rerun with --debug for details)")
+    _fail(1, f"internal error {type(exc).__name__}: {exc}{_where(exc)} (rerun with --debug for details)")
 
 
 class _Group(TyperGroup):
