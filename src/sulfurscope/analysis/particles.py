@@ -219,6 +219,11 @@ def _stats_row(
             if unit in _TO_UM:
                 stats[f"{name} CI95 {end} [um]"] = v * scale
     stats["Sampled"] = int(d["n_sampled"])
+    if 0 < d["n_sampled"] < 100 and d["lognormal_ks_pvalue"] < 0.05:
+        flags.append(Flag("few_particles_volume_mean", f"only {d['n_sampled']} particles sized: the "
+                          "volume-weighted mean D[4,3] rests on the few largest and the powder is "
+                          "not log-normal: its 95 % bootstrap interval covers the truth only ~85 % "
+                          "of the time at 50 particles; read it as a lower bound", "note"))
     for k, v in dist.to_frame().iloc[0].items():
         stats[f"Fit {k}"] = v
     return stats, dist.diameters

@@ -212,11 +212,13 @@ class ParticleSizeDistribution:
     number_mean_ci95_low, number_mean_ci95_high : float
         95 % interval of the powder's number mean from this sample: Student t, x̄ ± t₀.₉₇₅ s/√n.
     number_sd_ci95_low, …, d50_ci95_high : float
-        95 % intervals of the sd, the volume-weighted mean and d50: BCa bootstrap (2 000 resamples
-        of the sampled diameters; these statistics are not normal). Measured coverage on log-normal
-        powders (σ = 0.35): sd 92 % (n = 300; 88 % at n = 50); d50 ≥ 92 %; D[4,3] only 85 % at
-        n = 300 (77 % at n = 50): a fourth-moment ratio rests on the few largest particles, and its
-        interval is too short — read it as a lower bound of the uncertainty.
+        95 % intervals of the sd and the volume-weighted mean: studentised bootstrap on the log scale
+        (2 000 resamples, delta-method standard errors, see ``_bootstrap_t``); of d50: BCa bootstrap.
+        D[4,3]'s interval is widened to the log-normal (Cox) interval when the log-normal fit is not
+        rejected (KS p ≥ 0.05). Measured coverage on log-normal powders (σ = 0.35, 400 samples):
+        sd 93 % (n = 300; 91 % at n = 50); d50 ≥ 92 %; D[4,3] 97 % (bootstrap-t alone: 89 % at
+        n = 300, 86 % at n = 50 — a fourth-moment ratio rests on the few largest particles; when
+        the powder is not log-normal and fewer than 100 particles are sized the analysis flags it).
         All intervals are *sampling* intervals (which particles were measured); segmentation and
         calibration errors are not in them (see the accuracy check against hand-made masks).
     gaussian_mean, gaussian_sd, gaussian_ks, gaussian_ks_pvalue : float
@@ -343,13 +345,13 @@ def size_distribution(
             f"size_distribution: all {d.size} diameters equal ({d[0]:g}); no spread to fit"
         )
     w = d**3
-    cis = _sampling_intervals(d, seed)
     vmean = float((d**4).sum() / w.sum())
     vsd = float(np.sqrt((w * (d - vmean) ** 2).sum() / w.sum()))
     g_mean, g_sd = stats.norm.fit(d)
     g_ks = stats.kstest(d, "norm", args=(g_mean, g_sd))
     s, _, scale = stats.lognorm.fit(d, floc=0)
     l_ks = stats.kstest(d, "lognorm", args=(s, 0, scale))
+    cis = _sampling_intervals(d, seed, lognormal=bool(l_ks.pvalue >= 0.05))
     return ParticleSizeDistribution(
         length_unit=length_unit,
         diameters=d,
@@ -378,28 +380,83 @@ def size_distribution(
     )
 
 
-def _sampling_intervals(d: np.ndarray, seed: int, n_boot: int = 2000) -> dict[str, float]:
-    """t-interval of the mean; BCa-bootstrap intervals of sd, D[4,3] and d50."""
+def _log_stat_se(x: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """Log of the sd or of D[4,3] along the last axis, and its delta-method standard error.
+
+    The influence function of ``ln D[4,3] = ln m4 − ln m3`` is ``d⁴/m4 − d³/m3`` and that of
+    ``ln s = ½ ln s²`` is ``½((d − d̄)²/s² − 1)`` (Hampel 1974); the standard error is their sd/√n.
+    """
+    n = x.shape[-1]
+    if name == "volume_mean":
+        m4 = (x**4).mean(-1, keepdims=True)
+        m3 = (x**3).mean(-1, keepdims=True)
+        est, infl = np.log(m4[..., 0] / m3[..., 0]), x**4 / m4 - x**3 / m3
+    else:
+        m = x.mean(-1, keepdims=True)
+        v = x.var(-1, ddof=1, keepdims=True)
+        est, infl = 0.5 * np.log(v[..., 0]), 0.5 * ((x - m) ** 2 / v - 1.0)
+    return est, infl.std(-1, ddof=1) / np.sqrt(n)
+
+
+def _bootstrap_t(d: np.ndarray, name: str, rng: np.random.Generator, n_boot: int) -> tuple[float, float]:
+    """Studentised bootstrap interval on the log scale (Efron & Tibshirani 1993, §12.5).
+
+    ``[exp(θ̂ − t*₀.₉₇₅ ŝe), exp(θ̂ − t*₀.₀₂₅ ŝe)]`` with ``t* = (θ̂* − θ̂)/ŝe*`` from resamples.
+    """
+    with np.errstate(all="ignore"):
+        est, se = _log_stat_se(d, name)
+        eb, seb = _log_stat_se(d[rng.integers(0, d.size, (n_boot, d.size))], name)
+        t = (eb - est) / seb
+        t = t[np.isfinite(t)]
+    if not (np.isfinite(est) and np.isfinite(se) and se > 0 and t.size > n_boot // 2):
+        return float("nan"), float("nan")
+    q_lo, q_hi = np.quantile(t, [0.025, 0.975])
+    return float(np.exp(est - q_hi * se)), float(np.exp(est - q_lo * se))
+
+
+def _lognormal_volume_mean_ci(d: np.ndarray) -> tuple[float, float]:
+    """95 % interval of D[4,3] = exp(μ + 3.5σ²) of a log-normal powder (Cox's method).
+
+    With ``m, s²`` the mean and variance of ``ln d``: ``θ = m + 3.5 s²``,
+    ``se² = s²/n + 3.5² · 2s⁴/(n − 1)`` (Land 1972; Zhou & Gao 1997 for the mean, k = ½).
+    """
+    n = d.size
+    ln = np.log(d)
+    m, s2 = ln.mean(), ln.var(ddof=1)
+    theta = m + 3.5 * s2
+    se = np.sqrt(s2 / n + 3.5**2 * 2 * s2**2 / (n - 1))
+    q = float(stats.t.ppf(0.975, n - 1))
+    return float(np.exp(theta - q * se)), float(np.exp(theta + q * se))
+
+
+def _sampling_intervals(d: np.ndarray, seed: int, n_boot: int = 2000,
+                        lognormal: bool = False) -> dict[str, float]:  # fmt: skip
+    """t-interval of the mean; bootstrap-t intervals of sd and D[4,3]; BCa interval of d50.
+
+    When a log-normal is not rejected (KS p ≥ 0.05), D[4,3]'s interval is the hull of the
+    bootstrap-t interval and the log-normal one: the bootstrap alone misses the unseen tail.
+    """
     n = d.size
     half = float(stats.t.ppf(0.975, n - 1) * d.std(ddof=1) / np.sqrt(n))
     out = {"number_mean_ci95_low": float(d.mean()) - half,
            "number_mean_ci95_high": float(d.mean()) + half}  # fmt: skip
-    funcs = {
-        "number_sd": lambda x, axis=-1: x.std(axis=axis, ddof=1),
-        "volume_mean": lambda x, axis=-1: (x**4).sum(axis) / (x**3).sum(axis),
-        "d50": lambda x, axis=-1: np.quantile(x, 0.5, axis=axis),
-    }
-    for k, (name, fn) in enumerate(funcs.items()):
-        lo = hi = float("nan")
-        for method in ("BCa", "percentile"):  # BCa is undefined on degenerate jackknives (ties)
-            with warnings.catch_warnings(), np.errstate(all="ignore"):
-                warnings.simplefilter("ignore")
-                ci = stats.bootstrap((d,), fn, method=method, n_resamples=n_boot, vectorized=True,
-                                     rng=np.random.default_rng([seed, 43, k])).confidence_interval  # fmt: skip
-            lo, hi = float(ci.low), float(ci.high)
-            if np.isfinite(lo) and np.isfinite(hi):
-                break
+    for k, name in enumerate(("number_sd", "volume_mean")):
+        lo, hi = _bootstrap_t(d, name, np.random.default_rng([seed, 43, k]), n_boot)
+        if name == "volume_mean" and lognormal:
+            a, b = _lognormal_volume_mean_ci(d)
+            lo, hi = (a, b) if not np.isfinite(lo + hi) else (min(lo, a), max(hi, b))
         out[f"{name}_ci95_low"], out[f"{name}_ci95_high"] = lo, hi
+    lo = hi = float("nan")
+    for method in ("BCa", "percentile"):  # BCa is undefined on degenerate jackknives (ties)
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            ci = stats.bootstrap((d,), lambda x, axis=-1: np.quantile(x, 0.5, axis=axis),
+                                 method=method, n_resamples=n_boot, vectorized=True,
+                                 rng=np.random.default_rng([seed, 43, 2])).confidence_interval  # fmt: skip
+        lo, hi = float(ci.low), float(ci.high)
+        if np.isfinite(lo) and np.isfinite(hi):
+            break
+    out["d50_ci95_low"], out["d50_ci95_high"] = lo, hi
     return out
 
 
