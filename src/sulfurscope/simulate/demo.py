@@ -144,14 +144,19 @@ def _sample_tables(folder: Path, samples: Sequence[DemoSample], rng: np.random.G
 
 
 def _image_tables(folder: Path, samples: Sequence[DemoSample], big: DemoSample,
-                  rng: np.random.Generator) -> list[str]:
-    """SEM per sample (a Hitachi-style sidecar carries the pixel size) and one HRTEM image."""
+                  rng: np.random.Generator, drawn: dict[str, np.ndarray]) -> list[str]:
+    """SEM per sample (a Hitachi-style sidecar carries the pixel size) and one HRTEM image.
+
+    ``drawn`` receives each sample's rendered particle diameters [µm]: the SEM truth (placement
+    rejects more large particles than small ones, so their mean sits ~3 % under the nominal size).
+    """
     from sulfurscope.simulate.microscopy import render_hrtem, render_sem, write_tiff_with_sidecar
 
     out = []
     for s in samples:
         d = s.particle_size_um
         sim = render_sem(d, 0.3 * d, pixel_size_nm=d * 1000.0 / 45.0, rng=rng)
+        drawn[s.name] = sim.diameters_um
         tif = write_tiff_with_sidecar(sim, folder / "raw" / "sem" / f"{s.name}_sem.tif",
                                       note=SIMULATED_NOTE)
         out.append(_table("[[images]]", {"name": f"{s.name}_sem", "sample": s.name, "kind": "sem",
@@ -241,8 +246,8 @@ def _eels_table(folder: Path, big: DemoSample, rng: np.random.Generator) -> str:
 _RAMAN_RATIO = {8.0: 1.45, 4.0: 1.55, 1.0: 1.65}
 
 
-def _truth_rows(samples: Sequence[DemoSample], big: DemoSample, small: DemoSample
-                ) -> list[dict[str, Any]]:
+def _truth_rows(samples: Sequence[DemoSample], big: DemoSample, small: DemoSample,
+                drawn: dict[str, np.ndarray] | None = None) -> list[dict[str, Any]]:
     """What the demo was simulated with, and where the analyses report what they recovered."""
     from sulfurscope.model import CyclingParameters
 
@@ -253,9 +258,10 @@ def _truth_rows(samples: Sequence[DemoSample], big: DemoSample, small: DemoSampl
              "unit": "", "table": "tga_fraction", "column": "Sulfur fraction",
              "where": {"Sample": s.name}, "uncertainty": "Sulfur fraction sd"},
             {"quantity": "Mean particle diameter (SEM)", "sample": s.name,
-             "assumed": s.particle_size_um, "unit": "um", "table": "particle_distribution",
+             "assumed": _drawn_mean(drawn, s), "unit": "um", "table": "particle_distribution",
              "column": "Number mean [um]", "where": {"Sample": s.name},
-             "interval": ["Number mean CI95 low [um]", "Number mean CI95 high [um]"]},
+             "interval": ["Number mean CI95 low [um]", "Number mean CI95 high [um]"],
+             "note": f"mean ECD of the particles rendered (nominal {s.particle_size_um:g} um)"},
             {"quantity": "Raman I_D1/I_G (height, Sadezky)", "sample": s.name,
              "assumed": _RAMAN_RATIO.get(s.particle_size_um, 1.5), "unit": "",
              "table": "raman_summary", "column": "I_D/I_G (height)",
@@ -297,10 +303,15 @@ def _truth_rows(samples: Sequence[DemoSample], big: DemoSample, small: DemoSampl
     return rows
 
 
+def _drawn_mean(drawn: dict[str, np.ndarray] | None, s: DemoSample) -> float:
+    d = (drawn or {}).get(s.name)
+    return round(float(np.mean(d)), 4) if d is not None and d.size else s.particle_size_um
+
+
 def _write_truth(path: Path, samples: Sequence[DemoSample], big: DemoSample,
-                 small: DemoSample) -> None:
+                 small: DemoSample, drawn: dict[str, np.ndarray] | None = None) -> None:
     atomic_write_bytes(path, json.dumps({"note": SIMULATED_NOTE,
-                                         "rows": _truth_rows(samples, big, small)},
+                                         "rows": _truth_rows(samples, big, small, drawn)},
                                         indent=1).encode("utf-8"))
 
 
@@ -356,13 +367,14 @@ def write_demo_study(
         "protocol": _PROTOCOL[c.protocol], "sulfur_mass_mg": c.sulfur_mass_mg,
         "electrolyte": ELECTROLYTE,
     }) for c in cells]
-    parts += _image_tables(folder, samples, big, rng_img)
+    drawn: dict[str, np.ndarray] = {}
+    parts += _image_tables(folder, samples, big, rng_img, drawn)
     parts += _xps_tables(folder, (big, small), rng_xps)
     parts += _raman_tables(folder, samples, rng_raman)
     parts.append(_eds_table(folder, big, rng_eds))
     parts.append(_eels_table(folder, big, rng_eels))
     parts.append(_table("[model]", {"enabled": True, "n_classes": 8, "n_cells": 20}))
-    _write_truth(folder / "raw" / "simulation_truth.json", samples, big, small)
+    _write_truth(folder / "raw" / "simulation_truth.json", samples, big, small, drawn)
     manifest = folder / "study.toml"
     atomic_write_bytes(manifest, "\n".join(parts).encode("utf-8"))
     return manifest
