@@ -276,16 +276,19 @@ def _truth_rows(samples: Sequence[DemoSample], big: DemoSample, small: DemoSampl
                      "uncertainty": "Stderr [%]"})
     rows += [
         {"quantity": "EDS: LiF-rich layer (F, 1/e depth, model-free)", "sample": big.name,
-         "assumed": DEMO_EDS["shell_nm"], "unit": "nm", "table": "eds_depth",
+         "assumed": _eds_e_folding_nm(), "unit": "nm", "table": "eds_depth",
          "column": "1/e depth, model-free [nm]", "where": {"Line": "F_Ka"},
          "interval": ["1/e depth, model-free CI95 low [nm]", "1/e depth, model-free CI95 high [nm]"],
-         "note": "erfc edge at 100 nm plus a dilute tail: 1/e of the surface excess at ≈110 nm"},
+         "note": f"1/e depth of the simulated F profile (erfc edge at {DEMO_EDS['shell_nm']:g} nm, "
+                 f"roughness {DEMO_EDS['roughness_nm']:g} nm, plus a dilute tail)"},
         {"quantity": "EDS: F detectable to (model-free)", "sample": big.name,
          "assumed": 1000.0, "unit": "nm", "table": "eds_depth",
          "column": "Detection depth, model-free [nm]", "where": {"Line": "F_Ka"},
          "interval": ["Detection depth, model-free CI95 low [nm]",
                       "Detection depth, model-free CI95 high [nm]"],
-         "note": "tail of 8 % decaying over 350 nm: 'detectable to ~1 µm'"},
+         "note": "the study's claim ('detectable to ~1 µm'), not an exact truth: where the "
+                 "simulated tail (8 % decaying over 350 nm) meets the detection limit depends on "
+                 "the counts"},
         {"quantity": "EELS: LiF-rich layer (Li K, 1/e depth, model-free)", "sample": big.name,
          "assumed": 100.0, "unit": "nm", "table": "eels_depth",
          "column": "1/e depth, model-free [nm]", "where": {"Edge": "Li_K"},
@@ -298,9 +301,28 @@ def _truth_rows(samples: Sequence[DemoSample], big: DemoSample, small: DemoSampl
         rows.append({"quantity": f"Model C parameter {name}", "sample": small.name,
                      "assumed": value, "unit": "", "table": "model_parameters", "column": "Value",
                      "where": {"Parameter": name}, "uncertainty": "Standard error",
-                     "note": "fitted to the smallest particles' cycling (12 size classes "
-                             "simulated, 8 fitted)"})
+                     "note": "fitted to the smallest particles' cycling (simulated: 16 size classes, "
+                             "48 grid cells, cycler drift and gain error; fitted: 8 classes, 20 "
+                             "cells)"})
+    from sulfurscope.model import FormationParameters
+
+    rows.append({"quantity": "Model B parameter diffusivity_m2_s (D0)", "sample": "all",
+                 "assumed": FormationParameters().diffusivity_m2_s, "unit": "m2/s",
+                 "table": "model_parameters", "column": "Value",
+                 "where": {"Parameter": "diffusivity_m2_s"}, "uncertainty": "Standard error",
+                 "note": "fitted to every sample's first discharges and rate tests with model C "
+                         "held at its fit; each cell's D0 is drawn log-normal (sd 0.1) around it"})
     return rows
+
+
+def _eds_e_folding_nm() -> float:
+    """Where the simulated F profile falls to 1/e of its surface value (nm, to 0.1 nm)."""
+    from sulfurscope.simulate.eds import f_shell_profile
+
+    d = np.linspace(0.0, 2000.0, 200_001)
+    f = f_shell_profile(d, shell_nm=DEMO_EDS["shell_nm"], roughness_nm=DEMO_EDS["roughness_nm"],
+                        tail_fraction=DEMO_EDS["tail_fraction"], tail_nm=DEMO_EDS["tail_nm"])
+    return round(float(d[np.argmax(f < f[0] / np.e)]), 1)
 
 
 def _drawn_mean(drawn: dict[str, np.ndarray] | None, s: DemoSample) -> float:

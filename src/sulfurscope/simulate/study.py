@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -32,6 +33,7 @@ from sulfurscope.model import (
 __all__ = [
     "SIMULATED_NOTE",
     "CellSpread",
+    "Instrument",
     "SimulatedCell",
     "default_cell_model",
     "simulate_study",
@@ -52,9 +54,55 @@ def with_rests(protocol: Sequence[ProtocolStep], rest_s: float) -> tuple[Protoco
     return tuple(out)
 
 
+#: Numerics of the simulated cells, deliberately finer than the analysers' (the model fit uses 8 size
+#: classes and 20 grid cells per class): the demo's raw data are not what the fit would compute.
+SIMULATION_CLASSES = 16
+SIMULATION_GRID_CELLS = 48
+
+
 def default_cell_model(mean_um: float, sd_um: float) -> CellModel:
-    """The model sample the demo simulates for a Gaussian size distribution (MODEL.md parameters)."""
-    return CellModel(distribution=gaussian_distribution(mean_um, sd_um, n_classes=12))
+    """The model sample the demo simulates for a Gaussian size distribution (MODEL.md parameters),
+    on a finer discretisation than the fit's (:data:`SIMULATION_CLASSES` size classes,
+    :data:`SIMULATION_GRID_CELLS` model B grid cells)."""
+    return CellModel(
+        distribution=gaussian_distribution(mean_um, sd_um, n_classes=SIMULATION_CLASSES),
+        n_cells=SIMULATION_GRID_CELLS,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Instrument:
+    """What the cycler adds to the cell's true response (none of it is in the model the fit uses).
+
+    Attributes
+    ----------
+    noise_v : float, V
+        White noise of the voltage reading.
+    drift_v : float, V
+        Amplitude of a slow thermal drift of the voltage reading (a 24 h sine, random phase per cell).
+    resolution_v : float, V
+        Voltage ADC resolution (readings are rounded to it).
+    current_gain_sd : float
+        Relative sd of the cell channel's current calibration error: the recorded current and charge
+        are the applied ones × (1 + g), g drawn per cell.
+    """
+
+    noise_v: float = 0.002
+    drift_v: float = 0.0005
+    resolution_v: float = 1e-4
+    current_gain_sd: float = 5e-4
+
+    def record(self, frame: Any, rng: np.random.Generator) -> Any:
+        """The cycler's record of a noise-free simulated run (a new frame)."""
+        t = frame["Time [s]"].to_numpy()
+        v = frame["Voltage [V]"].to_numpy()
+        v = v + rng.normal(0.0, self.noise_v, v.size)
+        v = v + self.drift_v * np.sin(2 * np.pi * t / 86400.0 + rng.uniform(0, 2 * np.pi))
+        if self.resolution_v > 0:
+            v = np.round(v / self.resolution_v) * self.resolution_v
+        g = 1.0 + rng.normal(0.0, self.current_gain_sd)
+        return frame.assign(**{"Voltage [V]": v, "Current [mA]": frame["Current [mA]"] * g,
+                               "Charge [mAh]": frame["Charge [mAh]"] * g})
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,8 +200,9 @@ def _simulate_cell(
                 pulse_mah_g=None if st.pulse_mah_g is None else st.pulse_mah_g * k)
         for st in builders[protocol]()
     ) if spread is not None else builders[protocol]()
-    frame = simulate_protocol(
-        steps, model, sulfur_mass_mg=true_mass * connected, rng=np.random.default_rng(stream),
+    frame = Instrument().record(
+        simulate_protocol(steps, model, sulfur_mass_mg=true_mass * connected),
+        np.random.default_rng(stream),
     )
     label = f"{sample}_{protocol}" + (f"_{replicate}" if replicate else "")
     path = out / f"{label}.mpt"

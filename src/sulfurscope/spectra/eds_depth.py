@@ -377,13 +377,15 @@ class DepthMetrics:
         ~100 nm and detectable to ~1 µm), where λ·ln(A/3σ_B) of the single-exponential fit stops
         short (flag ``poor_fit``).
     e_folding_profile_nm : float, nm
-        Model-free 1/e depth: where the 5-bin mean excess first falls below 1/e of the surface
-        excess (mean of the first 3 bins), linearly interpolated.
+        Model-free 1/e depth: where the non-increasing (isotonic) least-squares fit of the excess
+        first falls below 1/e of its surface value, linearly interpolated between bins.
     detection_profile_ci95_nm, e_folding_profile_ci95_nm : (float, float)
         95 % intervals of the two model-free depths: percentiles over replicates of the measured
         profile resampled with its own noise (Poisson counts n·y per bin, or y + N(0, σ)), each
-        analysed the same way (B, the model-free depths); NaN when fewer than 90 % of the
-        replicates give a depth. Coverage measured on a 100 nm layer with a dilute tail
+        analysed the same way (B, the model-free depths), widened by half a depth bin on each side
+        (a depth read from binned data is known to the sampling's resolution: without it the 1/e
+        interval of a 100 nm layer in 30 nm bins held the analytic depth 4 times in 40); NaN when
+        fewer than 90 % of the replicates give a depth. Coverage measured on a 100 nm layer with a dilute tail
         (docs/estimators.md): 97–99 % (detection depth), 95–97 % (1/e depth); the detection depth
         of a dilute tail is intrinsically uncertain (±40 % at the study's counts).
     flags : tuple of str
@@ -629,13 +631,17 @@ def _detection_profile(z: np.ndarray, y: np.ndarray, b: float, sigma_b: float, w
     return float(zc[below[0] - 1])
 
 
-def _e_folding_profile(z: np.ndarray, y: np.ndarray, b: float, w: int = 5) -> float:
-    """Model-free 1/e depth (see :class:`DepthMetrics`)."""
-    if len(z) < w + 3 or not np.isfinite(b):
+def _e_folding_profile(z: np.ndarray, y: np.ndarray, b: float) -> float:
+    """Model-free 1/e depth (see :class:`DepthMetrics`): on the non-increasing least-squares fit of
+    the excess (isotonic regression; Barlow et al. 1972), where it first falls below 1/e of its
+    surface value, linearly interpolated. Unlike a moving average it does not move a sharp layer
+    edge: a 5-bin mean put the 1/e depth of a 100 nm layer sampled at 30 nm 17 nm too deep."""
+    from scipy.optimize import isotonic_regression
+
+    if len(z) < 6 or not np.isfinite(b):
         return float("nan")
-    excess = np.convolve(y - b, np.ones(w) / w, mode="valid")
-    zc = np.convolve(z, np.ones(w) / w, mode="valid")
-    surface = float(np.mean(y[:3] - b))
+    excess = isotonic_regression(y - b, increasing=False).x
+    surface = float(excess[0])
     if not surface > 0:
         return float("nan")
     below = np.flatnonzero(excess < surface / np.e)
@@ -644,7 +650,7 @@ def _e_folding_profile(z: np.ndarray, y: np.ndarray, b: float, w: int = 5) -> fl
     i = below[0]
     e0, e1 = excess[i - 1], excess[i]
     f = (e0 - surface / np.e) / (e0 - e1) if e0 != e1 else 0.0
-    return float(zc[i - 1] + f * (zc[i] - zc[i - 1]))
+    return float(z[i - 1] + f * (z[i] - z[i - 1]))
 
 
 def _finish(line: str, z: np.ndarray, y: np.ndarray, fit: tuple[float, float, float],
@@ -679,13 +685,14 @@ def _with_profile_intervals(out: DepthMetrics, z: np.ndarray, y: np.ndarray, sig
     if not bootstrap or len(z) < 6:
         return out
     reps = np.array([_model_free(z, resample(), sig_b) for _ in range(bootstrap)])
+    half_bin = 0.5 * float(np.median(np.diff(z)))  # the sampling's resolution
 
     def ci(k: int, value: float) -> tuple[float, float]:
         v = reps[:, k]
         if not np.isfinite(value) or np.isfinite(v).mean() < 0.9:
             return (float("nan"), float("nan"))
         lo, hi = np.nanpercentile(v, [2.5, 97.5])
-        return (float(min(lo, value)), float(max(hi, value)))
+        return (float(min(lo, value) - half_bin), float(max(hi, value) + half_bin))
 
     return dataclasses.replace(
         out,
