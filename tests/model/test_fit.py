@@ -82,6 +82,37 @@ def test_fit_formation_model_recovers_diffusivity():
     assert set(fit.table["Sample"]) == {"4", "8"}
 
 
+def test_formation_sensitivity_predicts_the_refit():
+    """∂D₀/∂c from the implicit-function theorem against the truth it approximates: model B refitted
+    with model C's k_c and m_c moved (two more least-squares fits, not the formula)."""
+    from dataclasses import replace
+
+    from sulfurscope.model import formation_sensitivity
+
+    form = FormationParameters(diffusivity_m2_s=2.0e-15)
+    cyc = CyclingParameters()
+    dists = {
+        "4": gaussian_distribution(4.0, 1.2, n_classes=3),
+        "8": gaussian_distribution(8.0, 2.4, n_classes=3),
+    }
+    rng = np.random.default_rng(3)
+    samples = {}
+    for k, d in dists.items():
+        t = _summary(CellModel(d, form, cyc, n_cells=14), rates=(0.1, 0.4), cycles=2)
+        t["Discharge capacity [mAh/g]"] *= 1 + rng.normal(0, 0.01, len(t))  # a non-zero residual
+        samples[k] = (d, t)
+    base = fit_formation_model(samples, cycling=cyc, n_cells=14)
+    g = formation_sensitivity(samples, cycling=cyc, formation=base.formation,
+                              cycling_names=["k_c_per_h", "m_c"], n_cells=14)["diffusivity_m2_s"]
+    for name, rel in (("k_c_per_h", 0.05), ("m_c", 0.02)):
+        moved = replace(cyc, **{name: getattr(cyc, name) * (1 + rel)})
+        refit = fit_formation_model(samples, cycling=moved, n_cells=14)
+        shift = refit.values["diffusivity_m2_s"] - base.values["diffusivity_m2_s"]
+        predicted = g[name] * getattr(cyc, name) * rel
+        assert abs(shift) > 0, name
+        assert predicted == pytest.approx(shift, rel=0.25), (name, predicted, shift)
+
+
 def test_errors():
     with pytest.raises(MissingColumnError, match="cycle summary"):
         protocol_from_table(pd.DataFrame({"x": [1]}))

@@ -86,15 +86,16 @@ def test_fit_and_predictions_wiring_with_fast_fits(tmp_path, monkeypatch):
 
     calls = []
 
-    def fake_fit(*args, **kwargs):
+    def fake_fit(*args, parameter="k_c_per_h", **kwargs):
         calls.append(args)
         return SimpleNamespace(
             cycling=CyclingParameters(),
             formation=FormationParameters(),
             to_frame=lambda: pd.DataFrame(
-                {"Parameter": ["k_c_per_h"], "Value": [1.0], "Standard error": [0.1]}
+                {"Parameter": [parameter], "Value": [1.0], "Standard error": [0.1]}
             ),
-            values={"k_c_per_h": 1.0 + 0.05 * len(calls)},
+            values={parameter: 1.0 + 0.05 * len(calls)},
+            correlations={},
             table=pd.DataFrame(
                 {"Sample": ["small"], "Cycle": [2], "Measured [mAh/g]": [510.0],
                  "Fitted [mAh/g]": [500.0]}
@@ -104,7 +105,8 @@ def test_fit_and_predictions_wiring_with_fast_fits(tmp_path, monkeypatch):
         )
 
     monkeypatch.setattr(model_step, "fit_cycling_model", fake_fit)
-    monkeypatch.setattr(model_step, "fit_formation_model", fake_fit)
+    monkeypatch.setattr(model_step, "fit_formation_model",
+                        lambda *a, **k: fake_fit(*a, parameter="diffusivity_m2_s", **k))
     monkeypatch.setenv("SULFURSCOPE_MODEL_PROCESSES", "0")  # the refits in this process: counted
     manifest = make_study(tmp_path, model=True)
     add_images(tmp_path, manifest)

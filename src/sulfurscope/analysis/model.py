@@ -639,9 +639,46 @@ def _fit_bc(
     formation = fit_c.formation
     if fit_b is not None:
         formation = fit_b.formation
-        tables["params"].append(fit_b.to_frame().assign(Model="B (formation)", Reference=ref))
+        c_frame = tables["params"][0]
+        b_frame = _with_cycling_uncertainty(fit_b, fit_c, c_frame, rates, dists, options)
+        tables["params"].append(b_frame.assign(Model="B (formation)", Reference=ref))
         tables["model_fitted_vs_measured"] = fit_b.table.copy()
     return fit_c, formation, tables
+
+
+def _with_cycling_uncertainty(fit_b: Any, fit_c: Any, c_frame: pd.DataFrame,
+                              rates: Mapping[str, pd.DataFrame], dists: Mapping[str, Any],
+                              options: ModelFitOptions) -> pd.DataFrame:
+    """Model B's parameters with model C's uncertainty carried over (model B is fitted with C held
+    at its fit): u² = u_fit² + gᵀ Σ_C g, g = ∂b̂/∂c from :func:`~sulfurscope.model.formation_sensitivity`
+    and Σ_C model C's covariance (its total standard errors and the fit's correlations)."""
+    import numpy as np
+
+    from sulfurscope.model import formation_sensitivity
+
+    frame = fit_b.to_frame().rename(columns={"Standard error": "Standard error (fit)"})
+    names = list(c_frame["Parameter"])
+    se_c = c_frame.set_index("Parameter")["Standard error"].reindex(names).to_numpy(float)
+    corr = np.eye(len(names))
+    for key, value in fit_c.correlations.items():
+        a, b = key.split("|")
+        if a in names and b in names:
+            corr[names.index(a), names.index(b)] = corr[names.index(b), names.index(a)] = value
+    cov = corr * np.outer(se_c, se_c)
+    sens = formation_sensitivity(
+        {k: (dists[k], rates[k]) for k in dists}, cycling=fit_c.cycling,
+        formation=fit_b.formation, cycling_names=names, vary=list(frame["Parameter"]),
+        n_cells=options.n_cells,
+    )
+    prop = []
+    for p in frame["Parameter"]:
+        g = np.array([sens[p][c] for c in names])
+        prop.append(float(np.sqrt(g @ cov @ g)) if np.all(np.isfinite(g) & np.isfinite(se_c))
+                    else float("nan"))
+    frame["Standard error (model C)"] = prop
+    fit_se = frame["Standard error (fit)"].to_numpy(float)
+    frame["Standard error"] = np.sqrt(fit_se**2 + np.nan_to_num(np.array(prop)) ** 2)
+    return frame
 
 
 def _fit_flags(fits: list[Any]) -> list[Flag]:

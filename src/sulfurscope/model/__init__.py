@@ -33,6 +33,7 @@ from sulfurscope.model.fit import (
     ModelFit,
     fit_cycling_model,
     fit_formation_model,
+    formation_sensitivity,
     protocol_from_table,
 )
 from sulfurscope.model.formation import (
@@ -75,6 +76,7 @@ __all__ = [
     "fade_vulnerable_share",
     "fit_cycling_model",
     "fit_formation_model",
+    "formation_sensitivity",
     "fit_rate_law",
     "fit_shell_thickness",
     "gaussian_distribution",

@@ -302,7 +302,7 @@ def _truth_rows(samples: Sequence[DemoSample], big: DemoSample, small: DemoSampl
                      "assumed": value, "unit": "", "table": "model_parameters", "column": "Value",
                      "where": {"Parameter": name}, "uncertainty": "Standard error",
                      "note": "fitted to the smallest particles' cycling (simulated: 16 size classes, "
-                             "48 grid cells, cycler drift and gain error; fitted: 8 classes, 20 "
+                             "36 grid cells, cycler drift and gain error; fitted: 8 classes, 20 "
                              "cells)"})
     from sulfurscope.model import FormationParameters
 

@@ -57,7 +57,7 @@ def with_rests(protocol: Sequence[ProtocolStep], rest_s: float) -> tuple[Protoco
 #: Numerics of the simulated cells, deliberately finer than the analysers' (the model fit uses 8 size
 #: classes and 20 grid cells per class): the demo's raw data are not what the fit would compute.
 SIMULATION_CLASSES = 16
-SIMULATION_GRID_CELLS = 48
+SIMULATION_GRID_CELLS = 36
 
 
 def default_cell_model(mean_um: float, sd_um: float) -> CellModel:
