@@ -146,3 +146,19 @@ def test_model_free_1e_depth_of_a_coarsely_sampled_layer_is_unbiased():
     assert np.mean(found) == pytest.approx(true_e, rel=0.04), (np.mean(found), true_e)
     assert np.max(np.abs(np.array(found) / true_e - 1)) < 0.10, found
     assert hits / 40 >= 0.9, (hits, np.mean(found), true_e)
+
+
+@pytest.mark.parametrize("dz", [5.0, 30.0])
+def test_model_free_1e_depth_of_an_exponential_is_unbiased(dz):
+    """A plain exponential (λ = 100 nm) over a background, Poisson counts, bins of 5 and 30 nm: the
+    first bin lies dz/2 below the surface, so its value is e^(−dz/2λ) of the surface value; the
+    model-free depth extrapolates it back. Before: +8 % (5 nm) and +52 % (30 nm) with the 5-bin mean,
+    +16 % at 30 nm with the isotonic fit but no extrapolation."""
+    z = np.arange(0.0, 1500.0, dz) + dz / 2
+    rng = np.random.default_rng(int(dz))
+    n = 400
+    found = []
+    for _ in range(100):
+        y = rng.poisson((1.0 + 40.0 * np.exp(-z / 100.0)) * n) / n
+        found.append(depth_metrics(z, y, np.full(z.size, n), bootstrap=0).e_folding_profile_nm)
+    assert np.mean(found) == pytest.approx(100.0, rel=0.03), np.mean(found)

@@ -634,16 +634,21 @@ def _detection_profile(z: np.ndarray, y: np.ndarray, b: float, sigma_b: float, w
 def _e_folding_profile(z: np.ndarray, y: np.ndarray, b: float) -> float:
     """Model-free 1/e depth (see :class:`DepthMetrics`): on the non-increasing least-squares fit of
     the excess (isotonic regression; Barlow et al. 1972), where it first falls below 1/e of its
-    surface value, linearly interpolated. Unlike a moving average it does not move a sharp layer
+    surface value (the first bin's, extrapolated to z = 0 with the fit's initial log-slope), linearly
+    interpolated. Unlike a moving average it does not move a sharp layer
     edge: a 5-bin mean put the 1/e depth of a 100 nm layer sampled at 30 nm 17 nm too deep."""
     from scipy.optimize import isotonic_regression
 
     if len(z) < 6 or not np.isfinite(b):
         return float("nan")
     excess = isotonic_regression(y - b, increasing=False).x
-    surface = float(excess[0])
-    if not surface > 0:
+    if not excess[0] > 0:
         return float("nan")
+    # the first bin lies z[0] below the surface: extrapolate with the profile's initial log-slope
+    # (zero on a flat-topped layer; 1/λ on an exponential, whose first bin is e^(−z0/λ) low)
+    nxt = np.flatnonzero((excess < excess[0]) & (excess > 0))
+    slope = (np.log(excess[0] / excess[nxt[0]]) / (z[nxt[0]] - z[0])) if nxt.size else 0.0
+    surface = float(excess[0] * np.exp(slope * max(float(z[0]), 0.0)))
     below = np.flatnonzero(excess < surface / np.e)
     if below.size == 0 or below[0] == 0:
         return float("nan")
