@@ -13,6 +13,8 @@ read_maccor            Maccor text export       our own (pandas)
 :func:`read_cycler` picks one from the file; :func:`write_mpt` writes EC-Lab .mpt text.
 """
 
+from typing import Any
+
 from sulfurscope.io._canonical import (
     CyclerData,
     current_from_charge,
@@ -21,42 +23,39 @@ from sulfurscope.io._canonical import (
 )
 from sulfurscope.io._guard import preload as _preload
 from sulfurscope.io._read import CYCLER_FORMATS, detect_cycler_format, read_cycler
-from sulfurscope.io.arbin import read_arbin_res
-from sulfurscope.io.biologic import read_biologic_mpr, read_biologic_mpt, write_mpt
-from sulfurscope.io.eds import (
-    EDS_FORMATS,
-    EdsData,
-    JeolMap,
-    jeol_map_window_kev,
-    read_eds,
-    write_spectrum_image,
-)
-from sulfurscope.io.eels import (
-    EELS_FORMATS,
-    EELSData,
-    read_eels,
-    read_reference_spectrum,
-    write_eels,
-)
-from sulfurscope.io.maccor import read_maccor
-from sulfurscope.io.neware import read_neware
-from sulfurscope.io.raman import (
-    RAMAN_FORMATS,
-    RamanData,
-    read_raman,
-    read_raman_text,
-    read_renishaw_wdf,
-    write_raman_text,
-)
-from sulfurscope.io.xps import (
-    XPSData,
-    read_phi,
-    read_vamas,
-    read_xps,
-    read_xps_text,
-    select_region,
-    write_vamas,
-)
+
+#: Public names of the vendor modules, imported on first use (PEP 562): ``import sulfurscope.io``
+#: loads only the canonical table and the cycler dispatch, not every instrument's reader.
+_LAZY: dict[str, str] = {
+    **dict.fromkeys(["read_arbin_res"], "arbin"),
+    **dict.fromkeys(["read_biologic_mpr", "read_biologic_mpt", "write_mpt"], "biologic"),
+    **dict.fromkeys(["EDS_FORMATS", "EdsData", "JeolMap", "jeol_map_window_kev", "read_eds",
+                     "write_spectrum_image"], "eds"),
+    **dict.fromkeys(["EELS_FORMATS", "EELSData", "read_eels", "read_reference_spectrum",
+                     "write_eels"], "eels"),
+    **dict.fromkeys(["read_maccor"], "maccor"),
+    **dict.fromkeys(["read_neware"], "neware"),
+    **dict.fromkeys(["RAMAN_FORMATS", "RamanData", "read_raman", "read_raman_text",
+                     "read_renishaw_wdf", "write_raman_text"], "raman"),
+    **dict.fromkeys(["XPSData", "read_phi", "read_vamas", "read_xps", "read_xps_text",
+                     "select_region", "write_vamas"], "xps"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'sulfurscope.io' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f"sulfurscope.io.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
     "preload_readers",

@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import asdict, dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -411,7 +411,8 @@ def _bootstrap_t(d: np.ndarray, name: str, rng: np.random.Generator, n_boot: int
     if not (np.isfinite(est) and np.isfinite(se) and se > 0 and t.size > n_boot // 2):
         return float("nan"), float("nan")
     q_lo, q_hi = np.quantile(t, [0.025, 0.975])
-    return float(np.exp(est - q_hi * se)), float(np.exp(est - q_lo * se))
+    with np.errstate(over="ignore"):
+        return float(np.exp(est - q_hi * se)), float(np.exp(est - q_lo * se))
 
 
 def _lognormal_volume_mean_ci(d: np.ndarray) -> tuple[float, float]:
@@ -426,7 +427,22 @@ def _lognormal_volume_mean_ci(d: np.ndarray) -> tuple[float, float]:
     theta = m + 3.5 * s2
     se = np.sqrt(s2 / n + 3.5**2 * 2 * s2**2 / (n - 1))
     q = float(stats.t.ppf(0.975, n - 1))
-    return float(np.exp(theta - q * se)), float(np.exp(theta + q * se))
+    with np.errstate(over="ignore"):
+        return float(np.exp(theta - q * se)), float(np.exp(theta + q * se))
+
+
+def _scipy_interval(d: np.ndarray, fn: Any, seed: int, k: int, n_boot: int) -> tuple[float, float]:
+    """BCa bootstrap interval (percentile where BCa is undefined: degenerate jackknives, ties)."""
+    lo = hi = float("nan")
+    for method in ("BCa", "percentile"):
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            ci = stats.bootstrap((d,), fn, method=method, n_resamples=n_boot, vectorized=True,
+                                 rng=np.random.default_rng([seed, 43, k])).confidence_interval  # fmt: skip
+        lo, hi = float(ci.low), float(ci.high)
+        if np.isfinite(lo) and np.isfinite(hi):
+            break
+    return lo, hi
 
 
 def _sampling_intervals(d: np.ndarray, seed: int, n_boot: int = 2000,
@@ -440,22 +456,19 @@ def _sampling_intervals(d: np.ndarray, seed: int, n_boot: int = 2000,
     half = float(stats.t.ppf(0.975, n - 1) * d.std(ddof=1) / np.sqrt(n))
     out = {"number_mean_ci95_low": float(d.mean()) - half,
            "number_mean_ci95_high": float(d.mean()) + half}  # fmt: skip
+    funcs = {
+        "number_sd": lambda x, axis=-1: x.std(axis=axis, ddof=1),
+        "volume_mean": lambda x, axis=-1: (x**4).sum(axis) / (x**3).sum(axis),
+    }
     for k, name in enumerate(("number_sd", "volume_mean")):
         lo, hi = _bootstrap_t(d, name, np.random.default_rng([seed, 43, k]), n_boot)
+        if not np.isfinite(lo + hi):  # a few particles: the studentised interval is unbounded
+            lo, hi = _scipy_interval(d, funcs[name], seed, k, n_boot)
         if name == "volume_mean" and lognormal:
             a, b = _lognormal_volume_mean_ci(d)
             lo, hi = (a, b) if not np.isfinite(lo + hi) else (min(lo, a), max(hi, b))
         out[f"{name}_ci95_low"], out[f"{name}_ci95_high"] = lo, hi
-    lo = hi = float("nan")
-    for method in ("BCa", "percentile"):  # BCa is undefined on degenerate jackknives (ties)
-        with warnings.catch_warnings(), np.errstate(all="ignore"):
-            warnings.simplefilter("ignore")
-            ci = stats.bootstrap((d,), lambda x, axis=-1: np.quantile(x, 0.5, axis=axis),
-                                 method=method, n_resamples=n_boot, vectorized=True,
-                                 rng=np.random.default_rng([seed, 43, 2])).confidence_interval  # fmt: skip
-        lo, hi = float(ci.low), float(ci.high)
-        if np.isfinite(lo) and np.isfinite(hi):
-            break
+    lo, hi = _scipy_interval(d, lambda x, axis=-1: np.quantile(x, 0.5, axis=axis), seed, 2, n_boot)
     out["d50_ci95_low"], out["d50_ci95_high"] = lo, hi
     return out
 
