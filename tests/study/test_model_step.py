@@ -143,6 +143,9 @@ def test_fit_and_predictions_wiring_with_fast_fits(tmp_path, monkeypatch):
     assert c["Standard error"] == pytest.approx(np.sqrt(0.1**2 + 0.05**2 + 0.10**2))
     from scipy.stats import t as student
 
+    b = tables["model_parameters"].query("Model == 'B (formation)'").iloc[0]
+    assert np.isfinite(b["Standard error (model C)"]) and b["Standard error (model C)"] > 0
+    assert b["Standard error"] == pytest.approx(np.hypot(0.1, b["Standard error (model C)"]))
     half = student.ppf(0.975, c["Degrees of freedom"]) * c["Standard error"]
     assert c["CI95 high"] - c["Value"] == pytest.approx(half)
     assert c["Value"] - c["CI95 low"] == pytest.approx(half)
@@ -156,3 +159,39 @@ def test_fit_and_predictions_wiring_with_fast_fits(tmp_path, monkeypatch):
     figures = {p.stem for p in (tmp_path / "out" / "figures" / "model").glob("*.png")}
     assert {"fig5b_active_fraction", "fig5_predictions", "fig5cde_shell_scaling",
             "fig5cde_predicted_vs_measured", "model_cycling_fit", "model_formation_fit"} == figures
+
+
+def test_missing_model_c_share_of_model_b_uncertainty_is_flagged(tmp_path, monkeypatch):
+    """A singular sensitivity leaves model B's error without model C's share: flagged, not silent."""
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    import sulfurscope.model as model_step
+    from sulfurscope.model import CyclingParameters, FormationParameters
+    from tests.study._synth import make_study
+
+    def fake_fit(*args, parameter="k_c_per_h", **kwargs):
+        return SimpleNamespace(
+            cycling=CyclingParameters(), formation=FormationParameters(), correlations={},
+            to_frame=lambda: pd.DataFrame({"Parameter": [parameter], "Value": [1.0],
+                                           "Standard error": [0.1]}),
+            values={parameter: 1.0}, success=True, message="",
+            table=pd.DataFrame({"Sample": ["small"], "Cycle": [2], "Measured [mAh/g]": [510.0],
+                                "Fitted [mAh/g]": [500.0]}),
+        )
+
+    monkeypatch.setattr(model_step, "fit_cycling_model", fake_fit)
+    monkeypatch.setattr(model_step, "fit_formation_model",
+                        lambda *a, **k: fake_fit(*a, parameter="diffusivity_m2_s", **k))
+    monkeypatch.setattr(model_step, "formation_sensitivity",
+                        lambda *a, **k: {"diffusivity_m2_s": {"k_c_per_h": float("nan")}})
+    monkeypatch.setenv("SULFURSCOPE_MODEL_PROCESSES", "0")
+    manifest = make_study(tmp_path, model=True)
+    manifest.write_text(manifest.read_text().replace(
+        "enabled = true", "enabled = true\nn_cells = 8\nn_classes = 4"))
+    result = run_study(manifest, tmp_path / "out", workers=1, isolate=False, report=False)
+    assert result.failed == 0, result.problems.to_dict(orient="records")
+    flags = store.read_tables(tmp_path / "out")["flags"]
+    hit = flags[flags["Code"] == "uncertainty_incomplete"]
+    assert len(hit) == 1 and hit.iloc[0]["Severity"] == "warning", flags.to_dict(orient="records")

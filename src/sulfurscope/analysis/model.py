@@ -727,6 +727,11 @@ def analyse_model_fit(
     fit_c, formation, parts = _fit_bc(rates, dists, options)
     flags = _fit_flags([("model C", fit_c)])
     params = parts.pop("params")
+    for frame in params[1:]:  # model B: model C's share of its uncertainty could not be computed
+        if frame["Standard error (model C)"].isna().any():
+            flags.append(Flag("uncertainty_incomplete", "model B's standard error lacks model C's "
+                              "share (singular sensitivity): it is the fit's error alone and too "
+                              "small", "warning", "model B"))
     tables: dict[str, Any] = dict(parts)
     if len(dists) > 1:
         shell = _fit_shell(rates, dists, ref, flags)
