@@ -427,6 +427,21 @@ def fit_cycling_model(
     )
 
 
+def _formation_targets(
+    samples: Mapping[str, tuple[SizeDistribution | float, pd.DataFrame]],
+    has_formation: bool,
+    min_cycle: int,
+) -> tuple[dict[str, tuple[SizeDistribution, _Target]], np.ndarray | float]:
+    """Each sample's distribution and fit target, and the residual scale (the points' u when every
+    sample states them, else 1): shared by the model B fit and its sensitivity."""
+    targets = {
+        k: (_as_dist(d), _target(t, has_formation, min_cycle)) for k, (d, t) in samples.items()
+    }
+    weighted = all(t.sigma is not None for _, t in targets.values())
+    scale = np.concatenate([t.sigma for _, t in targets.values()]) if weighted else 1.0  # type: ignore[misc]
+    return targets, scale
+
+
 def fit_formation_model(
     samples: Mapping[str, tuple[SizeDistribution | float, pd.DataFrame]],
     *,
@@ -462,12 +477,8 @@ def fit_formation_model(
     for name in vary:
         if not hasattr(form, name):
             raise SulfurscopeError(f"vary: {name!r} is not a FormationParameters field")
-    targets = {
-        k: (_as_dist(d), _target(t, has_formation, min_cycle)) for k, (d, t) in samples.items()
-    }
+    targets, scale = _formation_targets(samples, has_formation, min_cycle)
     measured = np.concatenate([t.measured for _, t in targets.values()])
-    weighted = all(t.sigma is not None for _, t in targets.values())
-    scale = np.concatenate([t.sigma for _, t in targets.values()]) if weighted else 1.0  # type: ignore[misc]
     b = {**_DEFAULT_BOUNDS, **(bounds or {})}
     params = _make_params(vary, form.to_dict(), b)
 
@@ -538,11 +549,7 @@ def formation_sensitivity(
     dict
         ``{b_name: {c_name: ∂b/∂c}}`` in natural units of both.
     """
-    targets = {
-        k: (_as_dist(d), _target(t, has_formation, min_cycle)) for k, (d, t) in samples.items()
-    }
-    weighted = all(t.sigma is not None for _, t in targets.values())
-    scale = np.concatenate([t.sigma for _, t in targets.values()]) if weighted else 1.0  # type: ignore[misc]
+    targets, scale = _formation_targets(samples, has_formation, min_cycle)
 
     def sim(cyc: CyclingParameters, form: FormationParameters) -> np.ndarray:
         return np.concatenate(
@@ -550,12 +557,10 @@ def formation_sensitivity(
         ) / scale
 
     base = sim(cycling, formation)
-    steps = {}
     jb = []
     for name in vary:
         v = float(getattr(formation, name))
         h = step * abs(v) if v != 0 else step
-        steps[name] = h
         jb.append((sim(cycling, replace(formation, **{name: v + h})) - base) / h)
     jc = []
     for name in cycling_names:
