@@ -102,8 +102,18 @@ def test_formation_sensitivity_predicts_the_refit():
         t["Discharge capacity [mAh/g]"] *= 1 + rng.normal(0, 0.01, len(t))  # a non-zero residual
         samples[k] = (d, t)
     base = fit_formation_model(samples, cycling=cyc, n_cells=14)
+    seen = []
+
+    def backwards(fn, calls):  # a runner that runs the model runs out of order, as workers may
+        seen.append(len(calls))
+        return [fn(*c) for c in calls[::-1]][::-1]
+
     g = formation_sensitivity(samples, cycling=cyc, formation=base.formation,
                               cycling_names=["k_c_per_h", "m_c"], n_cells=14)["diffusivity_m2_s"]
+    again = formation_sensitivity(samples, cycling=cyc, formation=base.formation,
+                                  cycling_names=["k_c_per_h", "m_c"], n_cells=14,
+                                  runner=backwards)["diffusivity_m2_s"]
+    assert again == g and seen == [4 * len(samples)]  # base, D₀, k_c, m_c per sample
     for name, rel in (("k_c_per_h", 0.05), ("m_c", 0.02)):
         moved = replace(cyc, **{name: getattr(cyc, name) * (1 + rel)})
         refit = fit_formation_model(samples, cycling=moved, n_cells=14)

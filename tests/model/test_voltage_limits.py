@@ -163,7 +163,9 @@ def test_gitt_charge_of_big_particles_has_no_hold_at_3v():
     """The symptom of the clipping bug: GITT charge pulses of an 8 µm sample ran at 3.000 V."""
     frame, table = _run("gitt", 8.0)
     charge = frame[(frame[CURRENT] > 0)]
-    at_limit = charge[VOLTAGE] >= P.v_max - 1e-3
+    # a clipped hold sits at 3.000 V exactly; a sample a few seconds before the crossing may come
+    # within a millivolt of it (the voltage rises ~4 mV/min there)
+    at_limit = charge[VOLTAGE] >= P.v_max - 1e-4
     # at most the end point of each voltage-ended pulse is at the limit
     n_voltage = int(((table["Mode"] == "charge") & (table["Ended by"] == "voltage")).sum())
     assert n_voltage == 1

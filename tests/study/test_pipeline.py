@@ -343,7 +343,10 @@ def _run_undeclared(files, options):
     return {"not_declared": pd.DataFrame({"X [1]": [1.0]})}
 
 
-def test_failing_report_and_undeclared_tables_are_problems(study):
+@pytest.mark.parametrize("workers", [1, 2])
+def test_failing_report_and_undeclared_tables_are_problems(study, workers):
+    """With two workers the report functions draw in forked children: the same problems, the same
+    report."""
     register_analysis(
         name="test_broken",
         kind="gitt",
@@ -361,7 +364,7 @@ def test_failing_report_and_undeclared_tables_are_problems(study):
         figure="none",
     )
     try:
-        result = pipeline.run_study(study / "study.toml", study / "out", workers=1)
+        result = pipeline.run_study(study / "study.toml", study / "out", workers=workers)
     finally:
         unregister_analysis("test_broken")
         unregister_analysis("test_undeclared")

@@ -38,7 +38,9 @@ def _module_name(path: Path) -> str:
     return ".".join(parts)
 
 
-def _imports(path: Path) -> set[str]:
+@cache
+def _imports(path: Path) -> frozenset[str]:
+    """The modules ``path`` imports (each file parsed once per process: closures share most files)."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     here = _module_name(path)
     package = here if path.name == "__init__.py" else here.rpartition(".")[0]
@@ -54,7 +56,7 @@ def _imports(path: Path) -> set[str]:
                 base = ".".join([*anchor, base]) if base else ".".join(anchor)
             out.add(base)
             out.update(f"{base}.{a.name}" for a in node.names)
-    return out
+    return frozenset(out)
 
 
 @cache

@@ -611,44 +611,47 @@ def _replicate_spread(fit: Any, rate: pd.DataFrame, thetas: list[Any], names: li
 
 
 def _fit_bc(
-    rates: Mapping[str, pd.DataFrame], dists: Mapping[str, Any], options: ModelFitOptions
+    rates: Mapping[str, pd.DataFrame], dists: Mapping[str, Any], options: ModelFitOptions,
+    processes: int | None = None,
 ) -> tuple[Any, Any, dict[str, Any]]:
-    """Model C on the reference (smallest) sample, model B's D₀ on all samples."""
-    from sulfurscope.analysis._refits import refit_pool, refit_values, results
+    """Model C on the reference (smallest) sample, model B's D₀ on all samples; the independent
+    runs (model C's refits, model B's sensitivity) on ``processes`` cores (see ``_refits``)."""
+    from functools import partial
+
+    from sulfurscope.analysis._refits import pool_map, refit_pool, refit_values, results
     from sulfurscope.model import fit_cycling_model, fit_formation_model
 
     ref = next(iter(dists))
-    fit_c = fit_cycling_model(rates[ref], dists[ref], n_cells=options.n_cells)
-    names = list(fit_c.to_frame()["Parameter"])
-    calls, n_size = _refit_calls(fit_c, rates[ref], dists[ref], options, names)
-    fit_b = None
-    # the refits behind model C's uncertainty run on a second core while model B is fitted here
-    with refit_pool(len(calls), caller_busy=len(dists) > 1) as pool:
+    with refit_pool(8, caller_busy=True, processes=processes) as pool:
+        fit_c = fit_cycling_model(rates[ref], dists[ref], n_cells=options.n_cells)
+        names = list(fit_c.to_frame()["Parameter"])
+        calls, n_size = _refit_calls(fit_c, rates[ref], dists[ref], options, names)
         futures = [pool.submit(refit_values, *c) for c in calls]
-        if len(dists) > 1:
+        fit_b = None
+        if len(dists) > 1:  # model B is fitted here while the refits run on the other cores
             fit_b = fit_formation_model(
                 {k: (dists[k], rates[k]) for k in dists}, cycling=fit_c.cycling,
                 n_cells=options.n_cells,
             )
         refits = results(futures, calls)
-    tables: dict[str, Any] = {
-        "params": [_with_size_uncertainty(fit_c, rates[ref], dists[ref], refits, n_size)
-                   .assign(Model="C (cycling)", Reference=ref)],  # fmt: skip
-        "model_cycling_fit": fit_c.table.copy(),
-    }
-    formation = fit_c.formation
-    if fit_b is not None:
-        formation = fit_b.formation
-        c_frame = tables["params"][0]
-        b_frame = _with_cycling_uncertainty(fit_b, fit_c, c_frame, rates, dists, options)
-        tables["params"].append(b_frame.assign(Model="B (formation)", Reference=ref))
-        tables["model_fitted_vs_measured"] = fit_b.table.copy()
+        tables: dict[str, Any] = {
+            "params": [_with_size_uncertainty(fit_c, rates[ref], dists[ref], refits, n_size)
+                       .assign(Model="C (cycling)", Reference=ref)],  # fmt: skip
+            "model_cycling_fit": fit_c.table.copy(),
+        }
+        formation = fit_c.formation
+        if fit_b is not None:
+            formation = fit_b.formation
+            b_frame = _with_cycling_uncertainty(fit_b, fit_c, tables["params"][0], rates, dists,
+                                                options, partial(pool_map, pool))
+            tables["params"].append(b_frame.assign(Model="B (formation)", Reference=ref))
+            tables["model_fitted_vs_measured"] = fit_b.table.copy()
     return fit_c, formation, tables
 
 
 def _with_cycling_uncertainty(fit_b: Any, fit_c: Any, c_frame: pd.DataFrame,
                               rates: Mapping[str, pd.DataFrame], dists: Mapping[str, Any],
-                              options: ModelFitOptions) -> pd.DataFrame:
+                              options: ModelFitOptions, runner: Any = None) -> pd.DataFrame:
     """Model B's parameters with model C's uncertainty carried over (model B is fitted with C held
     at its fit): u² = u_fit² + gᵀ Σ_C g, g = ∂b̂/∂c from :func:`~sulfurscope.model.formation_sensitivity`
     and Σ_C model C's covariance (its total standard errors and the fit's correlations)."""
@@ -668,7 +671,7 @@ def _with_cycling_uncertainty(fit_b: Any, fit_c: Any, c_frame: pd.DataFrame,
     sens = formation_sensitivity(
         {k: (dists[k], rates[k]) for k in dists}, cycling=fit_c.cycling,
         formation=fit_b.formation, cycling_names=names, vary=list(frame["Parameter"]),
-        n_cells=options.n_cells,
+        n_cells=options.n_cells, runner=runner,
     )
     prop = []
     for p in frame["Parameter"]:
@@ -693,6 +696,8 @@ def analyse_model_fit(
     rates: Mapping[str, pd.DataFrame],
     distributions: Mapping[str, Any],
     options: ModelFitOptions | None = None,
+    *,
+    processes: int | None = None,
 ) -> AnalysisResult:
     """Fit models C, B and A to a study and predict every sample (MODEL.md D).
 
@@ -705,6 +710,9 @@ def analyse_model_fit(
     distributions : mapping of sample → SizeDistribution
         Ordered by size: the first (smallest) sample is the reference.
     options : ModelFitOptions
+    processes : int, optional
+        Cores the fit may use for its independent model runs (None: all; 1: this process only).
+        The numbers do not depend on it.
 
     Returns
     -------
@@ -724,7 +732,7 @@ def analyse_model_fit(
             "images) and a rate test with a sulfur mass"
         )
     ref = next(iter(dists))
-    fit_c, formation, parts = _fit_bc(rates, dists, options)
+    fit_c, formation, parts = _fit_bc(rates, dists, options, processes)
     flags = _fit_flags([("model C", fit_c)])
     params = parts.pop("params")
     for frame in params[1:]:  # model B: model C's share of its uncertainty could not be computed

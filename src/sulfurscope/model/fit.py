@@ -21,7 +21,7 @@ values and optimiser status.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -521,6 +521,10 @@ def fit_formation_model(
     )
 
 
+def _serial(fn: Callable[..., Any], calls: list[tuple[Any, ...]]) -> list[Any]:
+    return [fn(*c) for c in calls]
+
+
 def formation_sensitivity(
     samples: Mapping[str, tuple[SizeDistribution | float, pd.DataFrame]],
     *,
@@ -532,6 +536,7 @@ def formation_sensitivity(
     min_cycle: int = 1,
     n_cells: int = 20,
     step: float = 0.01,
+    runner: Callable[[Callable[..., Any], list[tuple[Any, ...]]], list[Any]] | None = None,
 ) -> dict[str, dict[str, float]]:
     """How model B's fitted parameters move with model C's, at the model B optimum.
 
@@ -544,29 +549,35 @@ def formation_sensitivity(
     with J_b, J_c the residual Jacobians in b and c (forward differences of relative size
     ``step``); then Var_C(b̂) = gᵀ Σ_c g with Σ_c model C's covariance.
 
+    runner : callable, optional
+        ``runner(fn, calls)`` returns ``[fn(*c) for c in calls]``, in order, perhaps on other
+        processes (the study pipeline's worker pool); default: in this process. The 1 + len(vary) +
+        len(cycling_names) model runs per sample are independent.
+
     Returns
     -------
     dict
         ``{b_name: {c_name: ∂b/∂c}}`` in natural units of both.
     """
     targets, scale = _formation_targets(samples, has_formation, min_cycle)
-
-    def sim(cyc: CyclingParameters, form: FormationParameters) -> np.ndarray:
-        return np.concatenate(
-            [_simulated(t, CellModel(d, form, cyc, n_cells=n_cells)) for d, t in targets.values()]
-        ) / scale
-
-    base = sim(cycling, formation)
-    jb = []
+    points: list[tuple[CyclingParameters, FormationParameters, float]] = [(cycling, formation, 1.0)]
     for name in vary:
         v = float(getattr(formation, name))
         h = step * abs(v) if v != 0 else step
-        jb.append((sim(cycling, replace(formation, **{name: v + h})) - base) / h)
-    jc = []
+        points.append((cycling, replace(formation, **{name: v + h}), h))
     for name in cycling_names:
         v = float(getattr(cycling, name))
         h = step * abs(v) if v != 0 else step
-        jc.append((sim(replace(cycling, **{name: v + h}), formation) - base) / h)
+        points.append((replace(cycling, **{name: v + h}), formation, h))
+    calls = [(t, CellModel(d, form, cyc, n_cells=n_cells)) for cyc, form, _ in points
+             for d, t in targets.values()]
+    sims = (runner or _serial)(_simulated, calls)
+    k = len(targets)
+    cols = [np.concatenate(sims[i * k:(i + 1) * k]) / scale for i in range(len(points))]
+    base = cols[0]
+    jb = [(cols[1 + i] - base) / points[1 + i][2] for i in range(len(vary))]
+    jc = [(cols[1 + len(vary) + i] - base) / points[1 + len(vary) + i][2]
+          for i in range(len(cycling_names))]
     jb_m, jc_m = np.array(jb).T, np.array(jc).T
     try:
         g = -np.linalg.solve(jb_m.T @ jb_m, jb_m.T @ jc_m)

@@ -60,10 +60,15 @@ from .cycling import (
 from .formation import FormationParameters, FormationResult, simulate_formation
 
 _ROOTS_SQ = _ROOTS**2
-#: Σ_{n≥N} x_n⁻² for N = 0 … len(_ROOTS): the settled tail of the mode sum in closed form.
-_INV_ROOTS_SQ_TAIL = np.concatenate([np.cumsum((1.0 / _ROOTS_SQ)[::-1])[::-1], [0.0]])
+#: Σ_{n≥N} x_n⁻² for N = 0 … len(_ROOTS), over *all* roots of tan x = x (Σ_{n≥0} x_n⁻² = 1/10): the
+#: settled tail of the mode sum in closed form, including the modes past the 400 carried (without
+#: them the steady surface-minus-mean, R²r/(15D), came out 0.25 % low; found against a
+#: finite-volume sphere, tests/model/test_protocols.py).
+_INV_ROOTS_SQ_TAIL = 0.1 - np.concatenate([[0.0], np.cumsum(1.0 / _ROOTS_SQ)])
 #: λt beyond which a mode has forgotten its start (e^−50 ≈ 2e−22).
 _MEMORY_CUTOFF = 50.0
+#: Mode counts the times of one step are grouped into (:meth:`_State._head_sizes`).
+_HEAD_SIZES = np.unique(np.minimum([8, 16, 32, 64, 128, 256, _ROOTS.size], _ROOTS.size))
 
 __all__ = [
     "CellModel",
@@ -287,6 +292,7 @@ class _State:
             _ROOTS[None, :] ** 2 * cell.cycling.pristine_diffusivity_m2_s / length[:, None] ** 2
         )
         self.amplitude_v = cell.cycling.pristine_diffusion_v
+        self._rates()
 
     def form(self, f: np.ndarray) -> None:
         p = self.cell.cycling
@@ -300,8 +306,14 @@ class _State:
         length = np.maximum(length, 1e-9)
         self.lam = _ROOTS[None, :] ** 2 * p.solid_diffusivity_m2_s / length[:, None] ** 2
         self.amplitude_v = p.diffusion_v
+        self._rates()
         # the formation profile is not carried into the new (layer) geometry
         self.modes = np.zeros_like(self.modes)
+
+    def _rates(self) -> None:
+        """c_k = λ_k0 / x_0² (1/s) of the current geometry and its minimum."""
+        self.c = self.lam[:, 0] / _ROOTS_SQ[0]
+        self.c_min = float(self.c.min())
 
     @property
     def share(self) -> np.ndarray:
@@ -313,7 +325,7 @@ class _State:
 
     def _eta(self, u: np.ndarray) -> np.ndarray:
         """s · Σ a_k u_k / Σ a_k with |u_k| ≤ 1 (surface and mean differ by at most the full range)."""
-        u = np.clip(u, -1.0, 1.0)
+        u = u.clip(-1.0, 1.0)
         a = self.share
         return self.amplitude_v * (u @ a) / max(float(a.sum()), 1e-300)
 
@@ -326,7 +338,7 @@ class _State:
         """
         positive = t_s[t_s > 0.0]
         t_min = float(positive.min()) if positive.size else 0.0
-        c_min = float(self.lam[:, 0].min()) / _ROOTS_SQ[0]
+        c_min = self.c_min
         if t_min <= 0.0 or c_min <= 0.0:
             return _ROOTS.size
         return int(np.searchsorted(_ROOTS_SQ, _MEMORY_CUTOFF / (c_min * t_min), side="right"))
@@ -346,24 +358,36 @@ class _State:
         out[t_s <= 0.0] = self.modes  # no time into the step: the modes as they are
         return out
 
+    def _head_sizes(self, t_s: np.ndarray) -> np.ndarray:
+        """Per time: :meth:`_head` of that time alone, rounded up to one of :data:`_HEAD_SIZES`
+        (so that the times of a step share a few exponentials; more modes than needed are exact)."""
+        if self.c_min <= 0.0:
+            return np.full(t_s.size, _ROOTS.size)
+        # t ≤ 0 (the modes as they are, handled by the caller) maps past the last root
+        x = _MEMORY_CUTOFF / (self.c_min * np.maximum(t_s, 1e-30))
+        return _HEAD_SIZES[np.searchsorted(_HEAD_SIZES, np.searchsorted(_ROOTS_SQ, x, "right"))]
+
     def diffusion_at(self, t_s: np.ndarray, rate_per_s: float | np.ndarray) -> np.ndarray:
         """η_diff at times t_s into a step of constant dx/dt, without advancing the modes.
 
         Sums the decayed modes exactly and the settled tail in closed form,
-        Σ_{n≥N} (2/3) r/(x_n² c_k) = (2/3)(r/c_k) Σ_{n≥N} x_n⁻² (see :meth:`_head`).
+        Σ_{n≥N} (2/3) r/(x_n² c_k) = (2/3)(r/c_k) Σ_{n≥N} x_n⁻² (see :meth:`_head`), with N chosen
+        per time (late times need few modes).
         """
         t_s = np.atleast_1d(np.asarray(t_s, dtype=float))
         if self.amplitude_v == 0:
             return np.zeros(t_s.size)
         rate = np.broadcast_to(np.asarray(rate_per_s, dtype=float), self.w.shape)
-        n = self._head(t_s)
-        lam = self.lam[None, :, :n]
-        e = np.exp(-lam * t_s[:, None, None])
-        head = (
-            self.modes[None, :, :n] * e + (2.0 / 3.0) * rate[None, :, None] / lam * (1.0 - e)
-        ).sum(axis=2)
-        c = self.lam[:, 0] / _ROOTS_SQ[0]
-        u = head + ((2.0 / 3.0) * rate / c * _INV_ROOTS_SQ_TAIL[n])[None, :]
+        settled = (2.0 / 3.0) * rate / self.c
+        need = self._head_sizes(t_s)
+        single = t_s.size == 1 or need.min() == need.max()
+        u = np.empty((t_s.size, self.w.size))
+        for n in need[:1] if single else np.unique(need):
+            sel = slice(None) if single else need == n
+            lam = self.lam[None, :, :n]
+            e = np.exp(-lam * t_s[sel, None, None])
+            head = self.modes[None, :, :n] * e + (2.0 / 3.0) * rate[None, :, None] / lam * (1.0 - e)
+            u[sel] = head.sum(axis=2) + (settled * _INV_ROOTS_SQ_TAIL[n])[None, :]
         start = t_s <= 0.0
         if start.any():  # no time into the step: the modes as they are
             u[start] = self.modes.sum(axis=1)
@@ -374,13 +398,15 @@ class _State:
         self.modes = self._modes_at(np.array([float(t_s)]), rate_per_s)[0]
 
     def diffusion_v(self, t_s: np.ndarray, rate_per_s: float | np.ndarray) -> np.ndarray:
-        """η_diff at times t_s into a step of constant dx/dt (exact mode update); advances the modes.
+        """η_diff at times t_s into a step of constant dx/dt (exact mode update); advances the modes
+        to the last time.
 
         ``rate_per_s`` is one dx/dt for every class or one per class, (K,).
         """
-        m = self._modes_at(t_s, rate_per_s)
-        self.modes = m[-1]
-        return self._eta(m.sum(axis=2))
+        t_s = np.atleast_1d(np.asarray(t_s, dtype=float))
+        out = self.diffusion_at(t_s, rate_per_s)
+        self.advance(float(t_s[-1]), rate_per_s)
+        return out
 
     def formation_diffusion_v(self, t_s: np.ndarray, converted: np.ndarray) -> np.ndarray:
         """η_diff along a formation curve: per-class conversion ⟨θ_k⟩(t) (M, K), piecewise-constant
@@ -391,12 +417,14 @@ class _State:
         lam = self.lam
         m = self.modes
         dt = np.diff(t_s)
+        beyond = np.zeros(lam.shape[0])
         for j in range(dt.size):
             if dt[j] > 0:
                 e = np.exp(-lam * dt[j])
                 rate = (converted[j + 1] - converted[j]) / dt[j]
                 m = m * e + (2.0 / 3.0) * rate[:, None] / lam * (1.0 - e)
-            u[j + 1] = m.sum(axis=1)
+                beyond = (2.0 / 3.0) * rate / self.c * _INV_ROOTS_SQ_TAIL[-1]  # modes past 400
+            u[j + 1] = m.sum(axis=1) + beyond
         self.modes = m
         return self._eta(u)
 

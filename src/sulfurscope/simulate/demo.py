@@ -372,6 +372,18 @@ def write_demo_study(
     rng_img, rng_tga, rng_xps, rng_raman, rng_eds, rng_eels = (
         np.random.default_rng(s) for s in seeds
     )
+    big = max(samples, key=lambda s: s.particle_size_um)
+    small = min(samples, key=lambda s: s.particle_size_um)
+    drawn: dict[str, np.ndarray] = {}
+    others: list[str] = []
+
+    def instruments() -> None:  # every other instrument, while the workers simulate the cells
+        others.extend(_image_tables(folder, samples, big, rng_img, drawn))
+        others.extend(_xps_tables(folder, (big, small), rng_xps))
+        others.extend(_raman_tables(folder, samples, rng_raman))
+        others.append(_eds_table(folder, big, rng_eds))
+        others.append(_eels_table(folder, big, rng_eels))
+
     cells: list[SimulatedCell] = simulate_study(
         raw / "cycler",
         sizes_um=tuple(s.particle_size_um for s in samples),
@@ -379,9 +391,8 @@ def write_demo_study(
         replicates=replicates,
         spread=CellSpread() if replicates > 1 else None,
         workers=workers,
+        meanwhile=instruments,
     )
-    big = max(samples, key=lambda s: s.particle_size_um)
-    small = min(samples, key=lambda s: s.particle_size_um)
     parts = [_STUDY_HEADER, _STUDY_TABLE]
     parts += _sample_tables(folder, samples, rng_tga)
     parts += [_table("[[cells]]", {
@@ -389,12 +400,7 @@ def write_demo_study(
         "protocol": _PROTOCOL[c.protocol], "sulfur_mass_mg": c.sulfur_mass_mg,
         "electrolyte": ELECTROLYTE,
     }) for c in cells]
-    drawn: dict[str, np.ndarray] = {}
-    parts += _image_tables(folder, samples, big, rng_img, drawn)
-    parts += _xps_tables(folder, (big, small), rng_xps)
-    parts += _raman_tables(folder, samples, rng_raman)
-    parts.append(_eds_table(folder, big, rng_eds))
-    parts.append(_eels_table(folder, big, rng_eels))
+    parts += others
     parts.append(_table("[model]", {"enabled": True, "n_classes": 8, "n_cells": 20}))
     _write_truth(folder / "raw" / "simulation_truth.json", samples, big, small, drawn)
     manifest = folder / "study.toml"

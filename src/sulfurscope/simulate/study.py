@@ -245,6 +245,7 @@ def simulate_study(
     workers: int = 1,
     replicates: int = 1,
     spread: CellSpread | None = None,
+    meanwhile: Callable[[], Any] | None = None,
 ) -> list[SimulatedCell]:
     """Simulate and write a rate test, a long cycling test and a GITT per particle size.
 
@@ -274,6 +275,9 @@ def simulate_study(
         Cells per size and protocol; with more than one, cells are named ``<sample>_<protocol>_<k>``.
     spread : CellSpread, optional
         Cell-to-cell variation (default: none — every cell is the model sample exactly).
+    meanwhile : callable, optional
+        Called once in this process while the worker processes simulate the cells (after them with
+        one worker): other work of the caller that can share the machine meanwhile.
 
     Returns
     -------
@@ -310,10 +314,19 @@ def simulate_study(
         for (d, protocol, loading, rep), stream in zip(jobs, streams, strict=True)
     ]
     if workers > 1 and len(args) > 1:
+        # longest first (a GITT outlasts a long test, which outlasts a rate test), so that no long
+        # cell starts last; each cell keeps its own noise stream, so the order changes nothing
+        cost = {"gitt": 0, "long": 1, "rate": 2}
+        order = sorted(range(len(args)), key=lambda j: (cost[args[j][2]], j))
         with ProcessPoolExecutor(max_workers=workers) as pool:
-            cells = list(pool.map(_simulate_cell, *zip(*args, strict=True)))
+            futures = {j: pool.submit(_simulate_cell, *args[j]) for j in order}
+            if meanwhile is not None:
+                meanwhile()
+            cells = [futures[j].result() for j in range(len(args))]
     else:
         cells = [_simulate_cell(*a) for a in args]
+        if meanwhile is not None:
+            meanwhile()
     manifest = {
         "note": SIMULATED_NOTE,
         "seed": seed,

@@ -117,7 +117,7 @@ def combine_model(ctx: Any) -> Any:
             "model: no sample has both a size (particle_size_um or SEM images) and a rate test "
             "with sulfur masses; set [model] enabled = false to skip"
         )
-    return analyse_model_fit(rates, dists, opts)
+    return analyse_model_fit(rates, dists, opts, processes=getattr(ctx, "cores", None))
 
 
 def combine_replicates(ctx: Any) -> Any:

@@ -133,12 +133,16 @@ class AnalysisContext:
     cells : DataFrame
         The manifest's cells (``Cell``, ``Sample``, ``Condition``, ``Protocol``, ``Excluded`` and
         the sulfur-mass fields; :meth:`Study.cells_frame`).
+    cores : int, optional
+        Local processes the step may use (the run's worker count; None: every core). A step's
+        results must not depend on it.
     """
 
     tables: Mapping[str, pd.DataFrame]
     samples: pd.DataFrame
     options: Mapping[str, Any] = field(default_factory=dict)
     cells: pd.DataFrame = field(default_factory=pd.DataFrame)
+    cores: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Table names with row counts, samples and options."""

@@ -22,15 +22,58 @@ from sulfurscope.study.registry import Analysis
 __all__ = ["analysis_sections", "write_study_report"]
 
 
+def _report_of(a: Analysis, tables: Mapping[str, pd.DataFrame], sub: Path) -> list[ReportSection]:
+    return list(a.report(tables, sub))
+
+
+def _report_runner(workers: int, limits: Any) -> Any:
+    """``run(a, tables, sub)`` → a future of the analysis's sections: drawn in forked children, up to
+    ``workers`` at once (each with the run's task limits), when the run has more than one core and
+    the platform can fork; else at once in this process."""
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    from sulfurscope._isolate import call_isolated, isolation_available
+
+    if workers <= 1 or limits is None or not limits.isolate or not isolation_available():
+
+        def here(a: Analysis, tables: Mapping[str, pd.DataFrame], sub: Path) -> Future:
+            done: Future = Future()
+            try:
+                done.set_result(_report_of(a, tables, sub))
+            except Exception as exc:  # noqa: BLE001 - becomes a problem row
+                done.set_exception(exc)
+            return done
+
+        return here, None
+    import matplotlib.pyplot  # noqa: F401 - imported once here, not in every child
+
+    import sulfurscope.report.figures  # noqa: F401
+    import sulfurscope.report.sections  # noqa: F401
+
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sulfurscope-report")
+
+    def forked(a: Analysis, tables: Mapping[str, pd.DataFrame], sub: Path) -> Future:
+        return pool.submit(call_isolated, _report_of, a, tables, sub, timeout_s=limits.timeout_s,
+                           memory_mb=limits.memory_mb, label=f"report {a.name}")
+
+    return forked, pool
+
+
 def analysis_sections(
     store: Mapping[str, pd.DataFrame],
     flags: pd.DataFrame,
     registry: Mapping[str, Analysis],
     figdir: Path,
+    *,
+    workers: int = 1,
+    limits: Any = None,
 ) -> tuple[list[ReportSection], list[dict[str, str]]]:
     """Every analysis's report sections (in order) and the problems of report functions.
 
-    Each analysis's report function gets its tables and, as ``tables["flags"]``, its flags.
+    Each analysis's report function gets its tables and, as ``tables["flags"]``, its flags. With
+    ``workers`` > 1 and task ``limits`` (a :class:`~sulfurscope.study.executors.TaskLimits` that
+    isolates), the analyses draw their figures in up to ``workers`` forked processes at once; the
+    sections and problems are the same, in the same order.
     """
     import matplotlib
 
@@ -38,31 +81,32 @@ def analysis_sections(
     sections: list[ReportSection] = []
     problems: list[dict[str, str]] = []
     figdir.mkdir(parents=True, exist_ok=True)
-    for a in sorted(registry.values(), key=lambda x: (x.order, x.name)):
-        tables = {n: store.get(n, pd.DataFrame()) for n in a.tables}
-        mine = flags[flags["Analysis"] == a.name] if len(flags) else flags
-        if all(t.empty for t in tables.values()) and mine.empty:
-            continue
-        sub = figdir / a.name
-        sub.mkdir(exist_ok=True)
-        try:
-            made = list(a.report({**tables, "flags": mine}, sub))
-        except Exception as exc:  # noqa: BLE001 - one analysis's report must not sink the rest
-            problems.append(
-                {
-                    "Task": f"report:{a.name}",
-                    "Analysis": a.name,
-                    "File": "",
-                    "Error type": type(exc).__name__,
-                    "Message": str(exc),
-                }
-            )
-            continue
-        for sec in made:
-            if "Reference study:" not in sec.text:
-                text = sec.text + ("\n\n" if sec.text else "") + f"Reference study: {a.figure}."
-                sec = dataclasses.replace(sec, text=text)
-            sections.append(sec)
+    run, pool = _report_runner(workers, limits)
+    jobs = []
+    try:
+        for a in sorted(registry.values(), key=lambda x: (x.order, x.name)):
+            tables = {n: store.get(n, pd.DataFrame()) for n in a.tables}
+            mine = flags[flags["Analysis"] == a.name] if len(flags) else flags
+            if all(t.empty for t in tables.values()) and mine.empty:
+                continue
+            sub = figdir / a.name
+            sub.mkdir(exist_ok=True)
+            jobs.append((a, run(a, {**tables, "flags": mine}, sub)))
+        for a, future in jobs:
+            try:
+                made = future.result()
+            except Exception as exc:  # noqa: BLE001 - one analysis's report must not sink the rest
+                problems.append({"Task": f"report:{a.name}", "Analysis": a.name, "File": "",
+                                 "Error type": type(exc).__name__, "Message": str(exc)})
+                continue
+            for sec in made:
+                if "Reference study:" not in sec.text:
+                    text = sec.text + ("\n\n" if sec.text else "") + f"Reference study: {a.figure}."
+                    sec = dataclasses.replace(sec, text=text)
+                sections.append(sec)
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
     return sections, problems
 
 

@@ -133,7 +133,8 @@ def write_results(
 
             with study_colours({**store, "samples": samples, "cells": cells}):
                 sections, report_problems = analysis_sections(
-                    store, flags, run.registry, stage / "figures"
+                    store, flags, run.registry, stage / "figures",
+                    workers=getattr(run, "cores", 1), limits=getattr(run, "limits", None),
                 )
             if report_problems:
                 problems = pd.concat([problems, pd.DataFrame(report_problems)], ignore_index=True)
