@@ -429,6 +429,28 @@ class _State:
         return self._eta(u)
 
 
+#: The last few formation terms: a model C fit re-runs one given formation with new model C
+#: parameters many times, and the term depends only on the formation and the pristine geometry.
+_FORMATION_ETA: dict[tuple, tuple[FormationResult, np.ndarray]] = {}
+
+
+def _formation_eta(st: _State, fr: FormationResult) -> np.ndarray:
+    """:meth:`_State.formation_diffusion_v` of a fresh state along ``fr``, remembered for the same
+    ``fr`` object and the same pristine geometry (D_p, amplitude, class sizes and weights). The
+    state's modes are not used afterwards: formation restarts them in the layer geometry."""
+    if st.modes.any():  # not fresh (a step before the formation moved the modes)
+        return st.formation_diffusion_v(fr.time_s, fr.class_converted)
+    key = (id(fr), st.amplitude_v, st.lam.tobytes(), st.share.tobytes())
+    hit = _FORMATION_ETA.get(key)
+    if hit is not None and hit[0] is fr:
+        return hit[1]
+    eta = st.formation_diffusion_v(fr.time_s, fr.class_converted)
+    if len(_FORMATION_ETA) >= 4:
+        _FORMATION_ETA.pop(next(iter(_FORMATION_ETA)))
+    _FORMATION_ETA[key] = (fr, eta)
+    return eta
+
+
 #: Output points per continuous formation segment (pulses get a tenth): fixed, so that the formation's
 #: end point (the first time the full voltage reaches V_min) is the same for every sampling interval
 #: and for :func:`protocol_capacities`.
@@ -546,7 +568,7 @@ class _Runner:
         )
         # solid-state diffusion across each particle's radius (pristine composite), driven by each
         # class's conversion; the rests relax it. The cycler ends the discharge at V_min.
-        v_full = fr.voltage_v - st.formation_diffusion_v(fr.time_s, fr.class_converted)
+        v_full = fr.voltage_v - _formation_eta(st, fr)
         fr, v_form = _truncate_formation(fr, v_full, self.p.v_min)
         self.formation = fr
         st.form(fr.active_fraction)
