@@ -260,6 +260,17 @@ def test_local_process_executor(study):
     pd.testing.assert_frame_equal(ref.reset_index(drop=True), got.reset_index(drop=True))
 
 
+def test_without_isolation_tasks_run_one_after_the_other(study):
+    """isolate=False (debugging) never runs tasks in threads of this process, whatever workers."""
+    result = pipeline.run_study(study / "study.toml", study / "out_i", workers=2, isolate=False,
+                                report=False)
+    assert result.executor == "serial"
+    assert (result.done, result.failed) == (7, 0)
+    ref = store.read_tables(study / "out")["cycling_cycles"].sort_values(["Task", "Cycle"])
+    got = store.read_tables(study / "out_i")["cycling_cycles"].sort_values(["Task", "Cycle"])
+    pd.testing.assert_frame_equal(ref.reset_index(drop=True), got.reset_index(drop=True))
+
+
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
 @pytest.mark.filterwarnings("ignore::ResourceWarning")
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")

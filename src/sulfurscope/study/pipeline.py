@@ -267,7 +267,9 @@ def _executor(
             jobs, n_workers=dask_local, scheduler=None, limits=limits
         )
     n = workers if workers is not None else min(os.cpu_count() or 1, max(len(jobs), 1))
-    if n <= 1 or len(jobs) <= 1:
+    # without isolation a task would run in a thread of this process: threads add no speed to
+    # Python-bound analyses, and two threads calling a threaded BLAS at once can crawl for minutes
+    if n <= 1 or len(jobs) <= 1 or not limits.isolate:
         return "serial", serial_jobs(jobs, limits)
     return f"processes({n})", process_jobs(jobs, n, limits)
 
@@ -576,8 +578,9 @@ def run_study(
         past either is stopped and listed as failed (``Timeout``, ``OutOfMemory``), as is a task whose
         process crashed (``Crash``).
     isolate : bool
-        Run each task in a child process with those limits (default). ``False`` runs tasks in the
-        executor's process, for debugging.
+        Run each task in a child process with those limits (default). ``False`` runs the tasks one
+        after the other in this process, for debugging (``workers`` then only bounds the study
+        steps and the report).
     wait : bool
         When another run is writing into ``out``, wait for it instead of failing.
 
