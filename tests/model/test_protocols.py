@@ -180,3 +180,23 @@ def test_diffusion_overpotential_against_a_finite_volume_sphere():
     # one time at a time gives the same as all at once (the times share exponentials by group)
     one = [st.diffusion_at(np.array([t]), rate)[0] for t in times * t_unit]
     assert np.array(one) == pytest.approx(st.diffusion_at(times * t_unit, rate), rel=1e-12)
+
+
+def test_remembered_formation_term_follows_the_pristine_geometry():
+    """The formation term is reused for the same formation only while the pristine geometry is the
+    same: another pristine D (or amplitude) with the same given formation gives what a fresh run gives."""
+    from dataclasses import replace
+
+    from sulfurscope.model import protocols
+
+    proto = rate_test_protocol()[:2]
+    base = CellModel(gaussian_distribution(8.0, 2.4, n_classes=4), n_cells=12)
+    formed = protocol_capacities(proto[:1], base).formation
+    other = replace(base, cycling=replace(base.cycling, pristine_diffusivity_m2_s=5e-17,
+                                          pristine_diffusion_v=0.5))
+    first = protocol_capacities(proto, base, formation_result=formed).table
+    second = protocol_capacities(proto, other, formation_result=formed).table
+    protocols._FORMATION_ETA.clear()
+    fresh = protocol_capacities(proto, other, formation_result=formed).table
+    pd.testing.assert_frame_equal(second, fresh)
+    assert not first["Capacity [mAh/g]"].equals(second["Capacity [mAh/g]"])

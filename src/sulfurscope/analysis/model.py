@@ -622,6 +622,8 @@ def _fit_bc(
     from sulfurscope.model import fit_cycling_model, fit_formation_model
 
     ref = next(iter(dists))
+    # one pool for every independent run of the step (refits, sensitivity runs); its size is
+    # bounded by the cores the step may use, the 8 only caps it on a big machine
     with refit_pool(8, caller_busy=True, processes=processes) as pool:
         fit_c = fit_cycling_model(rates[ref], dists[ref], n_cells=options.n_cells)
         names = list(fit_c.to_frame()["Parameter"])
