@@ -143,7 +143,7 @@ def segment_auto(
     (4, 'bright')
     """
     from skimage.measure import label
-    from skimage.morphology import h_maxima, remove_small_objects
+    from skimage.morphology import remove_small_objects
     from skimage.segmentation import clear_border, watershed
 
     fg, polarity_used, t = _foreground(image, smooth_sigma_px, polarity)
@@ -153,9 +153,8 @@ def segment_auto(
     typical = np.pi * d * d / 4
     edt = ndi.distance_transform_edt(fg)
     big = np.r_[False, area > 2 * typical]
-    coarse = h_maxima(edt, max(1.0, 0.05 * d))
-    fine = h_maxima(edt, max(0.5, 0.025 * d))
-    markers = label(np.where(big[lab0], fine, coarse))
+    depth = np.where(big, max(0.5, 0.025 * d), max(1.0, 0.05 * d))  # fine for clusters
+    markers = label(_h_maxima_by_component(edt, lab0, depth))
     labels = watershed(-edt, markers, mask=fg)
     total = float(area.sum()) or 1.0
     clustered = float(area[solidity < 0.8].sum()) / total
@@ -173,6 +172,36 @@ def segment_auto(
     oversized = float(sizes[sizes > 3 * typical].sum() / sizes.sum()) if sizes.size else 0.0
     return AutoSegmentation(labels, polarity_used, t, d, clustered, border, oversized,
                             int(labels.max()))
+
+
+def _h_maxima_by_component(edt: np.ndarray, lab: np.ndarray, depth: np.ndarray) -> np.ndarray:
+    """``skimage.morphology.h_maxima(edt, depth[i])`` inside each component i of ``lab`` (8-connected,
+    ``edt`` zero on the background), computed on the component's own crop: the same markers as the
+    whole-image transform, without sorting the whole image twice (seconds on a 4 Mpx micrograph).
+
+    Exact because components interact only through the background, where the reconstruction is
+    capped at 0: a component whose top reaches ``h`` sets its adjacent background to 0 itself, so its
+    crop (other components zeroed) reconstructs as in the whole image; a component lower than ``h``
+    holds no marker in the whole image (its top's residue, ``edt`` minus 0, is below ``h``) and gets
+    none here. Checked against the whole-image transform on real micrographs (tests).
+    """
+    from skimage.morphology import h_maxima
+
+    out = np.zeros(edt.shape, dtype=np.uint8)
+    for i, sl in enumerate(ndi.find_objects(lab), start=1):
+        if sl is None:
+            continue
+        h = float(depth[i])
+        box = tuple(slice(max(s.start - 1, 0), s.stop + 1) for s in sl)
+        own = lab[box] == i
+        crop = np.where(own, edt[box], 0.0)
+        if crop.max() < h:
+            continue
+        pad = crop.min() > 0  # no background in the box (a component filling it at the border)
+        found = h_maxima(np.pad(crop, 1) if pad else crop, h)
+        found = found[1:-1, 1:-1] if pad else found
+        out[box][own] = found[own]
+    return out
 
 
 def _relabel(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

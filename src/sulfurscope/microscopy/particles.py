@@ -177,7 +177,7 @@ def measure_particles(
         if area == 0:
             continue
         yy, xx = np.nonzero(own)
-        cy, cx = yy.mean() + sl[0].start, xx.mean() + sl[1].start
+        cy, cx = yy.sum() / area + sl[0].start, xx.sum() / area + sl[1].start
         # the convex hull only needs each row's leftmost and rightmost pixel (their corners)
         rows_any = own.any(axis=1)
         ry = np.flatnonzero(rows_any)

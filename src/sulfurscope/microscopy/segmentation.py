@@ -18,6 +18,8 @@ from typing import Literal
 import numpy as np
 from scipy import ndimage as ndi
 
+from ._morph import plateau_tops, tophat
+
 __all__ = [
     "SegmentationParameters",
     "labels_from_polygons",
@@ -43,10 +45,7 @@ def _flatten_background(
         bg = ndi.zoom(bg, (x.shape[0] / bg.shape[0], x.shape[1] / bg.shape[1]), order=1)
         return x - bg[: x.shape[0], : x.shape[1]]
     if method == "tophat":
-        from skimage.morphology import disk, white_tophat
-
-        # a disc decomposed into a sequence of small footprints: same result, ~10x faster
-        return white_tophat(x, disk(max(1, int(round(radius_px))), decomposition="sequence"))
+        return tophat(x, max(1, int(round(radius_px))))
     raise ValueError(f"background must be 'none', 'gaussian' or 'tophat', got {method!r}")
 
 
@@ -668,7 +667,7 @@ def segment_particles(
 
 
 def _relabel(labels: np.ndarray) -> np.ndarray:
-    present = np.unique(labels)
+    present = np.flatnonzero(np.bincount(labels.ravel()))  # O(N), no sort of the whole image
     lut = np.zeros(int(labels.max()) + 1, dtype=np.int32)
     present = present[present > 0]
     lut[present] = np.arange(1, present.size + 1, dtype=np.int32)
@@ -719,8 +718,7 @@ def _watershed_split(
             continue
         # keep maxima whose dynamic is >= depth (h-maxima): walking down by `depth` from a
         # maximum must not reach a higher kept maximum
-        pos = ndi.maximum_position(land, plab, np.arange(1, npk + 1))
-        heights = np.array([land[q] for q in pos])
+        pos, heights = plateau_tops(land, plab)
         kept: list[tuple[int, int]] = []
         for j in np.argsort(-heights):
             region, _ = ndi.label((land > heights[j] - depth) & own)
