@@ -68,3 +68,36 @@ def test_the_uncertainty_covers_the_truth():
         r = sulfur_fraction(t, clean + rng.normal(0, 0.1, t.size))
         hits += abs(r.sulfur_fraction - truth) <= 1.96 * r.sulfur_fraction_sd
     assert 0.90 <= hits / 200 <= 0.98
+
+
+def _frame(**cols):
+    import pandas as pd
+
+    return pd.DataFrame(cols)
+
+
+def test_absolute_mass_and_kelvin_give_the_same_fraction():
+    t = np.linspace(25, 800, 1551)
+    m = _curve(t, [(30, 280, 15), (20, 470, 20)])
+    ref = analyse_tga(_frame(**{"Temperature [°C]": t, "Mass [%]": m}))
+    ref_f = ref.tables["tga_fraction"].iloc[0]["Sulfur fraction"]
+    for frame in (_frame(**{"Temperature [°C]": t, "Mass [mg]": m * 0.0523}),
+                  _frame(**{"Temperature [K]": t + 273.15, "Mass [%]": m})):
+        got = analyse_tga(frame).tables["tga_fraction"].iloc[0]["Sulfur fraction"]
+        assert got == pytest.approx(ref_f, rel=1e-9)
+
+
+@pytest.mark.parametrize("cols", [{}, {"a": [1.0, 2.0]}, {"Temperature [°C]": [25.0, 30.0]},
+                                  {"Temperature [°C]": [25.0], "Mass [mg]": [0.0]}])
+def test_a_table_without_the_columns_is_refused_by_name(cols):
+    from sulfurscope.errors import MissingColumnError
+
+    with pytest.raises(MissingColumnError, match="Mass \\[%\\]|Temperature"):
+        analyse_tga(_frame(**cols))
+
+
+def test_text_in_the_columns_is_a_sulfurscope_error():
+    from sulfurscope.errors import SulfurscopeError
+
+    with pytest.raises(SulfurscopeError):
+        analyse_tga(_frame(**{"Temperature [°C]": ["a"] * 30, "Mass [%]": ["b"] * 30}))

@@ -55,9 +55,45 @@ class TgaOptions(Options):
     )
 
 
+_ABSOLUTE_MASS = ("Mass [mg]", "Mass [g]", "Mass [ug]", "Mass [µg]")
+
+
+def _canonical(curve: pd.DataFrame) -> pd.DataFrame:
+    """The curve with ``Temperature [°C]`` and ``Mass [%]``: taken as they are, or derived from
+    ``Temperature [K]`` and an absolute mass column (% of its first finite value); otherwise a
+    :class:`~sulfurscope.errors.MissingColumnError` that says what is expected."""
+    import numpy as np
+    import pandas as pd
+
+    from sulfurscope.errors import MissingColumnError
+
+    cols = list(getattr(curve, "columns", []))
+    out = curve
+    if "Temperature [°C]" not in cols and "Temperature [K]" in cols:
+        out = out.assign(**{"Temperature [°C]": out["Temperature [K]"] - 273.15})
+    if "Mass [%]" not in cols:
+        absolute = next((c for c in _ABSOLUTE_MASS if c in cols), None)
+        if absolute is not None:
+            mass = out[absolute].to_numpy(dtype=float)
+            finite = mass[np.isfinite(mass) & (mass > 0)]
+            if finite.size:
+                out = out.assign(**{"Mass [%]": 100.0 * mass / finite[0]})
+    missing = [c for c in ("Temperature [°C]", "Mass [%]") if c not in out.columns]
+    if missing:
+        raise MissingColumnError(
+            f"the TGA curve has no {' or '.join(repr(c) for c in missing)} column (found {cols}); "
+            "expected 'Temperature [°C]' (or 'Temperature [K]') and 'Mass [%]' (or an absolute "
+            "'Mass [mg]'); read files with sulfurscope.io.read_tga"
+        )
+    numeric = {c: pd.to_numeric(out[c], errors="coerce") for c in ("Temperature [°C]", "Mass [%]")
+               if not pd.api.types.is_numeric_dtype(out[c])}  # text → NaN, dropped (too few points)
+    return out.assign(**numeric) if numeric else out
+
+
 def _fraction(curve: pd.DataFrame, options: TgaOptions) -> Any:
     from sulfurscope.spectra import sulfur_fraction
 
+    curve = _canonical(curve)
     return sulfur_fraction(
         curve["Temperature [°C]"].to_numpy(),
         curve["Mass [%]"].to_numpy(),
@@ -96,6 +132,7 @@ def analyse_tga(
     import pandas as pd
 
     options = options or TgaOptions()
+    curve = _canonical(curve)
     res = _fraction(curve, options)
     d = res.to_dict()
     row = {
