@@ -147,6 +147,28 @@ def _step_flags(table: pd.DataFrame) -> list[Flag]:
     if "Reached" in table.columns:
         has = table["Has rest"].astype(bool)
         missed = has & ~table["Reached"].eq(True)
+        coarse = table.get("Tau coarse")
+        if coarse is not None and bool((has & coarse.eq(True)).any()):
+            flags.append(
+                Flag(
+                    "tau_coarse",
+                    f"{int((has & coarse.eq(True)).sum())} rest(s) cross 1 − 1/e between samples more "
+                    "than 1.5× apart in time (or before the first sample): τ is not resolved "
+                    "(its range spans those samples; record the rest's start faster)",
+                    "warning",
+                )
+            )
+        if "Tau low [s]" in table.columns:
+            vague = has & table["Reached"].eq(True) & ~(table["Tau low [s]"] > 0)
+            if vague.any():
+                flags.append(
+                    Flag(
+                        "tau_undetermined",
+                        f"{int(vague.sum())} rest(s) relax within the voltage noise: the 95 % range "
+                        "of τ reaches 0 s, so τ is not determined (no D from them)",
+                        "warning",
+                    )
+                )
         if missed.any():
             flags.append(
                 Flag(
@@ -318,6 +340,9 @@ def _diffusivity_table(s: pd.DataFrame, v_inf: str) -> pd.DataFrame:
     out["Size [um]"] = s["Size [um]"].to_numpy(float)
     frame = d.to_frame().rename(columns={"Radius [um]": "Diffusion length [um]"})
     table = pd.concat([out, frame], axis=1).assign(**{"Vinf method": v_inf})
+    coarse = s["Tau coarse"].eq(True).to_numpy() if "Tau coarse" in s else False
+    table["Tau coarse"] = coarse
+    table["D poorly determined"] = table["D poorly determined"].astype(bool) | table["Tau coarse"]
     if "Cell" in table and "Step" in table:  # adequacy of the rest before each pulse
         table = table.sort_values(["Cell", "Step"], kind="stable")
         table["Previous rest adequacy"] = table.groupby("Cell")["Rest adequacy"].shift(1)
@@ -340,7 +365,17 @@ def _diffusivity_flags(table: pd.DataFrame, steps: pd.DataFrame) -> list[Flag]:
                 "failed",
             )
         )
-    weak = table["D poorly determined"] & ~limited & ~table["Rest short"]
+    coarse = table["Tau coarse"].astype(bool) & ~limited
+    if coarse.any():
+        flags.append(
+            Flag(
+                "d_poorly_determined",
+                f"{int(coarse.sum())} rest(s) give D from a τ the sampling does not resolve (the "
+                "samples around the 1 − 1/e crossing are more than 1.5× apart in time)",
+                "warning",
+            )
+        )
+    weak = table["D poorly determined"] & ~limited & ~table["Rest short"] & ~coarse
     if weak.any():
         worst = float(table.loc[weak, "D sensitivity"].min())
         flags.append(
@@ -376,16 +411,19 @@ def _diffusivity_flags(table: pd.DataFrame, steps: pd.DataFrame) -> list[Flag]:
                 "warning",
             )
         )
-    if "V0 convention" in steps and steps["V0 convention"].eq("last_under_current").any():
-        flags.append(
-            Flag(
-                "d_v0_convention",
-                "τ were read from the last point under current (IR step included); the sphere map "
-                "assumes V0 after the IR step, so D is biased high",
-                "warning",
-            )
-        )
     return flags
+
+
+def _v0_flags(steps: pd.DataFrame) -> list[Flag]:
+    if "V0 convention" in steps and steps["V0 convention"].eq("last_under_current").any():
+        return [Flag(
+            "d_v0_convention",
+            "τ were read from the last point under current (IR step included); the sphere map "
+            "assumes V0 after the IR step, so D is biased high (or, where the IR step alone crosses "
+            "1 − 1/e, not given)",
+            "warning",
+        )]  # fmt: skip
+    return []
 
 
 def analyse_gitt_scaling(
@@ -423,9 +461,22 @@ def analyse_gitt_scaling(
     if not steps.empty and "Tau [s]" in steps.columns:
         s = steps.assign(**{"Size [um]": steps["Task"].map(dict(sizes_um)).astype(float)})
         ok = np.isfinite(s["Size [um]"]) & (s["Tau [s]"] > 0) & (s["Tau low [s]"] > 0)
+        rests = np.isfinite(s["Size [um]"]) & s["Has rest"].astype(bool)
+        dropped = int((rests & ~(ok & s["Reached"].eq(True))).sum())
+        flags.extend(_v0_flags(s[rests]))
         s = s[ok & s["Reached"].eq(True)]
         diffusivity = _diffusivity_table(s, options.v_inf)
+        coarse = s["Tau coarse"].eq(True) if "Tau coarse" in s else pd.Series(False, index=s.index)
+        s = s[~coarse]  # τ between samples far apart: no evidence for the size scaling
         flags.extend(_diffusivity_flags(diffusivity, s))
+        if dropped:
+            flags.append(Flag(
+                "d_not_determined",
+                f"{dropped} rest(s) gave no τ (never reached 63.2 % of the relaxation, or relaxed "
+                "within the voltage noise): no D from them"
+                + ("; no rest gives D" if diffusivity.empty else ""),
+                "failed" if diffusivity.empty else "warning",
+            ))  # fmt: skip
         for half, g in s.groupby("Half cycle label", sort=False):
             if g["Size [um]"].nunique() < 2:
                 continue

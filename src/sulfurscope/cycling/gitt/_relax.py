@@ -197,6 +197,8 @@ class RelaxationTimes:
     tau_low_s, tau_high_s : (K,) ndarray of float, s
         Range of τ over perturbations of V0 (± 2 σ_noise), V∞ (last sample, mean of the last 5, fitted
         asymptote, ± 2 σ_noise) and smoothing (5-point moving average).
+        A relaxation |V∞ − V0| below ``MIN_SNR`` noise σ, or a level the rest never reaches, widens
+        the range to 0 / the rest's end.
     v0_v, v_inf_v, v_inf_fitted_v : (K,) ndarray of float, V
         V0 and V∞ used, and the fitted one-exponential asymptote of the tail for comparison.
     noise_v : (K,) ndarray of float, V
@@ -206,6 +208,10 @@ class RelaxationTimes:
     non_monotone : (K,) ndarray of bool
         The curve re-crosses 1 − 1/e after the first crossing, or overshoots V∞ (by more than
         3 σ_noise and 5 % of the relaxation).
+    coarse : (K,) ndarray of bool
+        The samples bracketing the crossing lie more than ``MAX_BRACKET_RATIO`` apart in time (or
+        the crossing comes before the first sample after the origin): τ is not resolved by the
+        sampling, and its range spans the bracket.
     unrelaxed_fraction : (K,) ndarray of float
         Estimated relaxation still to come at the rest end: |dV/dt|_end · T_tail / |V∞ − V0|.
     settled : (K,) ndarray of bool
@@ -233,6 +239,7 @@ class RelaxationTimes:
     noise_v: np.ndarray
     reached: np.ndarray
     non_monotone: np.ndarray
+    coarse: np.ndarray
     unrelaxed_fraction: np.ndarray
     settled: np.ndarray
     pulse_duration_s: np.ndarray
@@ -262,6 +269,7 @@ class RelaxationTimes:
                 "Noise [V]": self.noise_v,
                 "Reached": self.reached,
                 "Non-monotone": self.non_monotone,
+                "Tau coarse": self.coarse,
                 "Unrelaxed fraction": self.unrelaxed_fraction,
                 "Settled": self.settled,
                 "Pulse duration [s]": self.pulse_duration_s,
@@ -274,6 +282,15 @@ class RelaxationTimes:
 
     def to_dict(self) -> dict[str, Any]:
         return plain_dict(self)
+
+
+#: The samples bracketing the 1 − 1/e crossing may be at most this ratio apart in time (t_k / t_k−1);
+#: coarser, the interpolated τ is off by tens of % (e.g. a 0.84 s τ read as 1.7 s from 1 s samples,
+#: found against a finite-volume sphere) and τ counts as unresolved.
+MAX_BRACKET_RATIO = 1.5
+#: A relaxation smaller than this many noise σ does not determine τ (its 1 − 1/e level moves by
+#: ± 2σ/|ΔV| ≥ 0.4 of the whole relaxation); τ's range then reaches 0. The demo's rests have ≥ 8σ.
+MIN_SNR = 5.0
 
 
 def _tau_of(tt: np.ndarray, vv: np.ndarray, v0v: float, vi: float) -> float:
@@ -335,7 +352,8 @@ def relaxation_times(
             vv = np.concatenate([[vv[0]], _rx.moving_average(vv, smooth_points)[1:]])
         rows.append(_read_rest(tt, vv, v0v, v_inf))
     col = {
-        k: np.array([r[k] for r in rows], dtype=float if k not in ("reached", "nonmono") else bool)
+        k: np.array([r[k] for r in rows],
+                    dtype=float if k not in ("reached", "nonmono", "coarse") else bool)
         for k in _REST_KEYS
     }
     dur = (steps.pulse_end_s - steps.pulse_start_s)[idx]
@@ -352,6 +370,7 @@ def relaxation_times(
         **{field: col[key] for field, key in _FIELDS.items()},
         reached=reached,
         non_monotone=col["nonmono"].astype(bool),
+        coarse=col["coarse"].astype(bool) if len(idx) else np.zeros(0, bool),
         settled=np.nan_to_num(col["unrelaxed"], nan=np.inf) <= max_unrelaxed_fraction,
         pulse_duration_s=dur,
         pulse_limited=reached & (np.nan_to_num(col["tau"]) >= PULSE_LIMITED_FRACTION * saturated),
@@ -361,7 +380,8 @@ def relaxation_times(
     )
 
 
-_REST_KEYS = ("tau", "lo", "hi", "v0", "vinf", "vfit", "noise", "reached", "nonmono", "unrelaxed")
+_REST_KEYS = ("tau", "lo", "hi", "v0", "vinf", "vfit", "noise", "reached", "nonmono", "unrelaxed",
+              "coarse")
 _FIELDS = {
     "tau_s": "tau",
     "tau_low_s": "lo",
@@ -405,7 +425,7 @@ def _read_rest(tt: np.ndarray, vv: np.ndarray, v0v: float, v_inf: str) -> dict[s
     """τ of one rest curve with its range, V∞, noise, monotonicity and drift."""
     sigma = _rx.noise_sigma(vv)
     out = dict.fromkeys(_REST_KEYS, float("nan"))
-    out.update(v0=v0v, noise=sigma, reached=False, nonmono=False)
+    out.update(v0=v0v, noise=sigma, reached=False, nonmono=False, coarse=False)
     if len(tt) < 3:
         out["vinf"] = out["vfit"] = float(vv[-1])
         return out
@@ -428,7 +448,18 @@ def _read_rest(tt: np.ndarray, vv: np.ndarray, v0v: float, v_inf: str) -> dict[s
         t_tail = tj if np.isfinite(tj) else float(tt[-1])
     out["unrelaxed"] = abs(_rx.end_slope(tt, vv, 0.1)) * t_tail / abs(dv)
     vs = np.concatenate([[vv[0]], _rx.moving_average(vv, 5)[1:]])  # and a 5-point smoothing
+    # a perturbed level the rest never reaches (noise of the order of the relaxation) means τ may
+    # lie as late as the rest's end: dropping it made a noise-dominated τ look well determined
+    late = float(tt[-1])
+    perturbed = [late if kk >= 0 and not np.isfinite(p) else p for p in perturbed]
     c = np.array([tj, *perturbed, _tau_of(tt, vs, v0v, vi)], dtype=float)
+    if kk >= 0 and abs(dv) < MIN_SNR * sigma:  # within the noise: τ not determined
+        c = np.append(c, [0.0, late])
+    if kk >= 0:  # the samples bracketing the crossing: too far apart, τ is not resolved
+        before = float(tt[kk - 1]) if kk > 0 else 0.0
+        if before <= 0 or float(tt[kk]) / before > MAX_BRACKET_RATIO:
+            out["coarse"] = True
+            c = np.append(c, [before, float(tt[kk])])
     c = c[np.isfinite(c)]
     if len(c):
         out.update(lo=float(c.min()), hi=float(c.max()))
