@@ -187,6 +187,11 @@ def depth_flags(table: pd.DataFrame, key: str) -> list[Flag]:
             "note",
         ),
         "fit_failed": ("the exponential depth fit failed: no depth metrics", "failed"),
+        "uncertain": (
+            "the depths are poorly determined: a standard error above 5 % (1/e depth) or 10 % "
+            "(detection depth), or a 1/e depth shorter than two depth bins; see their intervals",
+            "warning",
+        ),
         "poor_fit": (
             "the profile is not an exponential over a background (scatter about the fit > 3× "
             "the counting noise): the depths are a rough description",

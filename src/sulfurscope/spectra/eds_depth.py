@@ -391,7 +391,10 @@ class DepthMetrics:
     flags : tuple of str
         ``background_not_reached`` (λ > a third of the profile depth: B is extrapolated),
         ``not_detected`` (A < 3σ_B; λ is then NaN, not a number fitted to noise), ``poor_fit``
-        (√(χ²/ν) > 3: not one exponential over a background), ``fit_failed``.
+        (√(χ²/ν) > 3: not one exponential over a background), ``uncertain`` (linearised standard
+        error of λ above 5 % or of the detection depth above 10 %, or λ shorter than two depth
+        bins: the depths are not determined to the 10 % / 20 % the study's claims need),
+        ``fit_failed``.
     """
 
     line: str
@@ -454,6 +457,36 @@ def _fit_exp_profile(z: np.ndarray, y: np.ndarray, sigma: np.ndarray) -> tuple[f
             bounds=([0.0, 1e-6 * z[-1], -np.inf], [np.inf, 100.0 * z[-1], np.inf]), maxfev=4000,
         )  # fmt: skip
     return float(p[0]), float(p[1]), float(p[2])
+
+
+#: Relative standard errors above which the depths are flagged ``uncertain``: the issue's bars are
+#: the 1/e depth within 10 % and the detection depth within 20 %, i.e. two standard errors.
+_MAX_REL_SE = (0.05, 0.10)
+
+
+def _uncertain(z: np.ndarray, sigma: np.ndarray, fit: tuple[float, float, float],
+               sig_b: float) -> bool:
+    """Whether λ or z_d = λ·ln(A/(3σ_B)) has a linearised standard error above ``_MAX_REL_SE``
+    (covariance (JᵀWJ)⁻¹ of the weighted fit at its optimum; z_d by the delta method with
+    σ_B ∝ √B), or λ is shorter than two depth bins (the profile does not resolve it)."""
+    a, lam, b = fit
+    if not (np.isfinite(lam) and lam > 0 and a > 0):
+        return False
+    if len(z) > 1 and lam < 2.0 * float(np.median(np.diff(z))):
+        return True
+    e = np.exp(-z / lam)
+    jac = np.stack([e, a * z / lam**2 * e, np.ones_like(z)], axis=1) / sigma[:, None]
+    try:
+        cov = np.linalg.inv(jac.T @ jac)
+    except np.linalg.LinAlgError:
+        return True
+    se_lam = float(np.sqrt(max(cov[1, 1], 0.0)))
+    det = _detection(a, lam, sig_b)
+    if not np.isfinite(det) or det <= 0:
+        return se_lam / lam > _MAX_REL_SE[0]
+    g = np.array([lam / a, det / lam, -lam / (2.0 * b) if b > 0 else 0.0])
+    se_det = float(np.sqrt(max(g @ cov @ g, 0.0)))
+    return se_lam / lam > _MAX_REL_SE[0] or se_det / det > _MAX_REL_SE[1]
 
 
 def _poisson_sigma(y: np.ndarray, n: np.ndarray) -> np.ndarray:
@@ -524,7 +557,8 @@ def depth_metrics(
     chi2 = float(np.sum(((y - (b + a * np.exp(-z / lam))) / sig) ** 2))
     poor = len(z) > 3 and chi2 / (len(z) - 3) > _POOR_FIT_SCALE**2
     rng = np.random.default_rng(seed + 1)
-    out = _finish(line, z, y, (a, lam, b), (lam_ci, det_ci), sig_b, det, poor)
+    out = _finish(line, z, y, (a, lam, b), (lam_ci, det_ci), sig_b, det, poor,
+                  _uncertain(z, sig, (a, lam, b), sig_b))
     return _with_profile_intervals(
         out, z, y, sig_b, lambda: rng.poisson(np.maximum(y, 0.0) * n) / n, bootstrap
     )
@@ -612,7 +646,8 @@ def depth_metrics_sigma(
             d = np.asarray(dets)
             if np.isfinite(d).mean() > 0.9:
                 det_ci = (float(np.nanpercentile(d, 2.5)), float(np.nanpercentile(d, 97.5)))
-    out = _finish(line, z, y, (a, lam, b), (lam_ci, det_ci), sig_b, det, scale0 > _POOR_FIT_SCALE)
+    out = _finish(line, z, y, (a, lam, b), (lam_ci, det_ci), sig_b, det, scale0 > _POOR_FIT_SCALE,
+                  _uncertain(z, sg, (a, lam, b), sig_b))
     rng2 = np.random.default_rng(seed + 1)
     return _with_profile_intervals(out, z, y, sig_b, lambda: y + rng2.normal(0.0, sg), bootstrap)
 
@@ -660,11 +695,13 @@ def _e_folding_profile(z: np.ndarray, y: np.ndarray, b: float) -> float:
 
 def _finish(line: str, z: np.ndarray, y: np.ndarray, fit: tuple[float, float, float],
             cis: tuple[tuple[float, float], tuple[float, float]], sig_b: float, det: float,
-            poor: bool) -> DepthMetrics:
+            poor: bool, uncertain: bool = False) -> DepthMetrics:
     """Assemble a result: flags, and no λ where nothing is detected."""
     a, lam, b = fit
     lam_ci, det_ci = cis
     flags = _depth_flags(z, lam, det) + (("poor_fit",) if poor else ())
+    if uncertain and "not_detected" not in flags:
+        flags += ("uncertain",)
     if "not_detected" in flags:  # λ of an excess that is not there is a number fitted to noise
         lam, lam_ci = float("nan"), (float("nan"), float("nan"))
     # the model-free depths take B from the deepest fifth of the profile, not from the fit (which
