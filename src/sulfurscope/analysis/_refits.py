@@ -26,6 +26,8 @@ from concurrent.futures import Future
 from contextlib import contextmanager
 from typing import Any
 
+from sulfurscope._threads import one_thread_per_process
+
 __all__ = ["pool_map", "refit_pool", "refit_values", "results"]
 
 
@@ -83,14 +85,18 @@ def refit_pool(jobs: int, *, caller_busy: bool, processes: int | None = None) ->
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    try:
-        pool = ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("spawn"))
-        pool.submit(_warm)
-    except (OSError, ValueError, RuntimeError):
-        yield _Here()
-        return
-    with pool:
-        yield pool
+    with one_thread_per_process(n + int(caller_busy)):  # set before the workers start
+        try:
+            pool = ProcessPoolExecutor(max_workers=n,
+                                       mp_context=multiprocessing.get_context("spawn"))
+            pool.submit(_warm)
+        except (OSError, ValueError, RuntimeError):
+            pool = None
+        if pool is None:
+            yield _Here()
+            return
+        with pool:
+            yield pool
 
 
 def results(

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from sulfurscope._files import atomic_write_bytes
+from sulfurscope._threads import one_thread_per_process
 from sulfurscope.model import (
     CellModel,
     ProtocolStep,
@@ -318,7 +319,7 @@ def simulate_study(
         # cell starts last; each cell keeps its own noise stream, so the order changes nothing
         cost = {"gitt": 0, "long": 1, "rate": 2}
         order = sorted(range(len(args)), key=lambda j: (cost[args[j][2]], j))
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        with one_thread_per_process(workers), ProcessPoolExecutor(max_workers=workers) as pool:
             futures = {j: pool.submit(_simulate_cell, *args[j]) for j in order}
             if meanwhile is not None:
                 meanwhile()

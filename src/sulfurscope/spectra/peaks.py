@@ -28,6 +28,7 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import ArrayLike
 
+from sulfurscope._threads import one_thread
 from sulfurscope.errors import FitError, SulfurscopeError
 from sulfurscope.spectra import backgrounds as _bg
 from sulfurscope.spectra import lineshapes as _ls
@@ -398,10 +399,7 @@ def _jitter(cm: _Compiled, theta0: Array, rng: np.random.Generator, spread: bool
         elif name.endswith(".fwhm"):
             t[k] = theta0[k] * np.exp(rng.uniform(-0.4, 0.4))
         elif name.endswith(".center") and np.isfinite(lo) and np.isfinite(hi):
-            if spread:
-                t[k] = rng.uniform(lo, hi)
-            else:
-                t[k] = theta0[k] + rng.uniform(-0.15, 0.15) * (hi - lo)
+            t[k] = rng.uniform(lo, hi) if spread else theta0[k] + rng.uniform(-0.15, 0.15) * (hi - lo)
     finite = np.isfinite(cm.lower) & np.isfinite(cm.upper)
     span = np.where(finite, cm.upper - np.where(finite, cm.lower, 0.0), 0.0)
     return np.clip(t, cm.lower + 1e-6 * span, cm.upper - 1e-6 * span)
@@ -416,15 +414,16 @@ def _multistart(
     rng = np.random.default_rng(seed)
     w = None if sig is None else 1.0 / sig
     costs, sols = [], []
-    for k in range(starts):
-        t = theta0 if k == 0 else _jitter(cm, theta0, rng, spread=k % 2 == 0)
-        try:
-            r = _solve(cm, target, w, t, max_nfev, ftol)
-        except (ValueError, np.linalg.LinAlgError):
-            r = None
-        ok = r is not None and r.status > 0 and bool(np.all(np.isfinite(r.x)))
-        costs.append(float(r.fun @ r.fun) if ok else np.inf)
-        sols.append(r.x if ok else theta0)
+    with one_thread():  # small SVDs in every step: BLAS threads only spin
+        for k in range(starts):
+            t = theta0 if k == 0 else _jitter(cm, theta0, rng, spread=k % 2 == 0)
+            try:
+                r = _solve(cm, target, w, t, max_nfev, ftol)
+            except (ValueError, np.linalg.LinAlgError):
+                r = None
+            ok = r is not None and r.status > 0 and bool(np.all(np.isfinite(r.x)))
+            costs.append(float(r.fun @ r.fun) if ok else np.inf)
+            sols.append(r.x if ok else theta0)
     c = np.asarray(costs)
     if not np.isfinite(c).any():
         return theta0, 0, float("inf")

@@ -25,6 +25,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from sulfurscope._tables import concat_tables
+from sulfurscope._threads import one_thread_per_process
 from sulfurscope.analysis import preload
 from sulfurscope.errors import SulfurscopeError
 from sulfurscope.study import cache
@@ -599,7 +600,8 @@ def run_study(
     study = manifest if isinstance(manifest, Study) else load_study(manifest)
     run = _Run(study=study, out=Path(out), registry=analyses(), version=_version())
     run.limits = _limits(study, task_timeout_s, task_memory_mb, isolate)
-    with _writable(run.out), lock_results(run.out, wait=wait):
+    sharing = dask_local or (workers if workers is not None else (os.cpu_count() or 1))
+    with _writable(run.out), lock_results(run.out, wait=wait), one_thread_per_process(sharing):
         remove_stale_generations(run.out)
         return _run_locked(run, force, errors, (workers, dask_local, scheduler), show_progress,
                            report, t0)
