@@ -127,10 +127,15 @@ def test_gitt_and_scaling(study, tmp_path):
     from sulfurscope.analysis.model import sample_sizes
 
     sizes = sample_sizes(stored["particles"], stored["samples"])
+    tables = []  # each sample's SEM particles, as `sulfurscope particles` writes them
+    for name in ("small", "big"):
+        path = tmp_path / f"particles_{name}.csv"
+        stored["particles"][stored["particles"]["Sample"] == name].to_csv(path, index=False)
+        tables += ["--particles", str(path)]
     cli = _cli(["gitt", str(raw / "small_gitt.mpt"), str(raw / "big_gitt.mpt"),
                 "--label", "small_gitt", "--label", "big_gitt", "--sulfur-mass-mg", "2.0",
                 "--v0", "last_under_current", "--particle-size-um", repr(sizes["small"]),
-                "--particle-size-um", repr(sizes["big"])], tmp_path / "g")
+                "--particle-size-um", repr(sizes["big"]), *tables], tmp_path / "g")
     _same("gitt", stored, cli, ["small_gitt", "big_gitt"])
     _same("gitt_scaling", stored, cli, ["gitt_scaling"])
 

@@ -99,3 +99,34 @@ def sphere_gitt_frame(
             "Rest": cur == 0,
         }
     )
+
+
+def polydisperse_gitt_frame(
+    *,
+    diameters_um: np.ndarray,
+    volume_weights: np.ndarray,
+    diffusivity_m2_s: float,
+    k_v: float = 0.004,
+    ir_v: float = 0.01,
+    noise_v: float = 0.0,
+    seed: int = 0,
+    **kw,
+) -> pd.DataFrame:
+    """:func:`sphere_gitt_frame` of an electrode of particle classes: each class's sphere is solved
+    on its own (same current per volume of sulfur), and the voltage follows the volume-weighted
+    surface excess: class k's dimensionless surface concentration scales with its R_k² (flux q R/3
+    per area, concentration per flux R/D), normalised to the largest class."""
+    d = np.asarray(diameters_um, float)
+    w = np.asarray(volume_weights, float) / np.sum(volume_weights)
+    frames = [sphere_gitt_frame(radius_um=0.5 * dk, diffusivity_m2_s=diffusivity_m2_s, k_v=1.0,
+                                ir_v=0.0, **kw) for dk in d]
+    scale = (d / d.max()) ** 2
+    surface = sum(wk * sk * (2.1 - f["Voltage [V]"].to_numpy())
+                  for wk, sk, f in zip(w, scale, frames, strict=True))
+    out = frames[0].copy()
+    cur = out["Current [mA]"].to_numpy()
+    volt = 2.1 - k_v * surface + ir_v * np.sign(cur)
+    if noise_v:
+        volt = volt + np.random.default_rng(seed).normal(0.0, noise_v, len(volt))
+    out["Voltage [V]"] = volt
+    return out

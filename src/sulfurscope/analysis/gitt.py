@@ -283,7 +283,34 @@ def _pulse_and_origin(s: pd.DataFrame) -> tuple[Any, Any]:
     return pulse, origin
 
 
-def _scaling_row(half: str, g: pd.DataFrame, v_inf: str) -> dict[str, Any]:
+def _polydisperse_fit(g: pd.DataFrame, dists: Mapping[str, Any], v_inf: str) -> Any:
+    """One D across the rests of ``g`` through each cell's size-distribution map, or None when a
+    cell has no measured distribution."""
+    import numpy as np
+
+    from sulfurscope.cycling.gitt._polydisperse import fit_polydisperse_diffusivity
+    from sulfurscope.cycling.gitt._transport import TAU_SIGMA_FLOOR
+
+    if not dists or not g["Task"].isin(list(dists)).all():
+        return None
+    pulse, origin = _pulse_and_origin(g)
+    rest = g["Rest duration [s]"].to_numpy(float)
+    maps = [(float(pulse[j]), *dists[str(t)],
+             float(origin[j] + rest[j]) if v_inf == "last_sample" and np.isfinite(rest[j]) else None,
+             float(origin[j])) for j, t in enumerate(g["Task"])]
+    tau = g["Tau [s]"].to_numpy(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sig = np.log(g["Tau high [s]"].to_numpy(float) / g["Tau low [s]"].to_numpy(float)) / 4.0
+    sig = np.maximum(np.nan_to_num(sig, nan=np.inf), TAU_SIGMA_FLOOR)
+    usable = g["D distribution [m2/s]"].to_numpy(float) * ~g["_limited"].to_numpy(bool)
+    return fit_polydisperse_diffusivity(
+        tau, sig, np.where(usable > 0, usable, np.nan),
+        g["_sensitivity distribution"].to_numpy(float), maps,
+    )
+
+
+def _scaling_row(half: str, g: pd.DataFrame, v_inf: str,
+                 dists: Mapping[str, Any] | None = None) -> dict[str, Any]:
     from sulfurscope.cycling.gitt import transport_scaling
 
     pulse, origin = _pulse_and_origin(g)
@@ -297,6 +324,13 @@ def _scaling_row(half: str, g: pd.DataFrame, v_inf: str) -> dict[str, Any]:
         v_inf=v_inf,  # type: ignore[arg-type]
         origin_s=origin,
     )
+    poly = _polydisperse_fit(g, dists or {}, v_inf) if "D distribution [m2/s]" in g else None
+    d, ci, n_d = fit.diffusivity_m2_s, fit.diffusivity_ci95_m2_s, fit.diffusivity_points
+    method = "tau_e = G(t_p D/R^2, t_rest/t_p) R^2/D, R = size/2, V_inf " + v_inf
+    if poly is not None:
+        d, ci, n_d = poly.diffusivity_m2_s, poly.ci95_m2_s, poly.n_points
+        method = ("tau_e of each cell's SEM size distribution (volume-weighted spheres, "
+                  "same rate per volume), V_inf " + v_inf)
     return {
         "Half cycle label": half,
         "Exponent n": fit.exponent,
@@ -306,11 +340,12 @@ def _scaling_row(half: str, g: pd.DataFrame, v_inf: str) -> dict[str, Any]:
         "Points": fit.n_points,
         "Sizes": fit.n_sizes,
         "Pulse limited points": int(fit.pulse_limited.sum()),
-        "D [m2/s]": fit.diffusivity_m2_s,
-        "D CI95 low [m2/s]": fit.diffusivity_ci95_m2_s[0],
-        "D CI95 high [m2/s]": fit.diffusivity_ci95_m2_s[1],
-        "D points": fit.diffusivity_points,
-        "D method": "tau_e = G(t_p D/R^2, t_rest/t_p) R^2/D, R = size/2, V_inf " + v_inf,
+        "D [m2/s]": d,
+        "D CI95 low [m2/s]": ci[0],
+        "D CI95 high [m2/s]": ci[1],
+        "D points": n_d,
+        "D single size [m2/s]": fit.diffusivity_m2_s,
+        "D method": method,
         "Note": fit.note,
     }
 
@@ -348,6 +383,132 @@ def _diffusivity_table(s: pd.DataFrame, v_inf: str) -> pd.DataFrame:
         table["Previous rest adequacy"] = table.groupby("Cell")["Rest adequacy"].shift(1)
         table = table.sort_index()
     return table
+
+
+def _with_distribution(table: pd.DataFrame, s: pd.DataFrame, dists: Mapping[str, Any],
+                       v_inf: str) -> pd.DataFrame:
+    """The per-rest D table with D through each cell's size distribution where it has one
+    (:mod:`sulfurscope.cycling.gitt._polydisperse`): ``D [m2/s]`` and its range become that D (the
+    range from the τ range through the map's sensitivity), ``D single size [m2/s]`` keeps the
+    mean-size reading and ``Size model`` says which one a row gives. Row i of ``table`` is row i
+    of ``s``."""
+    import numpy as np
+    import pandas as pd
+
+    from sulfurscope.cycling.gitt._polydisperse import polydisperse_diffusivity
+
+    if "D [m2/s]" not in table:  # no rest to read
+        cols = ["D [m2/s]", "D single size [m2/s]", "Size model", "D distribution [m2/s]",
+                "_sensitivity distribution", "Pulse limited"]
+        return pd.DataFrame({c: pd.Series(dtype=object if c == "Size model" else float)
+                             for c in cols}, index=range(len(s)))
+    table = table.assign(**{"D single size [m2/s]": table["D [m2/s]"], "Size model": "single size",
+                            "D distribution [m2/s]": np.nan, "_sensitivity distribution": np.nan})
+    if table.empty or not dists:
+        return table
+    pulse, origin = _pulse_and_origin(s)
+    tasks = s["Task"].astype(str).to_numpy()
+    rest = s["Rest duration [s]"].to_numpy(float)
+    tau = s["Tau [s]"].to_numpy(float)
+    mono = table["D single size [m2/s]"].to_numpy(float)
+    bound = table["D upper bound [m2/s]"].to_numpy(float)
+    for task in set(tasks) & set(dists):
+        rows = np.flatnonzero(tasks == task)
+        diam, w = dists[task]
+        d, sens = polydisperse_diffusivity(
+            tau[rows], diameters_um=diam, weights=w, pulse_s=pulse[rows], rest_s=rest[rows],
+            origin_s=origin[rows], v_inf=v_inf,  # type: ignore[arg-type]
+            guess_m2_s=np.where(np.isfinite(mono[rows]), mono[rows], bound[rows]),
+        )
+        table.loc[rows, "D distribution [m2/s]"] = d
+        table.loc[rows, "_sensitivity distribution"] = sens
+        table.loc[rows, "Size model"] = f"SEM distribution ({len(diam)} classes)"
+        ok = rows[np.isfinite(d) & np.isfinite(mono[rows])]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            dd = table.loc[ok, "D distribution [m2/s]"].to_numpy(float)
+            sv = table.loc[ok, "_sensitivity distribution"].to_numpy(float)
+            lo_t = s["Tau low [s]"].to_numpy(float)[ok]
+            hi_t = s["Tau high [s]"].to_numpy(float)[ok]
+            table.loc[ok, "D [m2/s]"] = dd
+            table.loc[ok, "D low [m2/s]"] = dd * (tau[ok] / hi_t) ** (1.0 / sv)
+            table.loc[ok, "D high [m2/s]"] = dd * (tau[ok] / lo_t) ** (1.0 / sv)
+            table.loc[ok, "D sensitivity"] = sv
+            table.loc[ok, "D poorly determined"] = table.loc[ok, "D poorly determined"] | (sv < 0.2)
+    return table
+
+
+def _distribution_flags(table: pd.DataFrame) -> list[Flag]:
+    """A note of how far the size distribution moved D from the mean-size reading, or that D
+    assumes one size."""
+    import numpy as np
+
+    if table.empty:
+        return []
+    dist = table["Size model"].ne("single size").to_numpy()
+    both = dist & np.isfinite(table["D [m2/s]"].to_numpy(float)) & np.isfinite(
+        table["D single size [m2/s]"].to_numpy(float))
+    flags = []
+    if both.any():
+        ratio = float(np.median(table.loc[both, "D single size [m2/s]"] / table.loc[both, "D [m2/s]"]))
+        flags.append(Flag("d_size_distribution",
+                          f"D is read through each cell's SEM size distribution (volume-weighted "
+                          f"spheres lithiated at the same rate per volume); the mean size alone "
+                          f"would give {ratio:.2f}× that D (median over {int(both.sum())} rests)",
+                          "note"))
+    if not dist.all():
+        cells = sorted(set(table.loc[~dist, "Cell"].astype(str))) if "Cell" in table else []
+        which = f" ({', '.join(cells)})" if dist.any() and cells else ""
+        flags.append(Flag("d_single_size",
+                          f"D assumes one particle size per sample{which} (no SEM size distribution "
+                          "of ≥ 10 particles): a spread of sd/d = 0.3 makes such a D ~0.6× the true "
+                          "one, sd/d = 0.5 ~0.4×", "note"))
+    return flags
+
+
+#: Particle-size classes of a sample's size distribution in the GITT map (as the model step).
+SIZE_CLASSES = 12
+
+
+def size_classes(particles: pd.DataFrame, n_classes: int = SIZE_CLASSES) -> tuple[Any, Any] | None:
+    """(class diameters µm, volume weights) of a particle table (``Equivalent diameter [um]``, one
+    row per particle, as ``sulfurscope particles`` writes it) with ≥ 10 particles, else None: the
+    size distribution GITT's D is read through (the CLI's ``--particles`` and the study pipeline)."""
+    from sulfurscope.model import class_weights, measured_distribution
+
+    col = "Equivalent diameter [um]"
+    if particles is None or col not in particles.columns or particles[col].notna().sum() < 10:
+        return None
+    dist = measured_distribution(particles[[col]].dropna(), column=col, bins=n_classes)
+    if len(dist.diameter_um) < 2:
+        return None
+    return dist.diameter_um, class_weights(dist, weighting="volume")
+
+
+#: Per-size median D that differ by more than this factor contradict a diffusion length of size/2.
+SIZE_SPREAD_LIMIT = 3.0
+
+
+def _size_consistency_flags(table: pd.DataFrame) -> list[Flag]:
+    """Per half-cycle: when the well-determined D of different particle sizes differ (median per
+    size, more than :data:`SIZE_SPREAD_LIMIT` apart), τ does not scale as (size/2)², so the length
+    the map assumes is not the diffusion length (e.g. an active layer after formation) and one D
+    across sizes is no material constant."""
+    import numpy as np
+
+    flags: list[Flag] = []
+    if table.empty or "Half cycle label" not in table:
+        return flags
+    good = table[np.isfinite(table["D [m2/s]"].to_numpy(float)) & ~table["D poorly determined"]]
+    for half, g in good.groupby("Half cycle label", sort=False):
+        med = g.groupby("Size [um]")["D [m2/s]"].median()
+        if len(med) >= 2 and med.max() / med.min() > SIZE_SPREAD_LIMIT:
+            sizes = ", ".join(f"{k:.2g} µm: {v:.2g}" for k, v in med.items())
+            flags.append(Flag(
+                "d_size_inconsistent",
+                f"D differs {med.max() / med.min():.0f}× between particle sizes ({sizes} m²/s): τ does "
+                "not scale as (size/2)², so size/2 is not the diffusion length (an active layer?) "
+                "and the D across sizes is not a material constant", "warning", str(half)))
+    return flags
 
 
 def _diffusivity_flags(table: pd.DataFrame, steps: pd.DataFrame) -> list[Flag]:
@@ -430,6 +591,7 @@ def analyse_gitt_scaling(
     steps: pd.DataFrame,
     sizes_um: Mapping[str, float],
     options: GittScalingOptions | None = None,
+    distributions: Mapping[str, tuple[Any, Any]] | None = None,
 ) -> AnalysisResult:
     """τ ∝ L^n across cells of different particle size, per half-cycle (Fig 2's argument).
 
@@ -440,6 +602,10 @@ def analyse_gitt_scaling(
     sizes_um : mapping of str to float
         Particle size (diameter, µm) of each task.
     options : GittScalingOptions
+    distributions : mapping of str to (diameters µm, volume weights), optional
+        Each task's particle-size classes (from SEM). With them D is read through the size
+        distribution (:func:`~sulfurscope.cycling.gitt._polydisperse.mixture_read_tau_s`), else
+        through one sphere of the task's size (flag ``d_single_size``).
 
     Returns
     -------
@@ -465,7 +631,17 @@ def analyse_gitt_scaling(
         dropped = int((rests & ~(ok & s["Reached"].eq(True))).sum())
         flags.extend(_v0_flags(s[rests]))
         s = s[ok & s["Reached"].eq(True)]
-        diffusivity = _diffusivity_table(s, options.v_inf)
+        dists = {k: v for k, v in (distributions or {}).items() if len(v[0]) > 1}
+        diffusivity = _with_distribution(_diffusivity_table(s, options.v_inf), s, dists,
+                                         options.v_inf)
+        flags.extend(_distribution_flags(diffusivity))
+        flags.extend(_size_consistency_flags(diffusivity))
+        s = s.assign(**{"D distribution [m2/s]": diffusivity["D distribution [m2/s]"].to_numpy(),
+                        "_sensitivity distribution":
+                            diffusivity["_sensitivity distribution"].to_numpy(),
+                        "_limited": diffusivity["Pulse limited"].to_numpy(bool)})
+        diffusivity = diffusivity.drop(columns=["_sensitivity distribution",
+                                                "D distribution [m2/s]"])
         coarse = s["Tau coarse"].eq(True) if "Tau coarse" in s else pd.Series(False, index=s.index)
         s = s[~coarse]  # τ between samples far apart: no evidence for the size scaling
         flags.extend(_diffusivity_flags(diffusivity, s))
@@ -481,7 +657,7 @@ def analyse_gitt_scaling(
             if g["Size [um]"].nunique() < 2:
                 continue
             try:
-                rows.append(_scaling_row(str(half), g, options.v_inf))
+                rows.append(_scaling_row(str(half), g, options.v_inf, dists))
             except SulfurscopeError as exc:
                 flags.append(Flag("scaling_failed", str(exc), "failed", str(half)))
     table = pd.DataFrame(rows)

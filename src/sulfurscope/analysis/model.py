@@ -160,9 +160,11 @@ def _mean_size(dist: Any) -> float:
     return float(np.average(dist.diameter_um, weights=dist.number_fraction))
 
 
-def _sample_distributions(
-    particles: pd.DataFrame, samples: pd.DataFrame, n_classes: int
+def sample_distributions(
+    particles: pd.DataFrame, samples: pd.DataFrame, n_classes: int = 12
 ) -> dict[str, Any]:
+    """Each sample's size distribution: its SEM particles in ``n_classes`` classes when it has ≥ 10,
+    else one size from the manifest's ``Particle size [um]``."""
     import dataclasses
 
     import numpy as np
@@ -189,7 +191,7 @@ def _sample_distributions(
 def sample_sizes(particles: pd.DataFrame, samples: pd.DataFrame) -> dict[str, float]:
     """Each sample's number-mean particle diameter (µm): from its SEM particle table when it has ≥ 10
     particles, else the manifest's ``Particle size [um]``."""
-    return {k: _mean_size(d) for k, d in _sample_distributions(particles, samples, 8).items()}
+    return {k: _mean_size(d) for k, d in sample_distributions(particles, samples, 8).items()}
 
 
 def _rate_tests(cycles: pd.DataFrame) -> dict[str, pd.DataFrame]:
@@ -258,7 +260,7 @@ def model_inputs(
     it); otherwise the sample's longest single rate test (unweighted)."""
     import pandas as pd
 
-    dists = _sample_distributions(particles, samples, n_classes)
+    dists = sample_distributions(particles, samples, n_classes)
     rates = _rate_tests(cycles)
     means = _condition_rates(cycles, stats if stats is not None else pd.DataFrame(),
                              cells if cells is not None else pd.DataFrame())

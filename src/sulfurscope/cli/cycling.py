@@ -70,6 +70,52 @@ _SIZE = _P(
 )
 
 
+_PARTICLES = _P(
+    "particles",
+    _P.KEYWORD_ONLY,
+    default=None,
+    annotation=Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--particles",
+            help="Particle table of each file's sample (particles.csv of `sulfurscope particles`), "
+            "once per file: D is read through that size distribution, not one size.",
+            exists=True,
+            dir_okay=False,
+        ),
+    ],
+)
+
+
+def _size_distributions(values: dict[str, Any], tasks: list[str]) -> dict[str, Any]:
+    """Each task's size classes from its ``--particles`` table (see ``analysis.gitt.size_classes``)."""
+    from sulfurscope.analysis.gitt import size_classes
+    from sulfurscope.cli._output import UsageError
+    from sulfurscope.errors import SulfurscopeError
+
+    paths = values.get("particles") or []
+    if not paths:
+        return {}
+    if len(paths) != len(tasks):
+        raise UsageError(f"--particles was given {len(paths)} times for {len(tasks)} files: give "
+                         "it once per file")
+    import pandas as pd
+
+    out = {}
+    for task, path in zip(tasks, paths, strict=True):
+        try:
+            table = pd.read_csv(path)
+        except (OSError, ValueError) as exc:
+            raise SulfurscopeError(f"{path.name}: not a particle table ({exc})") from None
+        if "Equivalent diameter [um]" not in table.columns:
+            raise SulfurscopeError(f"{path.name}: no 'Equivalent diameter [um]' column (expected "
+                                   "the particles.csv of `sulfurscope particles`)")
+        classes = size_classes(table)  # None below 10 particles: one size (flag d_single_size)
+        if classes is not None:
+            out[task] = classes
+    return out
+
+
 def _inputs(values: dict[str, Any]) -> list[Input]:
     files: list[Path] = values["files"]
     labels = unique_labels(files, values.get("label"))
@@ -111,7 +157,8 @@ def gitt_command(values: dict[str, Any], common: Common) -> None:
         )
         v_inf = values.get("v_inf") or "last_sample"
         scaling = analyse_gitt_scaling(
-            steps, dict(zip(tasks, sizes, strict=True)), GittScalingOptions(v_inf=v_inf)
+            steps, dict(zip(tasks, sizes, strict=True)), GittScalingOptions(v_inf=v_inf),
+            _size_distributions(values, tasks),
         )
         results = [*results, ("gitt_scaling", scaling)]
     report_results("gitt", results, errors, common)
@@ -133,5 +180,5 @@ def register(app: typer.Typer) -> None:
         gitt_command,
         help=gitt_command.__doc__ or "",
         options=options_class("gitt"),
-        arguments=[_FILES, _LABEL, _TGA, _SIZE],
+        arguments=[_FILES, _LABEL, _TGA, _SIZE, _PARTICLES],
     )

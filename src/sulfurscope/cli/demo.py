@@ -75,7 +75,7 @@ def run_demo(
     n = workers if workers is not None else 2
     if show_progress:
         sys.stderr.write(f"[{0.0:6.1f} s] simulating the study: every cell's cycler file, SEM, HRTEM, "
-                         f"TGA, XPS, Raman, EDS, EELS ({n} processes; about {120 // max(n, 1)} s)\n")
+                         f"TGA, XPS, Raman, EDS, EELS ({n} processes; about {50 // max(n, 1)} s)\n")
     manifest = write_demo_study(out, seed=seed, workers=n)
     t_sim = time.perf_counter() - t0
     if show_progress:

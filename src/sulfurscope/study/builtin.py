@@ -80,7 +80,23 @@ def combine_gitt_scaling(ctx: Any) -> Any:
                     steps.groupby("Task", sort=False)["Sample"].first().items()}
     v_inf = str(steps["Vinf method"].iloc[0]) if "Vinf method" in steps and len(steps) else None
     opts = GittScalingOptions() if v_inf is None else GittScalingOptions(v_inf=v_inf)
-    return analyse_gitt_scaling(steps, per_task, opts)
+    return analyse_gitt_scaling(steps, per_task, opts, _task_distributions(ctx, steps))
+
+
+def _task_distributions(ctx: Any, steps: pd.DataFrame) -> dict[str, Any]:
+    """Each GITT task's particle-size classes (diameters, volume weights) from its sample's SEM
+    particles (none for a sample sized only by the manifest)."""
+    from sulfurscope.analysis.gitt import size_classes
+
+    particles = ctx.tables.get("particles", pd.DataFrame())
+    if steps.empty or particles.empty or "Sample" not in particles:
+        return {}
+    out = {}
+    for task, sample in steps.groupby("Task", sort=False)["Sample"].first().items():
+        classes = size_classes(particles[particles["Sample"].astype(str) == str(sample)])
+        if classes is not None:
+            out[str(task)] = classes
+    return out
 
 
 def _gitt_sizes(ctx: Any) -> bool:
