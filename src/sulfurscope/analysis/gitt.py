@@ -411,18 +411,17 @@ def _with_distribution(table: pd.DataFrame, s: pd.DataFrame, dists: Mapping[str,
     rest = s["Rest duration [s]"].to_numpy(float)
     tau = s["Tau [s]"].to_numpy(float)
     mono = table["D single size [m2/s]"].to_numpy(float)
-    bound = table["D upper bound [m2/s]"].to_numpy(float)
-    for task in set(tasks) & set(dists):
-        rows = np.flatnonzero(tasks == task)
+    for task in set(tasks) & set(dists):  # rests with a D (pulse-limited ones give only a bound)
+        rows = np.flatnonzero((tasks == task) & np.isfinite(mono))
         diam, w = dists[task]
         d, sens = polydisperse_diffusivity(
             tau[rows], diameters_um=diam, weights=w, pulse_s=pulse[rows], rest_s=rest[rows],
             origin_s=origin[rows], v_inf=v_inf,  # type: ignore[arg-type]
-            guess_m2_s=np.where(np.isfinite(mono[rows]), mono[rows], bound[rows]),
+            guess_m2_s=mono[rows],
         )
         table.loc[rows, "D distribution [m2/s]"] = d
         table.loc[rows, "_sensitivity distribution"] = sens
-        table.loc[rows, "Size model"] = f"SEM distribution ({len(diam)} classes)"
+        table.loc[tasks == task, "Size model"] = f"SEM distribution ({len(diam)} classes)"
         ok = rows[np.isfinite(d) & np.isfinite(mono[rows])]
         with np.errstate(divide="ignore", invalid="ignore"):
             dd = table.loc[ok, "D distribution [m2/s]"].to_numpy(float)
