@@ -158,3 +158,19 @@ def test_powder_d_interval_covers_the_truth():
         lo, hi = fit_polydisperse_diffusivity(tau, sig, per, sens, maps).ci95_m2_s
         hits += lo <= D_TRUE <= hi
     assert 0.90 <= hits / n <= 0.98, hits / n
+
+
+def test_bound_of_a_pulse_limited_powder_holds_the_truth():
+    """A 4 µm powder (sd/d = 0.5) at D = 8.6·10⁻¹⁷ reads a pulse-limited τ. One sphere of the mean
+    size bounded D by 4.6·10⁻¹⁷ — below the truth; the distribution's bound holds it."""
+    d_true = 8.64e-17
+    d, w = _classes(4.0, 0.5)
+    frame = polydisperse_gitt_frame(diameters_um=d, volume_weights=w, diffusivity_m2_s=d_true,
+                                    pulse_s=PULSE_S, rest_s=7200.0, sample_s=5.0, n_cells=120)
+    steps = _steps(frame, "p")
+    opts = GittScalingOptions(v_inf="last_sample")
+    mono = analyse_gitt_scaling(steps, {"p": 4.0}, opts).tables["gitt_diffusivity"]
+    dist = analyse_gitt_scaling(steps, {"p": 4.0}, opts, {"p": (d, w)}).tables["gitt_diffusivity"]
+    assert dist["Pulse limited"].all() and mono["Pulse limited"].all()
+    assert (mono["D upper bound [m2/s]"] < d_true).all()  # the single-size bound was wrong
+    assert (dist["D upper bound [m2/s]"] >= d_true).all()

@@ -433,7 +433,40 @@ def _with_distribution(table: pd.DataFrame, s: pd.DataFrame, dists: Mapping[str,
             table.loc[ok, "D high [m2/s]"] = dd * (tau[ok] / lo_t) ** (1.0 / sv)
             table.loc[ok, "D sensitivity"] = sv
             table.loc[ok, "D poorly determined"] = table.loc[ok, "D poorly determined"] | (sv < 0.2)
+        _distribution_bounds(table, s, tasks == task, dists[task], v_inf)
     return table
+
+
+def _distribution_bounds(table: pd.DataFrame, s: pd.DataFrame, mine: Any, classes: tuple[Any, Any],
+                         v_inf: str) -> None:
+    """``D upper bound`` of a cell's pulse-limited rests through its size distribution: the D at
+    which the distribution reads the τ at which one sphere of the mean size reaches its bound
+    (the pulse-limited threshold). The distribution reads longer τ than the mean sphere, so its
+    bound is higher; one inversion per protocol (pulse, rest, origin to 0.5 %)."""
+    import numpy as np
+
+    from sulfurscope._sphere import read_tau_s
+    from sulfurscope.cycling.gitt._polydisperse import polydisperse_diffusivity
+
+    pulse, origin = _pulse_and_origin(s)
+    rest = s["Rest duration [s]"].to_numpy(float)
+    size = s["Size [um]"].to_numpy(float)
+    bound = table["D upper bound [m2/s]"].to_numpy(float)
+    done: dict[tuple, float] = {}
+    for j in np.flatnonzero(mine & np.isfinite(bound) & table["Pulse limited"].to_numpy(bool)):
+        finite = v_inf == "last_sample" and np.isfinite(rest[j])
+        key = (round(float(np.log(pulse[j])), 2), round(float(np.log(rest[j])), 2) if finite
+               else None, round(float(origin[j]), 1), round(float(np.log(size[j])), 3))
+        if key not in done:
+            end = origin[j] + rest[j] if finite else None
+            tau = read_tau_s(float(pulse[j]), 0.5e-6 * float(size[j]), float(bound[j]),
+                             rest_s=end, origin_s=float(origin[j]))
+            d, _ = polydisperse_diffusivity(
+                [tau], diameters_um=classes[0], weights=classes[1], pulse_s=pulse[j],
+                rest_s=rest[j] if finite else None, origin_s=origin[j], v_inf=v_inf,  # type: ignore[arg-type]
+                guess_m2_s=bound[j])
+            done[key] = float(d[0]) if np.isfinite(d[0]) else float(bound[j])
+        table.loc[table.index[j], "D upper bound [m2/s]"] = done[key]
 
 
 def _distribution_flags(table: pd.DataFrame) -> list[Flag]:
