@@ -113,3 +113,32 @@ def test_gitt_cli_on_real_pulse_files(tmp_path, name, pulses):
     )
     assert res.exit_code in (0, 3), res.output  # 3: some rest never relaxed far enough (flagged)
     assert json.loads(res.stdout)["inputs"][0]["summary"]["pulses"] == pulses
+
+
+def test_gitt_particles_tables(tmp_path):
+    files = [_file(tmp_path, s) for s in (1.0, 4.0)]
+    rng = np.random.default_rng(3)
+    tables = []
+    for size in (1.0, 4.0):
+        path = tmp_path / f"particles_{size:g}.csv"
+        pd.DataFrame({"Equivalent diameter [um]": size * (1 + 0.3 * rng.standard_normal(60)).clip(0.2)}
+                     ).to_csv(path, index=False)
+        tables += ["--particles", str(path)]
+    base = ["gitt", *map(str, files), "--sulfur-mass-mg", "2.0"]
+    sizes = ["--particle-size-um", "1", "--particle-size-um", "4"]
+    # --particles without sizes would be ignored: refused, before any analysis
+    res = runner.invoke(app, [*base, *tables, "--out", str(tmp_path / "a")])
+    assert res.exit_code == 2 and "--particle-size-um" in res.output
+    # not a particle table: one line naming the file and the column
+    bad = tmp_path / "bad.csv"
+    pd.DataFrame({"Area": [1.0] * 20}).to_csv(bad, index=False)
+    res = runner.invoke(app, [*base, *sizes, "--particles", str(bad), "--particles", str(bad),
+                              "--out", str(tmp_path / "b")])
+    assert res.exit_code != 0 and "bad.csv" in res.output and "Equivalent diameter" in res.output
+    assert "Traceback" not in res.output
+    # the size distributions are used: D read through them, the mean-size reading kept beside
+    res = runner.invoke(app, [*base, *sizes, *tables, "--out", str(tmp_path / "c")])
+    assert res.exit_code == 0, res.output
+    d = pd.read_csv(tmp_path / "c" / "gitt_diffusivity.csv")
+    assert d["Size model"].str.startswith("SEM distribution").all()
+    assert "D single size [m2/s]" in d.columns

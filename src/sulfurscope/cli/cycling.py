@@ -141,8 +141,10 @@ def gitt_command(values: dict[str, Any], common: Common) -> None:
     from sulfurscope.analysis.gitt import GittScalingOptions, analyse_gitt_scaling
     from sulfurscope.cli._output import UsageError
 
-    results, errors = _run("gitt", values)
     sizes = values.get("particle_size_um") or []
+    if values.get("particles") and not sizes:  # never ignore an input silently
+        raise UsageError("--particles needs --particle-size-um (each file's size for τ ∝ L^n)")
+    results, errors = _run("gitt", values)
     if sizes:
         tasks = [i.task for i in _inputs(values)]
         if len(sizes) != len(tasks):
