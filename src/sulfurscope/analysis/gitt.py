@@ -283,25 +283,25 @@ def _pulse_and_origin(s: pd.DataFrame) -> tuple[Any, Any]:
     return pulse, origin
 
 
-def _polydisperse_fit(g: pd.DataFrame, dists: Mapping[str, Any], v_inf: str) -> Any:
+def _polydisperse_fit(g: pd.DataFrame, dists: Mapping[str, Any], v_inf: str, pulse: Any,
+                      origin: Any) -> Any:
     """One D across the rests of ``g`` through each cell's size-distribution map, or None when a
-    cell has no measured distribution."""
+    cell has no measured distribution (``pulse``, ``origin``: :func:`_pulse_and_origin` of ``g``)."""
     import numpy as np
 
     from sulfurscope.cycling.gitt._polydisperse import fit_polydisperse_diffusivity
-    from sulfurscope.cycling.gitt._transport import TAU_SIGMA_FLOOR
+    from sulfurscope.cycling.gitt._transport import TAU_SIGMA_FLOOR, _log_sigma
 
     if not dists or not g["Task"].isin(list(dists)).all():
         return None
-    pulse, origin = _pulse_and_origin(g)
     rest = g["Rest duration [s]"].to_numpy(float)
     maps = [(float(pulse[j]), *dists[str(t)],
              float(origin[j] + rest[j]) if v_inf == "last_sample" and np.isfinite(rest[j]) else None,
              float(origin[j])) for j, t in enumerate(g["Task"])]
     tau = g["Tau [s]"].to_numpy(float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        sig = np.log(g["Tau high [s]"].to_numpy(float) / g["Tau low [s]"].to_numpy(float)) / 4.0
-    sig = np.maximum(np.nan_to_num(sig, nan=np.inf), TAU_SIGMA_FLOOR)
+    sig, _ = _log_sigma(tau, g["Tau low [s]"].to_numpy(float), g["Tau high [s]"].to_numpy(float),
+                        np.ones(len(tau), bool))
+    sig = np.maximum(np.nan_to_num(sig, nan=np.inf), TAU_SIGMA_FLOOR)  # as fit_sphere_diffusivity
     usable = g["D distribution [m2/s]"].to_numpy(float) * ~g["_limited"].to_numpy(bool)
     return fit_polydisperse_diffusivity(
         tau, sig, np.where(usable > 0, usable, np.nan),
@@ -324,7 +324,8 @@ def _scaling_row(half: str, g: pd.DataFrame, v_inf: str,
         v_inf=v_inf,  # type: ignore[arg-type]
         origin_s=origin,
     )
-    poly = _polydisperse_fit(g, dists or {}, v_inf) if "D distribution [m2/s]" in g else None
+    poly = (_polydisperse_fit(g, dists or {}, v_inf, pulse, origin)
+            if "D distribution [m2/s]" in g else None)
     d, ci, n_d = fit.diffusivity_m2_s, fit.diffusivity_ci95_m2_s, fit.diffusivity_points
     method = "tau_e = G(t_p D/R^2, t_rest/t_p) R^2/D, R = size/2, V_inf " + v_inf
     if poly is not None:
@@ -422,7 +423,7 @@ def _with_distribution(table: pd.DataFrame, s: pd.DataFrame, dists: Mapping[str,
         table.loc[rows, "D distribution [m2/s]"] = d
         table.loc[rows, "_sensitivity distribution"] = sens
         table.loc[tasks == task, "Size model"] = f"SEM distribution ({len(diam)} classes)"
-        ok = rows[np.isfinite(d) & np.isfinite(mono[rows])]
+        ok = rows[np.isfinite(d)]
         with np.errstate(divide="ignore", invalid="ignore"):
             dd = table.loc[ok, "D distribution [m2/s]"].to_numpy(float)
             sv = table.loc[ok, "_sensitivity distribution"].to_numpy(float)
@@ -433,24 +434,24 @@ def _with_distribution(table: pd.DataFrame, s: pd.DataFrame, dists: Mapping[str,
             table.loc[ok, "D high [m2/s]"] = dd * (tau[ok] / lo_t) ** (1.0 / sv)
             table.loc[ok, "D sensitivity"] = sv
             table.loc[ok, "D poorly determined"] = table.loc[ok, "D poorly determined"] | (sv < 0.2)
-        _distribution_bounds(table, s, tasks == task, dists[task], v_inf)
+        _distribution_bounds(table, s["Size [um]"].to_numpy(float), (pulse, origin, rest),
+                             tasks == task, dists[task], v_inf)
     return table
 
 
-def _distribution_bounds(table: pd.DataFrame, s: pd.DataFrame, mine: Any, classes: tuple[Any, Any],
-                         v_inf: str) -> None:
+def _distribution_bounds(table: pd.DataFrame, size: Any, protocol: tuple[Any, Any, Any], mine: Any,
+                         classes: tuple[Any, Any], v_inf: str) -> None:
     """``D upper bound`` of a cell's pulse-limited rests through its size distribution: the D at
     which the distribution reads the τ at which one sphere of the mean size reaches its bound
     (the pulse-limited threshold). The distribution reads longer τ than the mean sphere, so its
-    bound is higher; one inversion per protocol (pulse, rest, origin to 0.5 %)."""
+    bound is higher; one inversion per protocol (pulse, rest, origin to 0.5 %). ``protocol`` =
+    (pulse, origin, rest) per row, as :func:`_with_distribution` has them."""
     import numpy as np
 
     from sulfurscope._sphere import read_tau_s
     from sulfurscope.cycling.gitt._polydisperse import polydisperse_diffusivity
 
-    pulse, origin = _pulse_and_origin(s)
-    rest = s["Rest duration [s]"].to_numpy(float)
-    size = s["Size [um]"].to_numpy(float)
+    pulse, origin, rest = protocol
     bound = table["D upper bound [m2/s]"].to_numpy(float)
     done: dict[tuple, float] = {}
     for j in np.flatnonzero(mine & np.isfinite(bound) & table["Pulse limited"].to_numpy(bool)):
@@ -499,6 +500,8 @@ def _distribution_flags(table: pd.DataFrame) -> list[Flag]:
 
 #: Particle-size classes of a sample's size distribution in the GITT map (as the model step).
 SIZE_CLASSES = 12
+#: The particle table's diameter column (``sulfurscope particles``, the study's SEM tasks).
+DIAMETER_COLUMN = "Equivalent diameter [um]"
 
 
 def size_classes(particles: pd.DataFrame, n_classes: int = SIZE_CLASSES) -> tuple[Any, Any] | None:
@@ -507,7 +510,7 @@ def size_classes(particles: pd.DataFrame, n_classes: int = SIZE_CLASSES) -> tupl
     size distribution GITT's D is read through (the CLI's ``--particles`` and the study pipeline)."""
     from sulfurscope.model import class_weights, measured_distribution
 
-    col = "Equivalent diameter [um]"
+    col = DIAMETER_COLUMN
     if particles is None or col not in particles.columns or particles[col].notna().sum() < 10:
         return None
     dist = measured_distribution(particles[[col]].dropna(), column=col, bins=n_classes)

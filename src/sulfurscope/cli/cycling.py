@@ -89,7 +89,7 @@ _PARTICLES = _P(
 
 def _size_distributions(values: dict[str, Any], tasks: list[str]) -> dict[str, Any]:
     """Each task's size classes from its ``--particles`` table (see ``analysis.gitt.size_classes``)."""
-    from sulfurscope.analysis.gitt import size_classes
+    from sulfurscope.analysis.gitt import DIAMETER_COLUMN, size_classes
     from sulfurscope.cli._output import UsageError
     from sulfurscope.errors import SulfurscopeError
 
@@ -107,9 +107,9 @@ def _size_distributions(values: dict[str, Any], tasks: list[str]) -> dict[str, A
             table = pd.read_csv(path)
         except (OSError, ValueError) as exc:
             raise SulfurscopeError(f"{path.name}: not a particle table ({exc})") from None
-        if "Equivalent diameter [um]" not in table.columns:
-            raise SulfurscopeError(f"{path.name}: no 'Equivalent diameter [um]' column (expected "
-                                   "the particles.csv of `sulfurscope particles`)")
+        if DIAMETER_COLUMN not in table.columns:
+            raise SulfurscopeError(f"{path.name}: no '{DIAMETER_COLUMN}' column (expected the "
+                                   "particles.csv of `sulfurscope particles`)")
         classes = size_classes(table)  # None below 10 particles: one size (flag d_single_size)
         if classes is not None:
             out[task] = classes
