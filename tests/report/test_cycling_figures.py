@@ -68,3 +68,21 @@ def test_retention_and_dqdv_figures(tmp_path, cells) -> None:
     fig2 = plot_dqdv(d)
     assert fig2.axes[0].get_legend().get_texts()[0].get_text() == "cell"
     assert not list(tmp_path.glob(".*tmp*"))  # atomic write leaves no temporary file
+
+
+def test_profiles_figure_charge_only_cycle_named(cells, tmp_path) -> None:
+    """A cell whose drawn cycle holds only a charge (a formation file that starts with a charge)
+    still appears in the legend; before, the empty legend's warning stopped the figure."""
+    import warnings
+
+    prof = voltage_profiles(cells["1 um"], sulfur_mass_mg=2.0)
+    t = prof.table
+    charge_only = type(prof)(
+        table=t[(t["Cycle"] == 2) & (t["Direction"] == "charge")].reset_index(drop=True),
+        sulfur_mass_mg=2.0,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # as the report draws figures
+        fig = plot_voltage_profiles({"cell A": charge_only})
+    labels = [x.get_text() for x in fig.axes[0].get_legend().get_texts()]
+    assert labels == ["cell A (cycle 2)"]

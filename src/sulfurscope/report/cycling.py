@@ -13,7 +13,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from sulfurscope.cycling import DQDV, RateCapability, Retention, VoltageProfiles
-from sulfurscope.report._style import cell_colours, new_figure
+from sulfurscope.report._style import cell_colours, legend, new_figure
 
 __all__ = [
     "fig_dqdv",
@@ -53,6 +53,7 @@ def plot_voltage_profiles(
         for k, cyc in enumerate(chosen):
             g = t[t["Cycle"] == cyc]
             alpha = 1.0 - 0.6 * k / max(len(chosen), 1)
+            named = False  # the cell's label on its first drawn half-cycle (a charge-only cycle too)
             for direction, ls in (("discharge", "-"), ("charge", "--")):
                 h = g[g["Direction"] == direction]
                 if h.empty:
@@ -64,8 +65,9 @@ def plot_voltage_profiles(
                     color=colour,
                     alpha=alpha,
                     lw=1.4,
-                    label=f"{label} (cycle {cyc})" if direction == "discharge" else None,
+                    label=None if named else f"{label} (cycle {cyc})",
                 )
+                named = True
     unit = (
         "mAh/g$_S$"
         if all("Specific capacity [mAh/g]" in p.table.columns for p in profiles.values())
@@ -74,7 +76,7 @@ def plot_voltage_profiles(
     a.set_xlabel(f"Capacity ({unit})")
     a.set_ylabel("Voltage (V vs Li/Li$^+$)")
     a.set_title(title)
-    a.legend(fontsize=7, frameon=False)
+    legend(a, fontsize=7, frameon=False)
     return fig
 
 
@@ -111,7 +113,7 @@ def plot_rate_capability(
     a.set_xlabel("Cycle")
     a.set_ylabel("Capacity (mAh/g$_S$)")
     a.set_title(title, pad=14)
-    a.legend(fontsize=7, frameon=False, loc="lower left")
+    legend(a, fontsize=7, frameon=False, loc="lower left")
     return fig
 
 
@@ -140,7 +142,7 @@ def plot_retention(
             top.axvline(r.plateau_cycle, color=colour, ls=":", lw=0.9)
     top.set_ylabel(f"Q$_n$/Q$_{{{next(iter(retentions.values())).reference_cycle}}}$ (%)")
     top.set_title(title)
-    top.legend(fontsize=7, frameon=False)
+    legend(top, fontsize=7, frameon=False)
     bottom.set_ylabel("Q$_n$/Q$_{n-1}$ (%)")
     bottom.set_xlabel("Cycle")
     return fig
@@ -175,7 +177,7 @@ def plot_dqdv(
     a.set_xlabel("Voltage (V)")
     a.set_ylabel(next(iter(curves.values())).table.columns[-1])
     a.set_title(title)
-    a.legend(fontsize=7, frameon=False)
+    legend(a, fontsize=7, frameon=False)
     return fig
 
 

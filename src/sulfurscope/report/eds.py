@@ -10,6 +10,7 @@ from matplotlib.colors import LinearSegmentedColormap, to_rgb
 from matplotlib.figure import Figure
 from scipy import ndimage as ndi
 
+from sulfurscope.report._style import legend
 from sulfurscope.spectra.eds import DepthProfile
 
 __all__ = [
@@ -145,7 +146,7 @@ def plot_eds_profiles(
     ax.set_xlabel("Distance from surface [nm]")
     ax.set_ylabel("Net intensity (normalised)" if normalise else "Net counts per pixel")
     ax.axhline(0, color="k", lw=0.5)
-    ax.legend(frameon=False, fontsize=8)
+    legend(ax, frameon=False, fontsize=8)
     if title:
         ax.set_title(title)
     return fig

@@ -15,7 +15,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from sulfurscope.errors import SulfurscopeError
-from sulfurscope.report._style import cell_colours, new_figure
+from sulfurscope.report._style import cell_colours, legend, new_figure
 from sulfurscope.spectra.eels import EdgeIntegrals, EdgeWindow, ThicknessResult, power_law
 from sulfurscope.spectra.eels_scan import LineScanProfile
 
@@ -63,7 +63,7 @@ def plot_line_scan_profile(profile: LineScanProfile, *, scale_to_max: bool = Tru
         h2, l2 = ax2.get_legend_handles_labels()
         ax.legend(h1 + h2, l1 + l2, fontsize=7, loc="best")
     else:
-        ax.legend(fontsize=7, loc="best")
+        legend(ax, fontsize=7, loc="best", frameon=True)
     return fig
 
 
@@ -108,7 +108,7 @@ def plot_core_loss(
     ax.set_ylabel("Counts per channel")
     if title:
         ax.set_title(title, fontsize=9)
-    ax.legend(fontsize=7)
+    legend(ax, fontsize=7, frameon=True)
     return fig
 
 
@@ -135,7 +135,7 @@ def plot_fingerprint(curves: pd.DataFrame) -> Figure:
     ax.set_ylabel("Intensity [scaled]")
     edge = str(curves["Edge"].iloc[0]) if "Edge" in curves.columns and len(curves) else ""
     ax.set_title(f"{edge} fingerprint — best match: {best}", fontsize=9)
-    ax.legend(fontsize=7)
+    legend(ax, fontsize=7, frameon=True)
     return fig
 
 

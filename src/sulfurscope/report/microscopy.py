@@ -12,7 +12,7 @@ from matplotlib.patches import Ellipse
 from scipy import stats
 
 from sulfurscope.microscopy.particles import ParticleSizeDistribution
-from sulfurscope.report._style import scale_bar
+from sulfurscope.report._style import legend, scale_bar
 
 __all__ = [
     "fig_lattice",
@@ -112,7 +112,7 @@ def size_histogram_figure(
     ax.set_xlabel(f"Equivalent diameter [{u}]")
     ax.set_ylabel("Probability density")
     ax.set_title(title, fontsize=9)
-    ax.legend(fontsize=7, frameon=False)
+    legend(ax, fontsize=7, frameon=False)
     return fig
 
 

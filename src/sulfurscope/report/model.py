@@ -20,7 +20,7 @@ from sulfurscope.model import (
     class_weights,
     electrode_active_fraction,
 )
-from sulfurscope.report._style import cell_colours, new_figure
+from sulfurscope.report._style import cell_colours, legend, new_figure
 from sulfurscope.units import CHARGE, SECONDS_PER_HOUR, TIME, VOLTAGE
 
 __all__ = [
@@ -72,7 +72,7 @@ def plot_active_fraction(
     ax.set_ylabel("Active fraction")
     ax2.set_ylabel("Volume-weighted density [1/µm]")
     ax.set_ylim(0, 1.05)
-    ax.legend(fontsize=7, loc="upper right")
+    legend(ax, fontsize=7, loc="upper right", frameon=True)
     return fig
 
 
@@ -106,7 +106,7 @@ def plot_rate_predictions(
         ax.set_title(name, fontsize=9)
         ax.set_xlabel("C-rate")
         ax.set_ylabel("Discharge capacity [mAh/g$_S$]")
-        ax.legend(fontsize=7)
+        legend(ax, fontsize=7, frameon=True)
     return fig
 
 
@@ -130,7 +130,7 @@ def plot_formation_profiles(
         )
     ax.set_xlabel("Depth below surface [µm]")
     ax.set_ylabel("Conversion θ (CEI / Li$_2$S)")
-    ax.legend(fontsize=7)
+    legend(ax, fontsize=7, frameon=True)
     axv.plot(curve["Specific capacity [mAh/g]"], curve["Voltage [V]"], color="k")
     axv.set_xlabel("Capacity [mAh/g$_S$]")
     axv.set_ylabel("Voltage [V]")
@@ -159,7 +159,7 @@ def plot_voltage_comparison(
             ax.set_xlabel("Time [h]")
         ax.plot(x, frame[VOLTAGE], style, lw=0.8, label=label)
     ax.set_ylabel("Voltage [V]")
-    ax.legend(fontsize=7)
+    legend(ax, fontsize=7, frameon=True)
     return fig
 
 
@@ -180,7 +180,7 @@ def plot_model_fit(table: pd.DataFrame, *, title: str = "") -> Figure:
     ax.set_ylabel("Discharge capacity [mAh/g$_S$]")
     if title:
         ax.set_title(title, fontsize=9)
-    ax.legend(fontsize=7)
+    legend(ax, fontsize=7, frameon=True)
     return fig
 
 
@@ -223,7 +223,7 @@ def plot_sample_predictions(
     ax_rate.set_xlabel("Cycle")
     ax_rate.set_ylabel("Discharge capacity [mAh/g$_S$]")
     ax_rate.set_title("Rate test: model (lines), measured (o, bars: 95 % CI)", fontsize=9)
-    ax_rate.legend(fontsize=7)
+    legend(ax_rate, fontsize=7, frameon=True)
     ax_ret.set_xlabel("Cycle")
     ax_ret.set_ylabel("Q$_n$/Q$_2$ [%]")
     ax_ret.set_title("Predicted retention", fontsize=9)
@@ -266,7 +266,7 @@ def plot_first_discharge_comparison(
     ax.set_xlabel("Specific capacity [mAh/g$_S$]")
     ax.set_ylabel("Voltage [V]")
     ax.set_title("First discharge: fitted model vs measurement", fontsize=9)
-    ax.legend(fontsize=6)
+    legend(ax, fontsize=6, frameon=True)
     return fig
 
 
@@ -390,7 +390,7 @@ def fig_model_comparison(tables: Mapping[str, pd.DataFrame]) -> Figure | None:
     ax.set_xlabel("Measured capacity (mAh/g$_S$)")
     ax.set_ylabel("Predicted capacity (mAh/g$_S$)")
     ax.set_title("Rate capability: predicted vs measured", fontsize=9)
-    ax.legend(fontsize=7, frameon=False)
+    legend(ax, fontsize=7, frameon=False)
     return fig
 
 

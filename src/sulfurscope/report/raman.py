@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from sulfurscope.report._style import cell_colours, flag_figure, new_figure
+from sulfurscope.report._style import cell_colours, flag_figure, legend, new_figure
 
 __all__ = [
     "fig_raman_fits",
@@ -74,7 +74,7 @@ def plot_raman_fit(
         ax.plot(x, base + comp, lw=0.8, color=colour, label=name)
     ax.plot(x, model, lw=1.3, color="k", label="fit")
     ax.set_ylabel("Intensity (counts)")
-    ax.legend(fontsize=7, ncols=2, loc="upper right")
+    legend(ax, fontsize=7, ncols=2, loc="upper right", frameon=True)
     if ratios:
         h, a = ratios.get("I_D/I_G (height)"), ratios.get("I_D/I_G (area)")
         if h is not None and a is not None and np.isfinite(h) and np.isfinite(a):
@@ -124,7 +124,7 @@ def plot_raman_spectra(
     ax.set_xlabel("Raman shift (cm$^{-1}$)")
     ax.set_ylabel("Intensity / I_G (offset)")
     ax.set_yticks([])
-    ax.legend(fontsize=7, loc="upper left")
+    legend(ax, fontsize=7, loc="upper left", frameon=True)
     return fig
 
 
@@ -151,14 +151,14 @@ def plot_raman_line(summary: pd.DataFrame, *, title: str = "") -> Figure:
         if np.nanmax(vals) > 1.5 * top > 0:  # a few wild ratios must not flatten the profile
             ax.set_ylim(0.0, 1.5 * top)
     failed = len(summary) - len(ok)
-    ax.legend(fontsize=7, title=f"{failed} failed fit(s)" if failed else None, title_fontsize=7)
+    legend(ax, fontsize=7, title=f"{failed} failed fit(s)" if failed else None, title_fontsize=7, frameon=True)
     if title:
         ax.set_title(title, fontsize=9)
     ax2.plot(x, ok["D position [1/cm]"], ".", ms=3, label="D")
     ax2.plot(x, ok["G position [1/cm]"], ".", ms=3, label="G")
     ax2.set_ylabel("position (cm$^{-1}$)")
     ax2.set_xlabel(xcol.replace("[µm]", "(µm)"))
-    ax2.legend(fontsize=7)
+    legend(ax2, fontsize=7, frameon=True)
     return fig
 
 

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 import pandas as pd
 from matplotlib.figure import Figure
 
-from sulfurscope.report._style import cell_colours, new_figure, per_task
+from sulfurscope.report._style import cell_colours, legend, new_figure, per_task
 
 __all__ = ["fig_tga_curves"]
 
@@ -30,5 +30,5 @@ def fig_tga_curves(tables: Mapping[str, pd.DataFrame]) -> Figure | None:
                 ax.axvline(float(f[col].iloc[0]), color=colour, ls=":", lw=0.7)
     ax.set_xlabel("Temperature (°C)")
     ax.set_ylabel("Mass (%)")
-    ax.legend(fontsize=7, frameon=False)
+    legend(ax, fontsize=7, frameon=False)
     return fig

@@ -9,7 +9,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from sulfurscope.errors import MissingColumnError, SulfurscopeError
-from sulfurscope.report._style import cell_colours, flag_figure
+from sulfurscope.report._style import cell_colours, flag_figure, legend
 from sulfurscope.spectra.peaks import PeakFit
 from sulfurscope.spectra.xps import CURVES, ENERGY, INTENSITY, fit_curves
 
@@ -50,7 +50,7 @@ def plot_xps_curves(curves: pd.DataFrame, *, title: str = "") -> Figure:
     ax.plot(e, by["envelope"][INTENSITY], color="k", lw=1.2, label="envelope")
     ax.plot(e, bg, color="0.5", lw=1.0, ls="--", label="background")
     ax.set_ylabel("Intensity (counts/s)")
-    ax.legend(fontsize=6.5, frameon=False, loc="upper left")
+    legend(ax, fontsize=6.5, frameon=False, loc="upper left")
     if title:
         ax.set_title(title, fontsize=9)
     res = by["residual"][INTENSITY].to_numpy()
@@ -82,7 +82,7 @@ def plot_depth_profile(profile: pd.DataFrame) -> Figure:
         ax.plot(g["Sputter time [s]"], a / m, "o-", ms=3, color=colour, label=name)
     ax.set_xlabel("Sputter time (s)")
     ax.set_ylabel("Area / max")
-    ax.legend(fontsize=7, frameon=False)
+    legend(ax, fontsize=7, frameon=False)
     return fig
 
 
