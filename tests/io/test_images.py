@@ -166,6 +166,8 @@ def test_zeiss_pixel_size_matches_rosettasciio():
         (("images", "ncem_STO_TEAM05_Acquisition_18_berkeley.emd"), "emd", 0.0122465),
         (("images", "velox_stem_haadf_titan_blank.emd"), "emd", 87.3708),
         (("images", "tia_IDP_L2083_after_HAADF_130mm.emi"), "tia", 3.270361),
+        (("spectro", "eds_jeol", "Sample", "00_View000", "View000_0000000.img"), "jeol", 8.6914),
+        (("spectro", "eds_jeol", "Sample", "00_View000", "View000_0000003.map"), "jeol", 8.6914),
     ],
 )
 def test_em_formats_read_with_calibration_like_rosettasciio(parts, module, nm_per_px):
@@ -192,3 +194,16 @@ def test_jpeg_compressed_tiff_reads_through_imagecodecs(tmp_path):
     m = read_image(path)
     assert m.image.shape == (128, 128)
     assert np.abs(m.image - img).mean() < 3  # lossy, but the picture
+
+
+@pytest.mark.realdata
+def test_jeol_image_pixel_matches_its_spectrum_image():
+    """The JEOL project's SEM/STEM image (.img) has the pixel of the .pts spectrum image it was
+    acquired with (README: 512 x 512 at 8.69 nm), read by the EDS reader from the other file."""
+    from sulfurscope.io.eds import read_eds
+
+    folder = realdata_path("spectro", "eds_jeol", "Sample", "00_View000")
+    img = read_image(folder / "View000_0000000.img")
+    si = read_eds(folder / "View000_0000006.pts")
+    assert img.image.shape == (512, 512)
+    assert img.calibration.pixel_size_nm == pytest.approx(si.spectrum_image.pixel_size_nm, rel=1e-4)

@@ -29,7 +29,7 @@ _IMAGES = _P(
     annotation=Annotated[
         list[Path],
         typer.Argument(
-            help="SEM/TEM images (TIFF, PNG, JPEG, DM3/DM4, EMD, TIA .emi/.ser, .hspy, ...).",
+            help="SEM/TEM images (TIFF, PNG, JPEG, DM3/DM4, EMD, TIA .emi/.ser, JEOL .img, .hspy, ...).",
             exists=True,
             dir_okay=False,
         ),

@@ -171,18 +171,19 @@ _RSCIIO = {
     ".dm3": "digitalmicrograph", ".dm4": "digitalmicrograph",
     ".emi": "tia", ".ser": "tia",
     ".mrc": "mrc",
+    ".img": "jeol", ".map": "jeol",  # JEOL Analysis Station: the SEM/STEM image, element maps
 }
 
 
 _FORMAT_NAMES = {
     "hspy": "HyperSpy HDF5", "emd": "EMD (Velox/Berkeley)", "digitalmicrograph": "Gatan DM",
-    "tia": "FEI TIA", "mrc": "MRC",
+    "tia": "FEI TIA", "mrc": "MRC", "jeol": "JEOL Analysis Station image",
 }
 
 
 def _read_rsciio(path: Path) -> tuple[np.ndarray, Calibration | None, dict[str, object]]:
     """A 2-D image (the first) from HyperSpy HDF5, Velox/Berkeley EMD, Gatan DM3/DM4, FEI TIA
-    .emi/.ser or MRC through rosettasciio, with the pixel size of its axes."""
+    .emi/.ser, MRC or JEOL .img/.map through rosettasciio, with the pixel size of its axes."""
     import importlib
 
     module = _RSCIIO[path.suffix.lower()]
@@ -257,7 +258,7 @@ def _read_raster(path: Path) -> tuple[np.ndarray, Calibration | None, dict[str, 
 
 _IMAGE_MODULES = (
     "tifffile", "imagecodecs", "PIL.Image", "PIL.PngImagePlugin", "rsciio.hspy", "rsciio.emd",
-    "rsciio.digitalmicrograph", "rsciio.tia", "rsciio.mrc",
+    "rsciio.digitalmicrograph", "rsciio.tia", "rsciio.mrc", "rsciio.jeol",
 )
 
 
@@ -270,7 +271,8 @@ def read_image(path: str | Path, *, pixel_size_nm: float | None = None) -> Micro
     path : str or Path
         ``.tif/.tiff`` (Zeiss, FEI/Thermo, TESCAN tags; JPEG/LZW/… compression through
         imagecodecs), ``.hspy/.hdf5`` (HyperSpy), ``.emd`` (Velox, Berkeley), ``.dm3/.dm4``
-        (Gatan), ``.emi/.ser`` (FEI TIA), ``.mrc``, ``.jpg/.png/.webp/.bmp``; a Hitachi/JEOL ``.txt``
+        (Gatan), ``.emi/.ser`` (FEI TIA), ``.mrc``, ``.img/.map`` (JEOL Analysis Station image and
+        element maps), ``.jpg/.png/.webp/.bmp``; a Hitachi/JEOL ``.txt``
         or ``*_px-nm.mat`` sidecar is used when present.
     pixel_size_nm : float, optional
         User calibration; overrides the file's (the file's value is kept in the note).
