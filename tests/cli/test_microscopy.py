@@ -249,3 +249,34 @@ def test_every_real_image_runs_through_both_commands(tmp_path):
 
 def test_realdata_root_is_a_path():
     assert REALDATA.name
+
+
+@pytest.mark.parametrize("command", ["particles", "lattice"])
+def test_too_small_image_is_a_clear_error(tmp_path, command):
+    """An 8 x 8 px image is refused with its size and the file named (the FFT raised an internal
+    ValueError on a 2 x 2 px EELS spectrum image before; particle sizing reported 0 particles)."""
+    p = _write_png(tmp_path / "tiny.png", np.random.default_rng(0).random((8, 8)))
+    res = runner.invoke(app, [command, str(p), "--out", str(tmp_path / "o")])
+    assert res.exit_code == 1, res.output
+    assert "tiny.png" in res.output and "8 x 8 px" in res.output
+    assert "internal error" not in res.output
+
+
+def test_lattice_region_too_small_is_a_clear_error(tmp_path):
+    img = render_lattice((128, 128), [(0.125, 0.0), (0.0, 0.125)])
+    p = _write_png(tmp_path / "lat.png", img)
+    res = runner.invoke(
+        app, ["lattice", str(p), "--region-px", "0,10,0,64", "--out", str(tmp_path / "o")]
+    )
+    assert res.exit_code == 1, res.output
+    assert "region" in res.output and "10 x 64 px" in res.output
+
+
+@pytest.mark.realdata
+def test_eels_spectrum_image_is_not_a_micrograph(tmp_path):
+    """A Gatan EELS spectrum image (2 x 2 px x 2048 channels, energy axis listed first) is not read
+    as a 2 x 2 px micrograph."""
+    path = REALDATA / "spectro" / "eels" / "EELS_SI_2x2_coreloss.dm4"
+    res = runner.invoke(app, ["lattice", str(path), "--out", str(tmp_path / "o")])
+    assert res.exit_code == 1, res.output
+    assert "no 2-D image" in res.output and "internal error" not in res.output

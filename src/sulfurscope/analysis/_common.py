@@ -204,3 +204,34 @@ def depth_flags(table: pd.DataFrame, key: str) -> list[Flag]:
             msg, sev = words[code]
             flags.append(Flag(f"depth_{code}", msg, sev, str(row[key])))  # type: ignore[arg-type]
     return flags
+
+
+#: Fewest pixels per side of an image (or region) that particle sizing or an FFT can use.
+MIN_IMAGE_SIDE_PX = 16
+
+
+def refuse_unusable_image(micrograph: Any, region: tuple[int, int, int, int] | None = None) -> None:
+    """Refuse an image (or its ``region``) smaller than :data:`MIN_IMAGE_SIDE_PX` per side, or one
+    that is blank (:func:`sulfurscope.microscopy.quality.blank_image_reason`), naming the file.
+
+    Raises
+    ------
+    SulfurscopeError
+        With the file name and why the image cannot be analysed.
+    """
+    from sulfurscope.errors import SulfurscopeError
+    from sulfurscope.microscopy.quality import blank_image_reason
+
+    name = micrograph.path.name
+    image = micrograph.image
+    crop = image if region is None else image[region[0] : region[1], region[2] : region[3]]
+    if crop.ndim != 2 or min(crop.shape) < MIN_IMAGE_SIDE_PX:
+        what = "the image" if region is None else f"the region {list(region)} of the image"
+        raise SulfurscopeError(
+            f"{name}: {what} is {' x '.join(map(str, crop.shape))} px; particle sizing and lattice "
+            f"analysis need at least {MIN_IMAGE_SIDE_PX} px per side (is this a spectrum or a "
+            "spectrum image rather than a micrograph?)"
+        )
+    reason = blank_image_reason(image)
+    if reason:
+        raise SulfurscopeError(f"{name}: the image is blank — {reason}")

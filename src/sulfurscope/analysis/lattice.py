@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sulfurscope.analysis._common import finish, grid_table, record_warnings
+from sulfurscope.analysis._common import finish, grid_table, record_warnings, refuse_unusable_image
 from sulfurscope.analysis._options import Options, flag, integer, number, numbers, text, texts
 from sulfurscope.analysis._result import AnalysisResult, Flag, source
 
@@ -195,7 +195,7 @@ def analyse_lattice(
     AnalysisResult
         Tables ``lattice_*``; a flag when the image is uncalibrated (spacings in px, no indexing).
     """
-    _refuse_blank(micrograph)
+    refuse_unusable_image(micrograph, _region(options or LatticeOptions()))
     import pandas as pd
 
     from sulfurscope.microscopy.lattice import lattice_spacings
@@ -259,13 +259,3 @@ def run_files(files: Mapping[str, Path], options: LatticeOptions) -> AnalysisRes
         res.provenance.inputs if res.provenance else (),
         summary=res.summary,
     )
-
-
-def _refuse_blank(micrograph: Any) -> None:
-    """A noise-only image is refused (:func:`sulfurscope.microscopy.quality.blank_image_reason`)."""
-    from sulfurscope.errors import SulfurscopeError
-    from sulfurscope.microscopy.quality import blank_image_reason
-
-    reason = blank_image_reason(micrograph.image)
-    if reason:
-        raise SulfurscopeError(f"{micrograph.path.name}: the image is blank — {reason}")

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sulfurscope.analysis._common import finish, grid_table, record_warnings
+from sulfurscope.analysis._common import finish, grid_table, record_warnings, refuse_unusable_image
 from sulfurscope.analysis._options import Options, choice, flag, integer, number, number_or
 from sulfurscope.analysis._result import AnalysisResult, Flag, source
 
@@ -291,7 +291,7 @@ def analyse_particles(
     AnalysisResult
     """
     if rois is None:  # with drawn outlines the image content does not decide anything
-        _refuse_blank(micrograph)
+        refuse_unusable_image(micrograph)
     import pandas as pd
 
     from sulfurscope.microscopy import crop_data_bar, measure_particles
@@ -357,13 +357,3 @@ def run_files(files: Mapping[str, Path], options: ParticleOptions) -> AnalysisRe
         res.analysis, __name__, res.tables, [*flags, *res.flags], options, sources,
         summary=res.summary,
     )
-
-
-def _refuse_blank(micrograph: Any) -> None:
-    """A noise-only image is refused (:func:`sulfurscope.microscopy.quality.blank_image_reason`)."""
-    from sulfurscope.errors import SulfurscopeError
-    from sulfurscope.microscopy.quality import blank_image_reason
-
-    reason = blank_image_reason(micrograph.image)
-    if reason:
-        raise SulfurscopeError(f"{micrograph.path.name}: the image is blank — {reason}")

@@ -208,9 +208,16 @@ def _read_rsciio(path: Path) -> tuple[np.ndarray, Calibration | None, dict[str, 
 
 
 def _spatial(signal: dict) -> bool:
-    """An image signal: its last two axes are not an energy (EDS/EELS maps are)."""
-    names = [str(a.get("name", "")).lower() for a in signal.get("axes", [])[-2:]]
-    return not any("energy" in n for n in names)
+    """An image signal: no axis is an energy and the signal is not a spectrum type (an EELS/EDS
+    spectrum image is not a micrograph, whichever order its axes come in: a Gatan SI lists the
+    energy axis first)."""
+    axes = signal.get("axes", [])
+    names = [str(a.get("name", "")).lower() for a in axes]
+    units = [str(a.get("units", "")).strip().lower() for a in axes]
+    kind = str(((signal.get("metadata") or {}).get("Signal") or {}).get("signal_type", "")).upper()
+    if kind.startswith(("EELS", "EDS")):
+        return False
+    return not any("energy" in n for n in names) and not any(u in ("ev", "kev") for u in units)
 
 
 def _axes_calibration(
