@@ -43,3 +43,17 @@ def test_one_process_keeps_its_threads():
     with one_thread_per_process(1):
         assert _blas_threads() == before
         assert {k: os.environ.get(k) for k in THREAD_VARIABLES} == env_before
+
+
+def test_thread_budget_is_one_while_processes_share_the_cores(monkeypatch):
+    from sulfurscope._threads import one_thread_per_process, thread_budget
+
+    for key in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        monkeypatch.delenv(key, raising=False)
+    outside = thread_budget()
+    assert outside >= 1
+    with one_thread_per_process(2):
+        assert thread_budget() == 1
+    assert thread_budget() == outside
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")  # the user's own limit
+    assert thread_budget() == 1

@@ -16,7 +16,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-__all__ = ["THREAD_VARIABLES", "one_thread", "one_thread_per_process"]
+__all__ = ["THREAD_VARIABLES", "one_thread", "one_thread_per_process", "thread_budget"]
 
 #: Environment variables the native thread pools read when they load.
 THREAD_VARIABLES = (
@@ -76,3 +76,17 @@ def one_thread() -> Iterator[None]:
 
     with threadpool_limits(limits=1):
         yield
+
+
+def thread_budget() -> int:
+    """Threads this process may use for independent steps of one analysis (e.g. the two particle
+    segmentations): 1 inside :func:`one_thread_per_process` (the cores are shared with other
+    processes) or when the user limited ``OMP_NUM_THREADS``/``OPENBLAS_NUM_THREADS`` to 1; else the
+    cores this process may run on.
+    """
+    if any(os.environ.get(k) == "1" for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS")):
+        return 1
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
