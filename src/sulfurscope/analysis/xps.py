@@ -154,6 +154,7 @@ def analyse_xps_file(
         rsf=options.rsf,
     )
     flags = [Flag("fit_failed", msg, "failed", reg) for reg, msg in analysis.failures]
+    flags += _background_flags(analysis.quantification)
     quality = _quality(analysis, flags)
     tables: dict[str, Any] = {"xps_spectra": data.to_frame(), "xps_fit_quality": quality}
     if not analysis.components.empty:
@@ -170,6 +171,26 @@ def analyse_xps_file(
         "failed": len(analysis.failures) + int((quality["Verdict"] == "failed").sum()),
     }
     return finish("xps", __name__, tables, flags, options, sources, summary=summary)
+
+
+def _background_flags(quantification: Any) -> list[Flag]:
+    """A warning naming the regions whose atomic-% area fell back to a linear background (Shirley
+    had no solution in their window), beside regions on Shirley backgrounds."""
+    if quantification.empty or "Note" not in quantification.columns:
+        return []
+    linear = quantification["Note"].astype(str).str.contains("Shirley had no solution", regex=False)
+    if not linear.any():
+        return []
+    regions = ", ".join(dict.fromkeys(quantification.loc[linear, "Region"].astype(str)))
+    atomic = quantification["Quantity"] == "Atomic [%]"
+    mixed = bool((atomic & ~linear).any())
+    return [Flag("quantification_linear_background",
+                 f"{regions}: Shirley has no solution in the window (the data fall below the "
+                 "high-binding-energy end level after the peak), so the atomic-% area is on a "
+                 "linear background" + (", the other regions' on Shirley" if mixed else "") +
+                 "; linear and Shirley areas of a peak can differ by tens of %, so read these "
+                 "atomic % as approximate (or record a window that ends on flat background)",
+                 "warning", "quantification")]
 
 
 _CASA_COLUMNS = ["Region", "Component", "Shape", "Casa position [eV]", "Position [eV]",
