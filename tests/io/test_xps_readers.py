@@ -348,3 +348,11 @@ def test_casaxps_text_export_is_one_region_per_block(tmp_path, be_half) -> None:
         oracle = export.VamasExportParser()
         oracle.parse(path)
         assert len(oracle.data) == 3
+
+
+@pytest.mark.realdata
+def test_casa_unlabelled_blocks_are_not_called_none():
+    """CasaXPS writes species "None" for unlabelled blocks; a region named "None" read back as a
+    missing value from the CSV tables. They are "block N" like other unlabelled blocks."""
+    d = read_xps(realdata_path("spectro", "xps", "vamas_casaxps_Pd3d_intensity_dwell0p2_feranick.vms"))
+    assert [s.region for s in d.spectra] == ["block 1", "block 2", "block 3"]

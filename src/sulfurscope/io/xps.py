@@ -170,7 +170,8 @@ def read_vamas(path: str | Path, *, work_function_ev: float = 0.0) -> XPSData:
     Returns
     -------
     XPSData
-        One spectrum per block (region names from species + transition, NULs stripped, via
+        One spectrum per block (region names from species + transition, NULs stripped, placeholder
+        labels such as CasaXPS's "None" dropped, via
         :func:`~sulfurscope.spectra.xps.region_key`; ``"block N"`` when empty; a name that repeats
         gets ``" #2"``, ``" #3"`` …); metadata per block in ``metadata["blocks"]``.
 
@@ -186,7 +187,11 @@ def read_vamas(path: str | Path, *, work_function_ev: float = 0.0) -> XPSData:
     seen: dict[str, int] = {}
     for b in range(head["n_blocks"]):
         bm, energy, y, source_energy = _vamas_block(L, head, b, p.name, work_function_ev)
-        name = region_key(f"{bm.pop('species')} {bm.pop('transition')}".strip()) or f"block {b + 1}"
+        label = " ".join(
+            t for t in (bm.pop("species").strip(), bm.pop("transition").strip())
+            if t and t.lower() not in _PLACEHOLDER_LABELS
+        )
+        name = region_key(label) or f"block {b + 1}"
         seen[name] = rank = seen.get(name, 0) + 1
         name = name if rank == 1 else f"{name} #{rank}"  # regions must stay apart by name
         energy, y = _ascending(energy, y, f"{p.name} (block {b + 1}, {name})")
@@ -512,6 +517,10 @@ def write_vamas(
         tmp.write_text("\r\n".join(out) + "\r\n", encoding="latin-1")
     return p
 
+
+#: Species/transition labels that name nothing (CasaXPS writes "None" for an unlabelled block; a
+#: region called "None" also reads back as a missing value from CSV).
+_PLACEHOLDER_LABELS = frozenset({"none", "null", "n/a", "na", "?", "-", "unknown"})
 
 #: The fixed block fields between the technique and the species label (source Al, FAT 20 eV, …).
 _BLOCK_FIXED = ["0", "0", "0", "0", "0", "FAT", "20", "1", "0", "0", "0", "0", "0", "0"]
