@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -207,3 +209,25 @@ def test_jeol_image_pixel_matches_its_spectrum_image():
     si = read_eds(folder / "View000_0000006.pts")
     assert img.image.shape == (512, 512)
     assert img.calibration.pixel_size_nm == pytest.approx(si.spectrum_image.pixel_size_nm, rel=1e-4)
+
+
+@pytest.mark.realdata
+def test_velox_eds_file_gives_its_haadf_not_an_element_map():
+    """A Velox EDS .emd lists element maps ("C", "Ca", "O", "Cu") before its HAADF image; particle
+    sizing and FFT get the HAADF detector image (oracle: rosettasciio's signal titled HAADF)."""
+    from rsciio.emd import file_reader
+
+    path = realdata_path("spectro", "eds", "velox_TestSI_16x16_ReducedData_single_spectra.emd")
+    m = read_image(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        haadf = [s for s in file_reader(str(path)) if s["metadata"]["General"]["title"] == "HAADF"]
+    assert m.metadata["signal"] == "HAADF"
+    np.testing.assert_array_equal(m.image, np.asarray(haadf[0]["data"], dtype=float))
+
+
+def test_detector_titles():
+    from sulfurscope.io.images import _DETECTOR
+
+    assert all(_DETECTOR.search(t) for t in ("HAADF", "DF4", "BF", "SE", "HAADF Image", "IMG1"))
+    assert not any(_DETECTOR.search(t) for t in ("Se", "S K", "C", "Ti", "Fe", "O"))

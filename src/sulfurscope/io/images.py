@@ -12,6 +12,7 @@ channels); the data bar is *not* removed here (see
 
 from __future__ import annotations
 
+import re
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -200,11 +201,32 @@ def _read_rsciio(path: Path) -> tuple[np.ndarray, Calibration | None, dict[str, 
     images = [s for s in signals if np.ndim(s["data"]) >= 2 and _spatial(s)]
     if not images:
         raise FileFormatError(f"{path.name}: no 2-D image in the file")
-    sig = images[0]
+    sig = _detector_image(images)
     data = np.asarray(sig["data"])
     while data.ndim > 2:  # a stack: its first frame
         data = data[0]
-    return data, *_axes_calibration(sig["axes"][-2:], module)
+    cal, meta = _axes_calibration(sig["axes"][-2:], module)
+    title = str(((sig.get("metadata") or {}).get("General") or {}).get("title", ""))
+    if title:
+        meta["signal"] = title
+    return data, cal, meta
+
+
+#: Titles of detector images (not element maps) in EM files that hold both; the acronyms are
+#: matched in capitals only (a selenium map is titled "Se", a secondary-electron image "SE").
+_DETECTOR = re.compile(
+    r"\b(HAADF|ADF|DF\d?|BF|ABF|SE|SEI|BSE|BSD|STEM|TEM|SEM)\b|(?i:\bimage\b|\bimg\d*\b)"
+)
+
+
+def _detector_image(images: list[dict]) -> dict:
+    """The detector image (HAADF, BF, SE, …) among a file's 2-D signals, else the first: a Velox
+    EDS file lists its element maps (titled "C", "O", …) before its HAADF image."""
+    for s in images:
+        title = str(((s.get("metadata") or {}).get("General") or {}).get("title", ""))
+        if _DETECTOR.search(title):
+            return s
+    return images[0]
 
 
 def _spatial(signal: dict) -> bool:
