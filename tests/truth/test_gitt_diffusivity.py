@@ -197,3 +197,14 @@ def test_a_relaxation_of_a_few_noise_sigma_gives_no_d(seed):
     res = _through_pipeline_calls({"cell": (4.0, frame)}, "last_sample")
     assert res.tables["gitt_diffusivity"].empty
     assert "d_not_determined" in {f.code for f in res.flags}
+
+
+def test_rest_ending_in_drift_is_noted():
+    """A 2 h rest of an 8 µm particle (≈ 0.05 R²/D) ends with most of the relaxation still to come:
+    a note says the QOCV is not at equilibrium; a rest of 5 R²/D settles and gets none."""
+    short = analyse_gitt(_one_cell(8.0, 1e-16, 7200.0)["cell"][1], GittOptions())
+    codes = {f.code: f for f in short.flags}
+    assert "rest_not_settled" in codes and codes["rest_not_settled"].severity == "note"
+    rest = 5.0 * (1e-6) ** 2 / 1e-16
+    long = analyse_gitt(_one_cell(2.0, 1e-16, rest)["cell"][1], GittOptions())
+    assert "rest_not_settled" not in {f.code for f in long.flags}

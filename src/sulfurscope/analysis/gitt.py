@@ -169,6 +169,7 @@ def _step_flags(table: pd.DataFrame) -> list[Flag]:
                         "warning",
                     )
                 )
+        flags += _drift_flags(table, has)
         if missed.any():
             flags.append(
                 Flag(
@@ -178,6 +179,27 @@ def _step_flags(table: pd.DataFrame) -> list[Flag]:
                 )
             )
     return flags
+
+
+def _drift_flags(table: pd.DataFrame, has: pd.Series) -> list[Flag]:
+    """A note when rests end while the voltage still drifts (``Settled`` False: more than 5 % of
+    the relaxation still to come, judged from the end slope)."""
+    settled = table.get("Settled")
+    if settled is None or "Unrelaxed fraction" not in table.columns:
+        return []
+    drift = has & table["Reached"].eq(True) & settled.eq(False)
+    if not drift.any():
+        return []
+    top = float(table.loc[drift, "Unrelaxed fraction"].astype(float).max())
+    most = f"up to {top:.0%}" if top == top and top != float("inf") else "an unknown share"
+    return [Flag(
+        "rest_not_settled",
+        f"{int(drift.sum())} rest(s) end while the voltage still drifts ({most} of the "
+        "relaxation still to come, from the end slope): their QOCV and overpotential are not at "
+        "equilibrium, and τ is read with V∞ = the last sample (the study's convention, which the "
+        "D map models; a longer rest or --v-inf fitted reads the full relaxation)",
+        "note",
+    )]
 
 
 def analyse_gitt(
