@@ -120,3 +120,12 @@ def test_errors(tmp_path):
     one.write_text("abc def\n")
     with pytest.raises(FileFormatError, match="one.txt: expected a two-column"):
         read_reference_spectrum(one)
+
+
+@pytest.mark.realdata
+def test_eds_spectrum_is_refused_as_eels():
+    """A Gatan EDS spectrum (signal type EDS_TEM, eV axis to 20 keV) is not read as EELS."""
+    from sulfurscope.errors import FileFormatError
+
+    with pytest.raises(FileFormatError, match="EDS .*sulfurscope eds"):
+        read_eels(realdata_path("spectro", "eds", "dm3_test-EDS_spectrum_single.dm3"))

@@ -186,3 +186,22 @@ def test_init_reads_hspy_signal_types_and_guesses_protocols(tmp_path):
         "asymmetric",
         None,
     ]
+
+
+@pytest.mark.realdata
+def test_gatan_files_classified_by_what_they_hold(tmp_path):
+    """A Gatan .dm3 EDS spectrum is an EDS task (it was an EELS task that failed on its Li K
+    window); the EELS .dm3/.dm4 files stay EELS."""
+    import shutil
+
+    from tests.conftest import realdata_path
+
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    for parts in (("spectro", "eds", "dm3_test-EDS_spectrum_single.dm3"),
+                  ("spectro", "eels", "SrTiO3_coreloss_TiL_OK.dm3"),
+                  ("spectro", "eels", "EELS_SI_2x2_coreloss.dm4")):
+        shutil.copy(realdata_path(*parts), raw / parts[-1])
+    kinds = {f.path.name: f.kind for f in scan_folder(raw)}
+    assert kinds == {"dm3_test-EDS_spectrum_single.dm3": "eds",
+                     "SrTiO3_coreloss_TiL_OK.dm3": "eels", "EELS_SI_2x2_coreloss.dm4": "eels"}

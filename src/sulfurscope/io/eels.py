@@ -233,7 +233,20 @@ def _choose(sigs: list[dict[str, Any]], signal: int | None, name: str) -> int:
             f"{name}: no signal with an energy axis (axes units: "
             f"{[[a.get('units') for a in s.get('axes', [])] for s in sigs]})"
         )
-    return candidates[0]
+    eels = [k for k in candidates if not _signal_type(sigs[k]).startswith("EDS")]
+    if not eels:
+        raise FileFormatError(
+            f"{name}: holds an EDS (X-ray) spectrum, signal type "
+            f"{_signal_type(sigs[candidates[0]])!r}, not an EELS spectrum: read it with "
+            "`sulfurscope eds`"
+        )
+    return eels[0]
+
+
+def _signal_type(sig: dict[str, Any]) -> str:
+    """The file's own signal type (rosettasciio metadata ``Signal.signal_type``), upper case."""
+    meta = sig.get("metadata") or {}
+    return str((meta.get("Signal") or {}).get("signal_type", "") or "").upper()
 
 
 def _energy(axes: list[dict[str, Any]], shape: tuple[int, ...], name: str

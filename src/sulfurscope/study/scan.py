@@ -68,7 +68,7 @@ def _classify(path: Path) -> ScannedFile | None:
     if ext in _BY_EXTENSION:
         return ScannedFile(path, *_BY_EXTENSION[ext])
     if ext in _EELS:
-        return ScannedFile(path, "eels", ext[1:])
+        return _classify_dm(path, ext)
     if ext in (".hspy", ".hdf5", ".h5"):
         return _classify_hdf5(path)
     if ext in _IMAGE:
@@ -87,6 +87,31 @@ def _classify_hdf5(path: Path) -> ScannedFile:
         return ScannedFile(path, "eds", f"hspy {signal}")
     kind = "hrtem" if any(w in low for w in ("hrtem", "stem", "tem")) else "image"
     return ScannedFile(path, kind, "hspy")
+
+
+def _classify_dm(path: Path, ext: str) -> ScannedFile:
+    """A Gatan file by what it holds: EELS, EDS (signal type EDS_*) or an image (no energy axis:
+    a camera or STEM micrograph). Its header only is read (rosettasciio, lazy); EELS when it cannot
+    be read (the EELS reader then says why)."""
+    low = str(path).lower()
+    try:
+        from rsciio.digitalmicrograph import file_reader
+
+        signals = file_reader(str(path), lazy=True)
+    except Exception:  # noqa: BLE001 - any unreadable header: let the EELS reader report it
+        return ScannedFile(path, "eels", ext[1:])
+    kinds = []
+    for sig in signals:
+        kind = str(((sig.get("metadata") or {}).get("Signal") or {}).get("signal_type", "") or "")
+        energy = any("ev" == str(a.get("units", "")).strip().lower()
+                     or "energy" in str(a.get("name", "")).lower() for a in sig.get("axes", []))
+        kinds.append("eds" if kind.upper().startswith("EDS") else "eels" if energy else "image")
+    if "eels" in kinds:
+        return ScannedFile(path, "eels", ext[1:])
+    if "eds" in kinds:
+        return ScannedFile(path, "eds", ext[1:])
+    kind = "hrtem" if any(w in low for w in ("hrtem", "stem", "tem")) else "image"
+    return ScannedFile(path, kind, ext[1:])
 
 
 def _classify_text(path: Path, ext: str) -> ScannedFile | None:
