@@ -205,3 +205,15 @@ def test_gatan_files_classified_by_what_they_hold(tmp_path):
     kinds = {f.path.name: f.kind for f in scan_folder(raw)}
     assert kinds == {"dm3_test-EDS_spectrum_single.dm3": "eds",
                      "SrTiO3_coreloss_TiL_OK.dm3": "eels", "EELS_SI_2x2_coreloss.dm4": "eels"}
+
+
+def test_tga_exports_of_three_vendors_are_tga_tasks(tmp_path):
+    from tests.io.test_tga import _write_mettler, _write_pyris, _write_ta
+
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    _write_ta(raw / "ta.txt")
+    _write_mettler(raw / "mettler.txt")
+    _write_pyris(raw / "pyris.txt")
+    assert {f.path.name: f.kind for f in scan_folder(raw)} == {
+        "ta.txt": "tga", "mettler.txt": "tga", "pyris.txt": "tga"}

@@ -121,6 +121,8 @@ def _classify_text(path: Path, ext: str) -> ScannedFile | None:
     text = head.decode("latin-1").lower()
     if "temp" in text and ("mass" in text or "weight" in text or "tg" in text):
         return ScannedFile(path, "tga", "csv")
+    if re.search(r"\bindex\s+t\s+ts\s+tr\s+value\b", text):
+        return ScannedFile(path, "tga", "mettler stare")
     if ext == ".txt" and "raman" in str(path).lower() or re.match(
         r"^\s*-?\d+(\.\d+)?[\s,;]+-?\d", text
     ):
