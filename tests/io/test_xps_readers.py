@@ -356,3 +356,32 @@ def test_casa_unlabelled_blocks_are_not_called_none():
     missing value from the CSV tables. They are "block N" like other unlabelled blocks."""
     d = read_xps(realdata_path("spectro", "xps", "vamas_casaxps_Pd3d_intensity_dwell0p2_feranick.vms"))
     assert [s.region for s in d.spectra] == ["block 1", "block 2", "block 3"]
+
+
+def _table_export(path: Path, header: str | None) -> tuple[np.ndarray, np.ndarray]:
+    """A region table as spreadsheet/fit programs export it: K.E., B.E., Counts, CPS, a component,
+    background, envelope."""
+    be = np.round(np.arange(170.0, 155.0, -0.1), 2)
+    cps = 300.0 + 900.0 * np.exp(-0.5 * ((be - 160.7) / 0.5) ** 2) + 20.0 * (be - 155.0)
+    rows = [f"{1486.6 - b:.2f}\t{b:.2f}\t{0.1 * c:.3f}\t{c:.3f}\t{0.5 * c:.3f}\t300\t{c:.3f}"
+            for b, c in zip(be, cps, strict=True)]
+    path.write_text("\n".join(([header] if header else []) + rows) + "\n")
+    return be, cps
+
+
+def test_text_table_columns_chosen_by_their_names(tmp_path: Path) -> None:
+    """B.E. and CPS are read from a 7-column table whose first columns are K.E. and B.E. (before,
+    the B.E. column was read as the intensity: counts of 155–170 "counts/s", no warning)."""
+    f = tmp_path / "s2p_table.txt"
+    be, cps = _table_export(f, "K.E.\tB.E.\tCounts\tCPS\tLi2S\tBackground\tEnvelope")
+    s = read_xps(f).spectra[0]
+    order = np.argsort(be)
+    np.testing.assert_allclose(s.binding_energy_ev, be[order])
+    np.testing.assert_allclose(s.intensity, cps[order], atol=1e-3)
+
+
+def test_text_table_without_names_warns(tmp_path: Path) -> None:
+    f = tmp_path / "s2p_table.txt"
+    _table_export(f, None)
+    with pytest.warns(UserWarning, match="7 numeric columns and no header"):
+        read_xps(f)

@@ -16,9 +16,10 @@ CasaXPS columns        blocks opening with ``Cycle n:Group:Region``; the data he
                        FAIRmat parser does).
 CasaXPS rows           first line ``Characteristic Energy eV … Acquisition Time s``; one
                        (x, y, blank) column triple per spectrum, titled ``Cycle n:Group:Region``.
-two-column text        binding energy, intensity (``#`` comments, ``# region: S 2p``); a header
-                       whose first column says kinetic energy (``K.E.``, ``Kinetic``) is
-                       converted with ``source_energy_ev``.
+column text            binding energy, intensity (``#`` comments, ``# region: S 2p``): the
+                       columns a header names (``B.E.``/``Binding``, else ``K.E.``/``Kinetic``
+                       converted with ``source_energy_ev``; ``CPS``/``Intensity``, else
+                       ``Counts``), else the first two (a warning when the rows hold more).
 =====================  ========================================================================
 
 Regions with the same name in several groups are named ``"<region> [<group>]"``; repeated names
@@ -35,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from sulfurscope.errors import FileFormatError
-from sulfurscope.io._validate import clean_axis
+from sulfurscope.io._validate import clean_axis, repair_warning
 from sulfurscope.spectra.xps import XPSSpectrum, region_key
 
 __all__ = ["parse_xps_text"]
@@ -301,12 +302,37 @@ def _casa_rows(lines: list[str], name: str) -> tuple[list[XPSSpectrum], dict[str
 # ----------------------------------------------------------------------------- two columns
 
 
+_BE = re.compile(r"^#?\s*(b\.?\s?e\.?|binding)", re.I)
+_KE = re.compile(r"^#?\s*(k\.?\s?e\.?|kinetic)", re.I)
+_RATE = re.compile(r"(cps|counts?\s*/\s*s|c/s|intensity)", re.I)
+_COUNTS = re.compile(r"^#?\s*counts?\b", re.I)
+
+
+def _named_columns(header: list[str]) -> tuple[int, int, bool] | None:
+    """(energy column, intensity column, kinetic) from a header that names them, else None: the
+    energy is the B.E. (else K.E.) column, the intensity the CPS/intensity (else Counts) column."""
+    be = next((k for k, h in enumerate(header) if _BE.match(h)), None)
+    ke = next((k for k, h in enumerate(header) if _KE.match(h)), None)
+    energy = be if be is not None else ke
+    if energy is None:
+        return None
+    rest = [k for k in range(len(header)) if k not in (be, ke)]
+    rate = next((k for k in rest if _RATE.search(header[k])), None)
+    counts = next((k for k in rest if _COUNTS.match(header[k])), None)
+    intensity = rate if rate is not None else counts
+    if intensity is None:
+        return None
+    return energy, intensity, be is None
+
+
 def _two_columns(
     lines: list[str], name: str, region: str | None, source_energy_ev: float
 ) -> tuple[list[XPSSpectrum], dict[str, Any]]:
-    xs, ys = [], []
+    """Binding energy and intensity: the columns a header names (``B.E.``/``K.E.``, ``CPS``/
+    ``Intensity``/``Counts``), else the first two — with a warning when the rows hold more."""
+    rows: list[list[float]] = []
     found_region = None
-    kinetic = False
+    header: list[str] = []
     for line in lines:
         s = line.strip()
         if not s:
@@ -315,23 +341,36 @@ def _two_columns(
         if m:
             found_region = m.group(1).strip()
             continue
-        parts = re.split(r"[,\t; ]+", s)
+        parts = [x for x in re.split(r"[,\t;]+|\s{2,}|(?<=\d)\s(?=[-+\d.])", s) if x.strip()]
         if len(parts) < 2:
             continue
         try:
-            a, b = float(parts[0]), float(parts[1])
+            rows.append([float(x) for x in parts])
         except ValueError:
-            if not xs and re.match(r"#?\s*(k\.?e\.?|kinetic)", parts[0], re.I):
-                kinetic = True
+            if not rows:
+                header = [x.strip() for x in re.split(r"[,\t;]+|\s{2,}", s) if x.strip()]
+                if len(header) < 2:  # single spaces between the names
+                    header = s.split()
             continue
-        xs.append(a)
-        ys.append(b)
-    if not xs:
+    if not rows:
         raise FileFormatError(f"{name}: no two-column numeric data found")
-    x = np.asarray(xs)
+    width = min(len(r) for r in rows)
+    named = _named_columns(header) if header else None
+    if named is not None and max(named[:2]) < width:
+        ie, ii, kinetic = named
+        how = f"columns {header[ie]!r} and {header[ii]!r}"
+    else:
+        ie, ii = 0, 1
+        kinetic = bool(header) and bool(_KE.match(header[0]))
+        how = "the first two columns"
+        if width > 2:
+            repair_warning(name, f"{width} numeric columns and no header naming the energy and "
+                                 "intensity columns: the first two are read as energy and intensity")
+    x = np.asarray([r[ie] for r in rows])
+    y = np.asarray([r[ii] for r in rows])
     if kinetic:
         x = source_energy_ev - x
     key = region_key(region or found_region or Path(name).stem)
-    spec = _spectrum(key, x, np.asarray(ys), name, source_energy_ev)
+    spec = _spectrum(key, x, y, name, source_energy_ev)
     axis = f"kinetic → binding (hν = {source_energy_ev:g} eV)" if kinetic else "binding"
-    return [spec], {"axis": axis}
+    return [spec], {"axis": axis, "columns_read": how}
