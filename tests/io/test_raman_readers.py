@@ -253,3 +253,23 @@ def test_wdf_wavelength_without_laser_is_refused():
         _raman_shift(np.array([350.0, 351.0]), axis, None, "x.wdf")
     with pytest.raises(FileFormatError, match="expected a Raman shift"):
         _raman_shift(np.array([1.0, 2.0]), {"name": "Energy", "units": "eV"}, 532.0, "x.wdf")
+
+
+@pytest.mark.parametrize(
+    "sep, decimal, header",
+    [(";", ",", "Raman shift;Intensity"), ("\t", ",", ""), (" ", ",", "# shift  counts"),
+     (",", ".", "shift,intensity"), (", ", ".", ""), ("\t", ".", "")],
+)
+def test_text_separators_and_decimal_marks(tmp_path, sep, decimal, header):
+    """European exports write decimal commas with ';' or tab between the columns; every comma was
+    a separator before, so ``1350,5;1200,3`` was read as four columns (three "spectra")."""
+    x = np.linspace(800.0, 2000.0, 300)
+    y = 200.0 + 1000.0 / (1 + ((x - 1590.0) / 30.0) ** 2)
+    lines = [f"{a:.3f}{sep}{b:.3f}".replace(".", decimal) if decimal == "," else
+             f"{a:.3f}{sep}{b:.3f}" for a, b in zip(x, y, strict=True)]
+    f = tmp_path / "spectrum.txt"
+    f.write_text("\n".join(([header] if header else []) + lines) + "\n")
+    d = read_raman_text(f)
+    assert d.intensity.shape == (1, 300)
+    np.testing.assert_allclose(d.shift_cm1, x, atol=1e-3)
+    np.testing.assert_allclose(d.intensity[0], y, atol=1e-3)

@@ -275,6 +275,34 @@ def _wdf_axis_decreasing(path: Path) -> bool:
 _NUM = re.compile(r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?([\s,;]|$)")
 
 
+def _numeric_table(rows: list[str], name: str) -> np.ndarray:
+    """The rows as a float table, separator and decimal mark found from the rows themselves: tab
+    or semicolon (a comma is then a decimal comma, as European exports write it); else commas
+    between numbers with decimal points; else whitespace, with decimal commas if the numbers have
+    them. Before, every comma was a separator, so ``1350,5;1200,3`` became four columns."""
+    fields = re.compile(r"[\t;]+") if any("\t" in r or ";" in r for r in rows[:50]) else None
+    attempts: list[tuple[Any, str]] = (
+        [(fields, ",")] if fields is not None
+        else [(re.compile(r"\s*,\s*"), "."), (None, ","), (None, ".")]
+    )
+    last = ""
+    for sep, decimal in attempts:
+        try:
+            table = [
+                [float(t.replace(",", ".") if decimal == "," else t)
+                 for t in (sep.split(r.strip()) if sep is not None else r.split()) if t.strip()]
+                for r in rows
+            ]
+        except ValueError as exc:
+            last = str(exc)
+            continue
+        widths = {len(r) for r in table}
+        if len(widths) == 1:
+            return np.asarray(table, dtype=float).reshape(len(table), -1)
+        last = f"rows of {sorted(widths)} fields"
+    raise FileFormatError(f"{name}: rows are not a numeric table ({last})")
+
+
 @reader("Raman text")
 def read_raman_text(path: str | Path) -> RamanData:
     """Read a Raman text export.
@@ -309,13 +337,10 @@ def read_raman_text(path: str | Path) -> RamanData:
         text = raw.decode("cp1252", errors="replace")
     lines = text.splitlines()
     header = [ln for ln in lines if ln.strip() and not _NUM.match(ln)]
-    rows = [ln.replace(";", " ").replace(",", " ") for ln in lines if _NUM.match(ln)]
+    rows = [ln for ln in lines if _NUM.match(ln)]
     if not rows:
         raise FileFormatError(f"{p.name}: no numeric rows (empty or not a Raman text export)")
-    try:
-        table = np.loadtxt(io.StringIO("\n".join(rows)), ndmin=2)
-    except ValueError as exc:
-        raise FileFormatError(f"{p.name}: rows are not a numeric table ({exc})") from None
+    table = _numeric_table(rows, p.name)
     if not np.all(np.isfinite(table)):
         raise FileFormatError(f"{p.name}: the table holds non-finite numbers (NaN/inf)")
     ncol = table.shape[1]
