@@ -385,3 +385,23 @@ def test_text_table_without_names_warns(tmp_path: Path) -> None:
     _table_export(f, None)
     with pytest.warns(UserWarning, match="7 numeric columns and no header"):
         read_xps(f)
+
+
+@pytest.mark.parametrize(
+    "sep, decimal, header",
+    [(";", ",", "Binding Energy;Intensity"), ("\t", ",", ""), (" ", ",", ""), (",", ".", ""),
+     ("  ", ".", "BE  CPS"), (" ", ".", "")],
+)
+def test_text_separators_and_decimal_marks(tmp_path: Path, sep, decimal, header) -> None:
+    """Decimal commas (``160,7;812,5``) were split into four numbers before."""
+    be = np.round(np.arange(155.0, 170.0, 0.1), 2)
+    y = 300.0 + 800.0 * np.exp(-0.5 * ((be - 160.7) / 0.5) ** 2)
+    rows = [f"{a:.2f}{sep}{b:.3f}" for a, b in zip(be, y, strict=True)]
+    if decimal == ",":
+        rows = [f"{a:.2f}".replace(".", ",") + sep + f"{b:.3f}".replace(".", ",")
+                for a, b in zip(be, y, strict=True)]
+    f = tmp_path / "s2p.txt"
+    f.write_text("\n".join(([header] if header else []) + rows) + "\n")
+    s = read_xps(f).spectra[0]
+    np.testing.assert_allclose(s.binding_energy_ev, be)
+    np.testing.assert_allclose(s.intensity, y, atol=1e-3)

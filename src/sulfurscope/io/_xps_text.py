@@ -325,6 +325,20 @@ def _named_columns(header: list[str]) -> tuple[int, int, bool] | None:
     return energy, intensity, be is None
 
 
+_COMMA_DECIMALS = re.compile(r"\s*[-+]?\d+,\d+(?:[eE][-+]?\d+)?(?:\s+[-+]?\d+(?:,\d+)?(?:[eE][-+]?\d+)?)+\s*")
+
+
+def _fields(line: str) -> list[str]:
+    """The fields of a text row: split at tabs or semicolons (commas are then decimal commas), or
+    at commas and whitespace between numbers; whitespace-separated numbers with decimal commas
+    (``160,7 812,5``) keep their commas as decimal marks."""
+    if "\t" in line or ";" in line:
+        return [x.strip().replace(",", ".") for x in re.split(r"[\t;]+", line) if x.strip()]
+    if _COMMA_DECIMALS.fullmatch(line):
+        return [x.replace(",", ".") for x in line.split()]
+    return [x for x in re.split(r"[,]+|\s{2,}|(?<=\d)\s(?=[-+\d.])", line) if x.strip()]
+
+
 def _two_columns(
     lines: list[str], name: str, region: str | None, source_energy_ev: float
 ) -> tuple[list[XPSSpectrum], dict[str, Any]]:
@@ -341,7 +355,7 @@ def _two_columns(
         if m:
             found_region = m.group(1).strip()
             continue
-        parts = [x for x in re.split(r"[,\t;]+|\s{2,}|(?<=\d)\s(?=[-+\d.])", s) if x.strip()]
+        parts = _fields(s)
         if len(parts) < 2:
             continue
         try:
