@@ -217,3 +217,24 @@ def test_tga_exports_of_three_vendors_are_tga_tasks(tmp_path):
     _write_pyris(raw / "pyris.txt")
     assert {f.path.name: f.kind for f in scan_folder(raw)} == {
         "ta.txt": "tga", "mettler.txt": "tga", "pyris.txt": "tga"}
+
+
+@pytest.mark.realdata
+def test_em_image_files_are_found(tmp_path):
+    """Velox/Berkeley .emd, TIA .emi (+ its .ser) were left out by `init` without a word: now the
+    images are image tasks (the .ser through its .emi) and a Velox EDS .emd an EDS task."""
+    import shutil
+
+    from tests.conftest import realdata_path
+
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    for parts in (("images", "ncem_STO_TEAM05_Acquisition_18_berkeley.emd"),
+                  ("images", "tia_IDP_L2083_after_HAADF_130mm.emi"),
+                  ("images", "tia_IDP_L2083_after_HAADF_130mm_1.ser"),
+                  ("spectro", "eds", "velox_TestSI_16x16_ReducedData_single_spectra.emd")):
+        shutil.copy(realdata_path(*parts), raw / parts[-1])
+    kinds = {f.path.name: f.kind for f in scan_folder(raw)}
+    assert kinds == {"ncem_STO_TEAM05_Acquisition_18_berkeley.emd": "image",
+                     "tia_IDP_L2083_after_HAADF_130mm.emi": "image",
+                     "velox_TestSI_16x16_ReducedData_single_spectra.emd": "eds"}

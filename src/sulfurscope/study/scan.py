@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,7 @@ _IMAGE = {".tif", ".tiff", ".jpg", ".jpeg", ".png", ".webp", ".bmp"}
 _XPS = {".vms", ".npl", ".spe", ".pro"}
 _CYCLER = {".mpr", ".mpt", ".res", ".nda", ".ndax"}
 _EELS = {".dm3", ".dm4"}
+_EM_IMAGE = {".emd", ".emi", ".ser", ".mrc"}  # electron-microscopy images (a Velox .emd may be EDS)
 _SKIP = {".md", ".json", ".mat", ".toml", ".py", ".zip", ".roi", ".xml", ".hdr", ".rpl", ".raw"}
 _MACCOR_TOKENS = (b"Rec#", b"Cyc#", b"Test (Sec)", b"TestTime", b"Amp-hr", b"Amps", b"Volts")
 
@@ -73,6 +75,8 @@ def _classify(path: Path) -> ScannedFile | None:
         return _classify_hdf5(path)
     if ext in _IMAGE:
         return ScannedFile(path, "hrtem" if "hrtem" in str(path).lower() else "image", ext[1:])
+    if ext in _EM_IMAGE:
+        return _classify_em(path, ext)
     if ext in (".txt", ".csv", ".dat"):
         return _classify_text(path, ext)
     return None
@@ -111,6 +115,29 @@ def _classify_dm(path: Path, ext: str) -> ScannedFile:
     if "eds" in kinds:
         return ScannedFile(path, "eds", ext[1:])
     kind = "hrtem" if any(w in low for w in ("hrtem", "stem", "tem")) else "image"
+    return ScannedFile(path, kind, ext[1:])
+
+
+def _classify_em(path: Path, ext: str) -> ScannedFile | None:
+    """A Velox/Berkeley ``.emd`` (EDS when it holds an EDS signal, else an image), a TIA ``.emi`` (its
+    ``.ser`` data files are read through it) or ``.ser`` without one, or an ``.mrc`` image."""
+    low = str(path).lower()
+    kind = "hrtem" if any(w in low for w in ("hrtem", "stem", "tem")) else "image"
+    if ext == ".ser" and list(path.parent.glob(f"{path.stem.rsplit('_', 1)[0]}.emi")):
+        return None  # read through its .emi
+    if ext == ".emd":
+        try:
+            from rsciio.emd import file_reader
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                signals = file_reader(str(path), lazy=True)
+        except Exception:  # noqa: BLE001 - unreadable: the image reader will say why
+            return ScannedFile(path, kind, "emd")
+        types = {str(((s.get("metadata") or {}).get("Signal") or {}).get("signal_type", ""))
+                 for s in signals}
+        if any(t.upper().startswith("EDS") for t in types):
+            return ScannedFile(path, "eds", "emd")
     return ScannedFile(path, kind, ext[1:])
 
 
