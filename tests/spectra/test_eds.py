@@ -487,3 +487,48 @@ def test_weighted_window_map_is_the_same_for_dense_and_event_forms():
     b = weighted_window_map(si_e, 10, w)
     np.testing.assert_allclose(a, b)
     np.testing.assert_allclose(a, (dense[:, :, 10:22] * w).sum(axis=2))
+
+
+# --- which elements the sum spectrum shows (overlap warnings only for those) ----------------------
+
+
+def _lines_spectrum(elements: dict[str, float], *, seed: int = 0) -> SpectrumImage:
+    """A 4 x 4 px spectrum image, 0–12 keV at 10 eV: a smooth bremsstrahlung-like background plus
+    Gaussian lines (FWHM from the Mn Kα resolution scaled as √(E)) of the named lines, with Poisson
+    counts. Written here with NumPy; the line energies are textbook values."""
+    rng = np.random.default_rng(seed)
+    e = np.arange(1200) * 0.01
+    mean = 40.0 * np.exp(-e / 4.0) * (e > 0.15)
+    for energy, area in elements.values():
+        sd = np.sqrt(0.130**2 * energy / 5.895 + 0.03**2) / 2.3548
+        mean = mean + area * 0.01 * np.exp(-0.5 * ((e - energy) / sd) ** 2) / (np.sqrt(2 * np.pi) * sd)
+    counts = rng.poisson(np.broadcast_to(mean / 16.0, (4, 4, e.size)))
+    return _dense(counts)
+
+
+def test_present_elements_from_the_sum_spectrum():
+    from sulfurscope.spectra.eds import present_elements
+
+    # S Kα, F Kα, C Kα, O Kα with 3000 counts each: Pt (whose Mγ line lies under S Kα) is absent
+    si = _lines_spectrum({"S": (2.3072, 3000), "F": (0.6768, 3000), "C": (0.2774, 3000),
+                          "O": (0.5249, 3000)})
+    assert set(present_elements(si)) == {"S", "F", "C", "O"}
+    # with Pt Lα (and its M lines) the platinum is found
+    si = _lines_spectrum({"S": (2.3072, 3000), "Pt": (9.4421, 3000), "PtM": (2.0505, 2000)})
+    assert {"S", "Pt"} <= set(present_elements(si))
+
+
+def test_overlap_warnings_name_present_elements_only(tmp_path):
+    """The analysis warned "S_Ka: Pt_Mg in the peak window" on every sulfur map, Pt or not (the demo
+    and every real file here)."""
+    from sulfurscope.analysis.eds import EdsOptions, analyse_eds
+    from sulfurscope.io.eds import EdsData
+
+    def flags(si):
+        data = EdsData(spectrum_image=si, maps=(), images=(), path=tmp_path / "x.hspy",
+                       format="hspy", calibration={})
+        res = analyse_eds(data, EdsOptions(lines=("S_Ka",)))
+        return " ".join(f.message for f in res.flags if f.code == "window_overlap")
+
+    assert "Pt" not in flags(_lines_spectrum({"S": (2.3072, 3000)}))
+    assert "Pt_Mg" in flags(_lines_spectrum({"S": (2.3072, 3000), "Pt": (9.4421, 3000)}))

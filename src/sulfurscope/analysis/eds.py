@@ -290,15 +290,20 @@ def analyse_eds(
         Tables ``eds_*``; ``window_overlap`` flags name other lines that fall in a window.
     """
     from sulfurscope.errors import SulfurscopeError
-    from sulfurscope.spectra.eds import line_maps
+    from sulfurscope.spectra.eds import line_maps, present_elements
 
     options = options or EdsOptions()
     si = data.spectrum_image
     if si is None:
         raise SulfurscopeError(f"{data.path.name}: holds no EDS spectrum image or spectrum")
     flags: list[Flag] = []
+    # overlaps are named for elements the sum spectrum shows (or the user fits), not for every
+    # element of the line table: a Pt Mγ line under S Kα matters only where there is Pt
+    present = present_elements(si)
+    check = sorted(set(present) | set(options.elements or ()))
     with record_warnings(flags, "window_overlap"):
-        lm = line_maps(si, list(options.lines), method=options.method, elements=options.elements)  # type: ignore[arg-type]
+        lm = line_maps(si, list(options.lines), method=options.method, elements=options.elements,  # type: ignore[arg-type]
+                       check_elements=check)
     lines = lm.to_frame()
     lines.insert(1, "File", data.path.name)
     lines["Method"] = options.method
@@ -315,6 +320,7 @@ def analyse_eds(
     summary = {
         "format": data.format,
         "lines": list(lm.lines),
+        "elements_present": list(present),
         "shape": list(si.shape),
         "surface": str(surface["Method"].iloc[0]) if len(surface) else "none",
         "inside": str(surface["Inside"].iloc[0]) if len(surface) else "",

@@ -416,6 +416,51 @@ def sum_spectrum(si: SpectrumImage, mask: np.ndarray | None = None) -> np.ndarra
     return np.bincount(ch, weights=w, minlength=nch)
 
 
+def present_elements(
+    si: SpectrumImage, *, table: pd.DataFrame | None = None, sigma: float = 3.0
+) -> tuple[str, ...]:
+    """Elements of the line table whose main line stands out of the sum spectrum.
+
+    The main line is the strongest line of the element's K family inside the spectrum's range,
+    else of its L, else its M family. It is present when the net counts in its ±FWHM/2 window,
+    against the per-channel mean of two side windows one to two FWHM away, exceed ``sigma`` Poisson
+    standard deviations of that background: N_net > σ √B.
+
+    Examples
+    --------
+    >>> e = np.arange(2048) * 0.01
+    >>> peak = 500 * np.exp(-0.5 * ((e - 2.3072) / 0.045) ** 2)  # S Kα only
+    >>> si = SpectrumImage((1, 1, 2048), (100 + peak)[None, None, :], None, None, 0.0, 0.01,
+    ...                    1.0, 130.0, 200.0, 1.0, "doc")
+    >>> present_elements(si)
+    ('S',)
+    """
+    table = xray_line_table() if table is None else table
+    e = energy_axis_kev(si)
+    spectrum = sum_spectrum(si)
+    found = []
+    for element, rows in table.groupby("Element", sort=False):
+        inside = rows[(rows["Energy [keV]"] >= max(e[0], 0.1)) & (rows["Energy [keV]"] <= e[-1])]
+        for family in ("K", "L", "M"):
+            fam = inside[inside["Family"] == family]
+            if len(fam):
+                energy = float(fam.loc[fam["Weight"].idxmax(), "Energy [keV]"])
+                break
+        else:
+            continue
+        fwhm = line_fwhm_kev(energy, resolution_mnka_ev=si.resolution_mnka_ev)
+        i0, i1 = channel_range(si, (energy - fwhm / 2, energy + fwhm / 2))
+        sides = [channel_range(si, (energy + a * fwhm, energy + b * fwhm))
+                 for a, b in ((-2.0, -1.0), (1.0, 2.0))]
+        means = [spectrum[a:b].mean() for a, b in sides if b > a]
+        if i1 <= i0 or not means:
+            continue
+        background = float(np.mean(means)) * (i1 - i0)
+        if float(spectrum[i0:i1].sum()) - background > sigma * np.sqrt(max(background, 1.0)):
+            found.append(str(element))
+    return tuple(found)
+
+
 def bin_spectrum_image(si: SpectrumImage, factor: int) -> SpectrumImage:
     """Sum ``factor`` × ``factor`` pixel blocks (keeps the storage form; trailing pixels dropped)."""
     if factor < 1:
