@@ -470,3 +470,40 @@ def test_fingerprint_pixels_agrees_with_the_single_spectrum_function(sim):
     assert (table["Best"].iloc[:5] == "LiF").all()
     far = {"S": (np.linspace(150.0, 250.0, 201), np.ones(201))}  # does not cover 55–75 eV
     assert fingerprint_pixels(sim.core_loss, sim.core_loss_energy_ev, edge, far).empty
+
+
+def _shifted_zlp_pair(shift_ev: float):
+    """A 3-pixel low-loss scan written here: a Gaussian ZLP (σ 0.4 eV) at ``shift_ev`` and a plasmon
+    of half its area at 20 eV, so t/λ = ln 1.5 exactly."""
+    from pathlib import Path
+
+    from sulfurscope.io.eels import EELSData
+
+    e = np.arange(-20.0, 120.0, 0.1)
+    zlp = np.exp(-0.5 * ((e - shift_ev) / 0.4) ** 2)
+    plasmon = np.exp(-0.5 * ((e - 20.0 - shift_ev) / 3.0) ** 2)
+    one = 1e5 * (zlp / zlp.sum() + 0.5 * plasmon / plasmon.sum())
+    return EELSData(counts=np.tile(one, (3, 1)), energy_ev=e, navigation_names=("x",),
+                    navigation_nm=(np.arange(3.0),), navigation_units=("nm",), title="t",
+                    path=Path("ll.hspy"), format="hspy")
+
+
+@pytest.mark.parametrize("align", [True, False])
+def test_unaligned_zlp_away_from_zero_is_a_failed_t_over_lambda(align):
+    """The real LSMO low-loss scan has its ZLP at +3 eV: with --no-align t/λ came out 2.13 instead
+    of 0.39 (exspy, aligned), and the table said "ZLP centre 0.0"."""
+    from sulfurscope.analysis.eels import EelsOptions, analyse_eels
+
+    res = analyse_eels(_shifted_zlp_pair(3.0), None, EelsOptions(align=align))
+    t = res.tables["eels_thickness"]
+    np.testing.assert_allclose(t["ZLP centre [eV]"], 3.0, atol=0.05)  # measured either way
+    codes = {f.code: f.severity for f in res.flags}
+    if align:
+        np.testing.assert_allclose(t["t/lambda"], np.log(1.5), rtol=1e-3)
+        assert "zlp_not_at_zero" not in codes
+    else:
+        assert codes.get("zlp_not_at_zero") == "failed"
+    # a ZLP at 0 eV needs no alignment and raises nothing
+    res0 = analyse_eels(_shifted_zlp_pair(0.0), None, EelsOptions(align=False))
+    assert "zlp_not_at_zero" not in {f.code for f in res0.flags}
+    np.testing.assert_allclose(res0.tables["eels_thickness"]["t/lambda"], np.log(1.5), rtol=1e-3)

@@ -170,6 +170,23 @@ def _thickness(ll: Any, options: EelsOptions) -> tuple[Any, pd.DataFrame]:
     return thick, tf
 
 
+def _zlp_flags(thick: Any, options: EelsOptions) -> list[Flag]:
+    """t/λ without alignment while the zero-loss peak sits away from 0 eV: the fixed window then
+    cuts into (or past) the ZLP and t/λ is wrong. Tolerated: 10 % of the window's upper limit."""
+    import numpy as np
+
+    if thick.aligned:
+        return []
+    worst = float(np.nanmax(np.abs(thick.zlp_centre_ev)))
+    if not worst > 0.1 * options.zlp_threshold_ev:
+        return []
+    return [Flag("zlp_not_at_zero",
+                 f"the zero-loss peak is up to {worst:.2f} eV from 0 eV, but t/λ was computed "
+                 f"without alignment (ZLP window up to {options.zlp_threshold_ev:g} eV on the "
+                 "file's axis): part of the ZLP is counted as inelastic, so t/λ and every "
+                 "integral ÷ t/λ are wrong; run with --align (the default)", "failed")]
+
+
 def _integrals(cl: Any, edges: list[Any], thick: Any, options: EelsOptions) -> Any:
     import numpy as np
 
@@ -356,6 +373,7 @@ def analyse_eels(
     with record_warnings(flags, "eels"):
         if low_loss is not None:
             thick, tables["eels_thickness"] = _thickness(low_loss, options)
+            flags.extend(_zlp_flags(thick, options))
             spectra.append(_spectrum("low-loss pixel 0", low_loss))
         if core_loss is not None:
             edges = _default_edges(options, core_loss.energy_ev, flags)

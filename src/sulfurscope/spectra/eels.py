@@ -273,7 +273,8 @@ class ThicknessResult:
     total_intensity : (...) ndarray of float, counts
         I_t: sum of all channels of the spectrum.
     zlp_centre_ev : (...) ndarray of float, eV
-        ZLP maximum of each pixel (0 when ``aligned`` is False).
+        Measured ZLP maximum of each pixel (also when ``aligned`` is False: then the window stays
+        at 0 eV and a maximum far from 0 means part of the ZLP is counted as inelastic).
     zlp_window_ev : (float | None, float)
         ZLP integration window relative to each pixel's ZLP maximum (``None``: first channel).
     aligned : bool
@@ -355,10 +356,11 @@ def relative_thickness(
     if lo is not None and not hi > lo:
         raise SulfurscopeError(f"zlp_window_ev {zlp_window_ev}: upper limit must exceed lower")
     nav = s.shape[:-1]
-    centres = zero_loss_centres(s, e, search_ev=search_ev) if align else np.zeros(nav)
-    centres = np.asarray(centres, dtype=float)
-    i_hi = _index(e, centres + hi)
-    i_lo = np.zeros(nav, dtype=int) if lo is None else _index(e, centres + lo)
+    # the ZLP maximum is measured either way (and reported); the window follows it only if aligned
+    centres = np.asarray(zero_loss_centres(s, e, search_ev=search_ev), dtype=float)
+    origin = centres if align else np.zeros(nav)
+    i_hi = _index(e, origin + hi)
+    i_lo = np.zeros(nav, dtype=int) if lo is None else _index(e, origin + lo)
     cum = np.concatenate([np.zeros((*nav, 1)), np.cumsum(s, axis=-1)], axis=-1)
     i0 = (
         np.take_along_axis(cum, i_hi[..., None], -1)[..., 0]
