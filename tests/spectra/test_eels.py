@@ -507,3 +507,16 @@ def test_unaligned_zlp_away_from_zero_is_a_failed_t_over_lambda(align):
     res0 = analyse_eels(_shifted_zlp_pair(0.0), None, EelsOptions(align=False))
     assert "zlp_not_at_zero" not in {f.code for f in res0.flags}
     np.testing.assert_allclose(res0.tables["eels_thickness"]["t/lambda"], np.log(1.5), rtol=1e-3)
+
+
+@pytest.mark.parametrize("threshold, flagged", [(0.3, True), (3.0, False), (12.0, False), (16.0, True)])
+def test_zlp_window_inside_the_zlp_or_past_its_end_is_flagged(threshold, flagged):
+    """t/λ = ln 1.5 exactly (ZLP σ 0.4 eV, plasmon of half its area at 20 eV, σ 3 eV): a window up
+    to 0.3 eV cuts the ZLP (t/λ too high), one up to 16 eV takes in the plasmon (too low, −11 %);
+    3 eV is right and 12 eV only 0.4 % low: both unflagged."""
+    from sulfurscope.analysis.eels import EelsOptions, analyse_eels
+
+    res = analyse_eels(_shifted_zlp_pair(0.0), None, EelsOptions(zlp_threshold_ev=threshold))
+    tl = float(res.tables["eels_thickness"]["t/lambda"].median())
+    assert ("zlp_window" in {f.code for f in res.flags}) == flagged
+    assert (abs(tl / np.log(1.5) - 1) > 0.05) == flagged

@@ -187,6 +187,30 @@ def _zlp_flags(thick: Any, options: EelsOptions) -> list[Flag]:
                  "integral ÷ t/λ are wrong; run with --align (the default)", "failed")]
 
 
+def _zlp_window_flags(ll: Any, thick: Any, options: EelsOptions) -> list[Flag]:
+    """A warning when t/λ depends on the chosen ZLP window: the median t/λ differs by more than
+    5 % from the one with the window ending where the ZLP ends (the first minimum after it,
+    :func:`~sulfurscope.spectra.eels.zero_loss_end_ev`). A window inside the ZLP counts elastic
+    intensity as inelastic (t/λ too high); one past the minimum counts plasmon intensity as elastic
+    (too low)."""
+    import numpy as np
+
+    from sulfurscope.spectra.eels import relative_thickness, zero_loss_end_ev
+
+    end = float(np.nanmedian(zero_loss_end_ev(ll.counts, ll.energy_ev)))
+    if not end > 0 or not thick.aligned:
+        return []
+    ref = relative_thickness(ll.counts, ll.energy_ev, zlp_window_ev=(None, end), align=True)
+    ours, theirs = (float(np.median(t)) for t in (thick.t_over_lambda, ref.t_over_lambda))
+    if not theirs > 0 or abs(ours / theirs - 1) <= 0.05:
+        return []
+    return [Flag("zlp_window",
+                 f"t/λ depends on the ZLP window: median {ours:.3g} with the window up to "
+                 f"{options.zlp_threshold_ev:g} eV, {theirs:.3g} with it ending where the ZLP ends "
+                 f"(the first minimum after it, {end:.2g} eV): set --zlp-threshold-ev near "
+                 f"{end:.2g}", "warning")]
+
+
 def _integrals(cl: Any, edges: list[Any], thick: Any, options: EelsOptions) -> Any:
     import numpy as np
 
@@ -374,6 +398,7 @@ def analyse_eels(
         if low_loss is not None:
             thick, tables["eels_thickness"] = _thickness(low_loss, options)
             flags.extend(_zlp_flags(thick, options))
+            flags.extend(_zlp_window_flags(low_loss, thick, options))
             spectra.append(_spectrum("low-loss pixel 0", low_loss))
         if core_loss is not None:
             edges = _default_edges(options, core_loss.energy_ev, flags)

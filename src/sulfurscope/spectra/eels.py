@@ -52,6 +52,7 @@ __all__ = [
     "ThicknessResult",
     "ZeroLossAlignment",
     "align_zero_loss",
+    "zero_loss_end_ev",
     "edge_integrals",
     "edge_window",
     "power_law",
@@ -382,6 +383,32 @@ def relative_thickness(
         zlp_window_ev=(None if lo is None else float(lo), float(hi)),
         aligned=bool(align),
     )
+
+
+def zero_loss_end_ev(low_loss: Any, energy_ev: Any, *, smooth_channels: float = 1.0) -> np.ndarray:
+    """Where each pixel's zero-loss peak ends: the first local minimum of the (Gaussian-smoothed)
+    spectrum after its maximum, in eV above the maximum — the elastic threshold exspy's
+    ``estimate_elastic_scattering_threshold`` looks for. NaN where no minimum follows.
+
+    Examples
+    --------
+    >>> e = np.arange(-5.0, 60.0, 0.1)
+    >>> s = np.exp(-0.5 * (e / 0.4) ** 2) + 0.02 * np.exp(-0.5 * ((e - 15.0) / 3.0) ** 2)
+    >>> 1.0 < float(zero_loss_end_ev(s, e)) < 3.0
+    True
+    """
+    from scipy.ndimage import gaussian_filter1d
+
+    s = _spectra(low_loss, "low-loss spectra")
+    e = _axis(energy_ev, s.shape[-1])
+    flat = s.reshape(-1, e.size)
+    out = np.full(flat.shape[0], np.nan)
+    for k, row in enumerate(flat):
+        i = int(np.argmax(row))
+        rising = np.flatnonzero(np.diff(gaussian_filter1d(row, smooth_channels)[i:]) >= 0)
+        if rising.size:
+            out[k] = e[i + int(rising[0])] - e[i]
+    return out.reshape(s.shape[:-1])
 
 
 # --------------------------------------------------------------------------------------------------
