@@ -205,6 +205,10 @@ def test_rest_ending_in_drift_is_noted():
     short = analyse_gitt(_one_cell(8.0, 1e-16, 7200.0)["cell"][1], GittOptions())
     codes = {f.code: f for f in short.flags}
     assert "rest_not_settled" in codes and codes["rest_not_settled"].severity == "note"
+    assert "last sample" in codes["rest_not_settled"].message
+    fitted = analyse_gitt(_one_cell(8.0, 1e-16, 7200.0)["cell"][1], GittOptions(v_inf="fitted"))
+    note = next(f for f in fitted.flags if f.code == "rest_not_settled")
+    assert "fitted asymptote" in note.message and "last sample" not in note.message
     rest = 5.0 * (1e-6) ** 2 / 1e-16
     long = analyse_gitt(_one_cell(2.0, 1e-16, rest)["cell"][1], GittOptions())
     assert "rest_not_settled" not in {f.code for f in long.flags}

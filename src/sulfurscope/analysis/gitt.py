@@ -192,12 +192,15 @@ def _drift_flags(table: pd.DataFrame, has: pd.Series) -> list[Flag]:
         return []
     top = float(table.loc[drift, "Unrelaxed fraction"].astype(float).max())
     most = f"up to {top:.0%}" if top == top and top != float("inf") else "an unknown share"
+    fitted = "Vinf method" in table.columns and bool(table["Vinf method"].eq("fitted").any())
+    tau = ("τ is read against the fitted asymptote V∞, an extrapolation past the rest's end" if fitted
+           else "τ is read with V∞ = the last sample (the study's convention, which the D map "
+           "models; a longer rest or --v-inf fitted reads the full relaxation)")
     return [Flag(
         "rest_not_settled",
         f"{int(drift.sum())} rest(s) end while the voltage still drifts ({most} of the "
-        "relaxation still to come, from the end slope): their QOCV and overpotential are not at "
-        "equilibrium, and τ is read with V∞ = the last sample (the study's convention, which the "
-        "D map models; a longer rest or --v-inf fitted reads the full relaxation)",
+        f"relaxation still to come, from the end slope): their QOCV and overpotential are not at "
+        f"equilibrium, and {tau}",
         "note",
     )]
 
