@@ -101,3 +101,21 @@ def test_text_in_the_columns_is_a_sulfurscope_error():
 
     with pytest.raises(SulfurscopeError):
         analyse_tga(_frame(**{"Temperature [°C]": ["a"] * 30, "Mass [%]": ["b"] * 30}))
+
+
+def test_the_old_window_on_request_warns_when_it_misses_a_step():
+    """``method="window"`` still gives 0.30 on the issue's two-step curve (true 0.50): now with a
+    ``window_misses_loss`` warning that names the steps' 0.50; a single step inside the window
+    gets no warning."""
+    import pandas as pd
+
+    t = np.linspace(25, 800, 1551)
+    two = pd.DataFrame({"Temperature [°C]": t,
+                        "Mass [%]": _curve(t, [(30, 280, 15), (20, 470, 20)])})
+    res = analyse_tga(two, TgaOptions(method="window"))
+    warn = [f for f in res.flags if f.code == "window_misses_loss"]
+    assert res.tables["tga_fraction"]["Sulfur fraction"].iloc[0] < 0.35
+    assert len(warn) == 1 and "0.50" in warn[0].message
+    one = pd.DataFrame({"Temperature [°C]": t, "Mass [%]": _curve(t, [(49, 280, 12)])})
+    assert not [f for f in analyse_tga(one, TgaOptions(method="window")).flags
+                if f.code == "window_misses_loss"]

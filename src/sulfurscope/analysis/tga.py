@@ -149,7 +149,7 @@ def analyse_tga(
         "Complete": d["complete"],
         "Residue [%]": d["residue_pct"],
     }
-    flags: list[Flag] = []
+    flags: list[Flag] = _window_flags(curve, options, d["sulfur_fraction"])
     if not d["complete"]:
         flags.append(Flag("tga_incomplete", f"the curve ends at {curve['Temperature [°C]'].max():.0f}"
                           " °C while the mass is still falling: the sulfur fraction is a lower "
@@ -169,6 +169,29 @@ def analyse_tga(
         sources,
         summary={"sulfur_fraction": d["sulfur_fraction"]},
     )
+
+
+def _window_flags(curve: pd.DataFrame, options: TgaOptions, fraction: float) -> list[Flag]:
+    """With ``method="window"``: a warning when the mass-loss steps the curve shows (the default
+    method) give a fraction more than 0.02 away — the fixed window misses a step (sulfur held in
+    micropores leaves up to ~600 °C) or takes in another."""
+    from sulfurscope.errors import SulfurscopeError
+
+    if options.method != "window":
+        return []
+    try:
+        steps = _fraction(curve, TgaOptions(method="steps", moisture_end_c=options.moisture_end_c))
+    except SulfurscopeError:
+        return []
+    if abs(steps.sulfur_fraction - fraction) <= 0.02:
+        return []
+    lo, hi = options.window_c
+    return [Flag("window_misses_loss",
+                 f"the fixed window {lo:g}–{hi:g} °C gives a sulfur fraction of {fraction:.3f}, "
+                 f"the mass-loss steps the curve shows give {steps.sulfur_fraction:.3f} "
+                 f"({len(steps.steps)} step(s), DTG peaks at "
+                 f"{', '.join(f'{t:.0f}' for t, _ in steps.steps)} °C): the window misses or "
+                 "takes in a step; use --method steps", "warning")]
 
 
 def run_files(files: Mapping[str, Path], options: TgaOptions) -> AnalysisResult:
