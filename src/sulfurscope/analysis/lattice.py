@@ -175,6 +175,34 @@ def _spot_tables(
     return spots, angles
 
 
+def _chance_flags(table: pd.DataFrame, phases: list[Any], tolerance: float) -> list[Flag]:
+    """A warning for every phase spots were assigned to whose reflections cover half or more of
+    the observed spacing range (:func:`~sulfurscope.microscopy.phases.chance_match_fraction`): a
+    spacing, or a zone of spots, from any crystal matches it by chance."""
+    from sulfurscope.microscopy.phases import chance_match_fraction
+
+    if "Phase" not in table.columns or "d [nm]" not in table.columns:
+        return []
+    assigned = table[table["Phase"].astype(str).str.len() > 0]
+    if assigned.empty:
+        return []
+    lo, hi = float(assigned["d [nm]"].min()), float(assigned["d [nm]"].max())
+    out = []
+    for phase in phases:
+        n = int((assigned["Phase"] == phase.name).sum())
+        if not n:
+            continue
+        chance = chance_match_fraction(phase, lo, hi, tolerance=tolerance)
+        if chance >= 0.5:
+            out.append(Flag(
+                "phase_not_discriminating",
+                f"{n} spot(s) assigned to {phase.name}, but its reflections lie within "
+                f"{tolerance:.0%} of {chance:.0%} of all spacings between {lo:.3g} and {hi:.3g} nm: "
+                f"spacings (and zones of spots) from any crystal match {phase.name} by chance, so "
+                "these assignments are not evidence that it is present", "warning", phase.name))
+    return out
+
+
 def analyse_lattice(
     micrograph: Any,
     options: LatticeOptions | None = None,
@@ -212,6 +240,7 @@ def analyse_lattice(
     )
     spots, refinement = _calibrate(res.spots, phases, px, options)
     table, angles = _spot_tables(spots, px, phases, options.d_tolerance)
+    flags += _chance_flags(table, phases, options.d_tolerance)
     if px is None:
         flags.append(Flag("uncalibrated", "no pixel size: spacings in px, no indexing", "warning"))
     summary: dict[str, Any] = {

@@ -175,6 +175,37 @@ def _families(p: Phase, d_min_nm: float) -> list[tuple[str, float, np.ndarray]]:
     return out
 
 
+def chance_match_fraction(
+    phase: Phase, d_lo_nm: float, d_hi_nm: float, *, tolerance: float = 0.02,
+    d_min_nm: float = 0.1,
+) -> float:
+    """Share of all spacings between ``d_lo_nm`` and ``d_hi_nm`` (uniform in ln d) that lie within
+    ``tolerance`` (relative) of a reflection of ``phase``: the chance that a spacing from any
+    crystal matches the phase.
+
+    Cubic LiF and Li2S cover 11 % and 21 % of 0.12–0.5 nm at 2 %; monoclinic Li2CO3 and
+    Li2SO4 61 % and 79 %; orthorhombic S8 (438 families) 88 %, so a match to it, or a zone of
+    spots consistent with it, says little about whether it is there.
+
+    Examples
+    --------
+    >>> from sulfurscope.microscopy.phases import REFERENCE_PHASES
+    >>> lif = next(p for p in REFERENCE_PHASES if p.name == "LiF")
+    >>> 0.05 < chance_match_fraction(lif, 0.12, 0.5) < 0.2
+    True
+    """
+    lo, hi = sorted((float(d_lo_nm), float(d_hi_nm)))
+    if not lo > 0:
+        return float("nan")
+    d = np.sort([f[1] for f in _families(phase, d_min_nm)])
+    if d.size == 0:
+        return 0.0
+    grid = np.exp(np.linspace(np.log(lo), np.log(hi), 4001))
+    k = np.clip(np.searchsorted(d, grid), 1, d.size - 1)
+    nearest = np.minimum(np.abs(grid - d[k - 1]) / d[k - 1], np.abs(grid - d[k]) / d[k])
+    return float(np.mean(nearest <= tolerance))
+
+
 def reference_spacings(
     phases: Sequence[Phase] = REFERENCE_PHASES, *, d_min_nm: float = 0.1
 ) -> pd.DataFrame:
