@@ -25,6 +25,7 @@ import numpy as np
 
 from sulfurscope._files import atomic_path
 from sulfurscope.errors import FileFormatError
+from sulfurscope.io._em import ENERGY_TO_EV, is_energy_axis, signal_kind, signal_type
 from sulfurscope.io._guard import reader
 
 __all__ = ["EELS_FORMATS", "EELSData", "read_eels", "read_reference_spectrum", "write_eels"]
@@ -33,7 +34,7 @@ EELS_FORMATS = {".dm3": "dm3", ".dm4": "dm4", ".hspy": "hspy", ".hdf5": "hspy", 
 """File suffix → format name of :func:`read_eels`."""
 
 # energy units → factor to eV; length units → factor to nm (the readers' unit map)
-_ENERGY_TO_EV = {"ev": 1.0, "kev": 1000.0, "mev": 1e-3}
+_ENERGY_TO_EV = ENERGY_TO_EV
 _LENGTH_TO_NM = {
     "nm": 1.0,
     "µm": 1000.0,
@@ -146,12 +147,6 @@ def _raw_signals(path: Path, fmt: str) -> list[dict[str, Any]]:
             ) from exc
 
 
-def _is_energy(axis: dict[str, Any]) -> bool:
-    units = str(axis.get("units") or "").strip().lower()
-    name = str(axis.get("name") or "").lower()
-    return units in _ENERGY_TO_EV or "energy" in name
-
-
 def _positions(axis: dict[str, Any], n: int) -> np.ndarray:
     if "axis" in axis and axis["axis"] is not None:
         return np.asarray(axis["axis"], dtype=float)
@@ -227,32 +222,27 @@ def _choose(sigs: list[dict[str, Any]], signal: int | None, name: str) -> int:
         if not 0 <= signal < len(sigs):
             raise FileFormatError(f"{name}: signal {signal} requested, file holds {len(sigs)}")
         return signal
-    candidates = [k for k, s in enumerate(sigs) if any(_is_energy(a) for a in s.get("axes", []))]
+    candidates = [k for k, s in enumerate(sigs) if any(is_energy_axis(a) for a in s.get("axes", []))]
     if not candidates:
         raise FileFormatError(
             f"{name}: no signal with an energy axis (axes units: "
             f"{[[a.get('units') for a in s.get('axes', [])] for s in sigs]})"
         )
-    eels = [k for k in candidates if not _signal_type(sigs[k]).startswith("EDS")]
+    eels = [k for k in candidates if signal_kind(sigs[k]) != "eds"]
     if not eels:
         raise FileFormatError(
             f"{name}: holds an EDS (X-ray) spectrum, signal type "
-            f"{_signal_type(sigs[candidates[0]])!r}, not an EELS spectrum: read it with "
+            f"{signal_type(sigs[candidates[0]])!r}, not an EELS spectrum: read it with "
             "`sulfurscope eds`"
         )
     return eels[0]
 
 
-def _signal_type(sig: dict[str, Any]) -> str:
-    """The file's own signal type (rosettasciio metadata ``Signal.signal_type``), upper case."""
-    meta = sig.get("metadata") or {}
-    return str((meta.get("Signal") or {}).get("signal_type", "") or "").upper()
-
 
 def _energy(axes: list[dict[str, Any]], shape: tuple[int, ...], name: str
             ) -> tuple[int, np.ndarray]:
     """The index of the single energy axis and its values in eV (uniform, increasing)."""
-    energy_idx = [k for k, a in enumerate(axes) if _is_energy(a)]
+    energy_idx = [k for k, a in enumerate(axes) if is_energy_axis(a)]
     if len(energy_idx) != 1:
         raise FileFormatError(
             f"{name}: expected exactly one energy axis, found {len(energy_idx)} "

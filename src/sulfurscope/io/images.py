@@ -230,16 +230,10 @@ def _detector_image(images: list[dict]) -> dict:
 
 
 def _spatial(signal: dict) -> bool:
-    """An image signal: no axis is an energy and the signal is not a spectrum type (an EELS/EDS
-    spectrum image is not a micrograph, whichever order its axes come in: a Gatan SI lists the
-    energy axis first)."""
-    axes = signal.get("axes", [])
-    names = [str(a.get("name", "")).lower() for a in axes]
-    units = [str(a.get("units", "")).strip().lower() for a in axes]
-    kind = str(((signal.get("metadata") or {}).get("Signal") or {}).get("signal_type", "")).upper()
-    if kind.startswith(("EELS", "EDS")):
-        return False
-    return not any("energy" in n for n in names) and not any(u in ("ev", "kev") for u in units)
+    """An image signal, not an EELS/EDS spectrum (image) (:func:`sulfurscope.io._em.signal_kind`)."""
+    from sulfurscope.io._em import signal_kind
+
+    return signal_kind(signal) == "image"
 
 
 def _axes_calibration(

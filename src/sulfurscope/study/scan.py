@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import re
-import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -89,56 +88,38 @@ def _classify_hdf5(path: Path) -> ScannedFile:
         return ScannedFile(path, "eels", "hspy")
     if signal.startswith("EDS"):
         return ScannedFile(path, "eds", f"hspy {signal}")
-    kind = "hrtem" if any(w in low for w in ("hrtem", "stem", "tem")) else "image"
-    return ScannedFile(path, kind, "hspy")
+    return ScannedFile(path, _em_kind(path), "hspy")
+
+
+def _em_kind(path: Path) -> str:
+    low = str(path).lower()
+    return "hrtem" if any(w in low for w in ("hrtem", "stem", "tem")) else "image"
 
 
 def _classify_dm(path: Path, ext: str) -> ScannedFile:
-    """A Gatan file by what it holds: EELS, EDS (signal type EDS_*) or an image (no energy axis:
-    a camera or STEM micrograph). Its header only is read (rosettasciio, lazy); EELS when it cannot
-    be read (the EELS reader then says why)."""
-    low = str(path).lower()
-    try:
-        from rsciio.digitalmicrograph import file_reader
+    """A Gatan file by what it holds (:func:`sulfurscope.io._em.file_signal_kinds`, header only):
+    EELS, EDS or an image (a camera or STEM micrograph); EELS when it cannot be read (the EELS
+    reader then says why)."""
+    from sulfurscope.io._em import file_signal_kinds
 
-        signals = file_reader(str(path), lazy=True)
-    except Exception:  # noqa: BLE001 - any unreadable header: let the EELS reader report it
-        return ScannedFile(path, "eels", ext[1:])
-    kinds = []
-    for sig in signals:
-        kind = str(((sig.get("metadata") or {}).get("Signal") or {}).get("signal_type", "") or "")
-        energy = any("ev" == str(a.get("units", "")).strip().lower()
-                     or "energy" in str(a.get("name", "")).lower() for a in sig.get("axes", []))
-        kinds.append("eds" if kind.upper().startswith("EDS") else "eels" if energy else "image")
-    if "eels" in kinds:
+    kinds = file_signal_kinds(path, "digitalmicrograph")
+    if kinds is None or "eels" in kinds:
         return ScannedFile(path, "eels", ext[1:])
     if "eds" in kinds:
         return ScannedFile(path, "eds", ext[1:])
-    kind = "hrtem" if any(w in low for w in ("hrtem", "stem", "tem")) else "image"
-    return ScannedFile(path, kind, ext[1:])
+    return ScannedFile(path, _em_kind(path), ext[1:])
 
 
 def _classify_em(path: Path, ext: str) -> ScannedFile | None:
     """A Velox/Berkeley ``.emd`` (EDS when it holds an EDS signal, else an image), a TIA ``.emi`` (its
     ``.ser`` data files are read through it) or ``.ser`` without one, or an ``.mrc`` image."""
-    low = str(path).lower()
-    kind = "hrtem" if any(w in low for w in ("hrtem", "stem", "tem")) else "image"
+    from sulfurscope.io._em import file_signal_kinds
+
     if ext == ".ser" and list(path.parent.glob(f"{path.stem.rsplit('_', 1)[0]}.emi")):
         return None  # read through its .emi
-    if ext == ".emd":
-        try:
-            from rsciio.emd import file_reader
-
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                signals = file_reader(str(path), lazy=True)
-        except Exception:  # noqa: BLE001 - unreadable: the image reader will say why
-            return ScannedFile(path, kind, "emd")
-        types = {str(((s.get("metadata") or {}).get("Signal") or {}).get("signal_type", ""))
-                 for s in signals}
-        if any(t.upper().startswith("EDS") for t in types):
-            return ScannedFile(path, "eds", "emd")
-    return ScannedFile(path, kind, ext[1:])
+    if ext == ".emd" and "eds" in (file_signal_kinds(path, "emd") or []):
+        return ScannedFile(path, "eds", "emd")
+    return ScannedFile(path, _em_kind(path), ext[1:])
 
 
 def _classify_text(path: Path, ext: str) -> ScannedFile | None:
